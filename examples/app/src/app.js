@@ -1,0 +1,398 @@
+// tandem sample app: node:http + two mysql2 pools (writes -> primary, reads -> local db).
+// Plain ESM JavaScript; must run on Node 18.19 (Debian 12's nodejs) without a build step.
+import http from 'node:http';
+import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import mysql from 'mysql2/promise';
+
+/** The release directory (parent of src/): holds package.json, VERSION, FAIL_HEALTH. */
+export const APP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export const SCHEMA_SQL = `CREATE TABLE IF NOT EXISTS visits (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
+  server VARCHAR(255) NOT NULL,
+  note VARCHAR(255) NULL,
+  PRIMARY KEY (id),
+  KEY visits_created_at (created_at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`;
+
+const MAX_BODY = 64 * 1024;
+const MAX_NOTE = 255;
+
+function portFrom(value, fallback, name) {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${name} must be a port number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+function msFrom(value, fallback, name) {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a number of milliseconds, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+/** Version: env APP_VERSION, else the VERSION file of the release, else package.json's version. */
+export function readVersion(env = process.env, appDir = APP_DIR) {
+  if (env.APP_VERSION) return env.APP_VERSION.trim();
+  try {
+    const v = fs.readFileSync(path.join(appDir, 'VERSION'), 'utf8').trim();
+    if (v) return v;
+  } catch { /* no VERSION file */ }
+  try {
+    return JSON.parse(fs.readFileSync(path.join(appDir, 'package.json'), 'utf8')).version || '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** All settings come from the environment (the systemd unit loads an env file). */
+export function loadConfig(env = process.env, appDir = APP_DIR) {
+  const localHost = env.DB_LOCAL_HOST || '127.0.0.1';
+  const localPort = portFrom(env.DB_LOCAL_PORT, 3306, 'DB_LOCAL_PORT');
+  const common = {
+    database: env.DB_NAME || 'tandem_app',
+    user: env.DB_USER || 'tandem_app',
+    password: env.DB_PASSWORD ?? '',
+  };
+  return {
+    appDir,
+    host: env.APP_HOST || '127.0.0.1',
+    port: portFrom(env.APP_PORT, 3000, 'APP_PORT'),
+    hostname: os.hostname(),
+    serverName: env.APP_SERVER_NAME || os.hostname(),
+    version: readVersion(env, appDir),
+    forceFailHealth: env.APP_FAIL_HEALTH === '1',
+    healthTimeoutMs: msFrom(env.APP_HEALTH_TIMEOUT_MS, 1000, 'APP_HEALTH_TIMEOUT_MS'),
+    shutdownTimeoutMs: msFrom(env.APP_SHUTDOWN_TIMEOUT_MS, 10000, 'APP_SHUTDOWN_TIMEOUT_MS'),
+    db: {
+      primary: { host: env.DB_PRIMARY_HOST || localHost, port: portFrom(env.DB_PRIMARY_PORT, 3306, 'DB_PRIMARY_PORT'), ...common },
+      local: { host: localHost, port: localPort, ...common },
+    },
+  };
+}
+
+function createDbPool(db) {
+  return mysql.createPool({
+    host: db.host,
+    port: db.port,
+    user: db.user,
+    password: db.password,
+    database: db.database,
+    connectionLimit: 4,
+    maxIdle: 4,
+    idleTimeout: 60000,
+    queueLimit: 100,
+    connectTimeout: 2000,
+    enableKeepAlive: true,
+    timezone: 'Z', // DATETIME values are written and read as UTC
+  });
+}
+
+function errorText(err) {
+  if (!err) return 'unknown error';
+  if (err.message) return err.message;
+  if (err.code) return String(err.code);
+  if (Array.isArray(err.errors) && err.errors.length) return err.errors.map(errorText).join('; ');
+  return String(err);
+}
+
+/** Resolve with the promise, or reject after ms; the loser's rejection is swallowed. */
+function withTimeout(promise, ms, what) {
+  let timer;
+  promise.catch(() => {});
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+const escapeHtml = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+
+function visitRow(r) {
+  const created = r.created_at instanceof Date ? r.created_at.toISOString() : r.created_at;
+  return { id: Number(r.id), created_at: created, server: r.server, note: r.note ?? null };
+}
+
+/**
+ * Build the app. Returns { server, config, start(), shutdown(reason) }.
+ * start() listens and begins creating the schema in the background; it never
+ * fails because the database is down.
+ */
+export function createApp(config = loadConfig(), { log = (...a) => console.log('[app]', ...a) } = {}) {
+  const primary = createDbPool(config.db.primary);
+  const local = createDbPool(config.db.local);
+  let stopping = false;
+  let schemaReady = false;
+  let inFlight = 0;
+  let retryTimer = null;
+
+  const identity = () => ({ server: config.serverName, hostname: config.hostname, version: config.version });
+
+  function send(res, status, body, type, headers = {}) {
+    if (res.headersSent) return;
+    const buf = Buffer.from(body);
+    res.writeHead(status, {
+      'Content-Type': type,
+      'Content-Length': buf.length,
+      'Cache-Control': 'no-store',
+      'X-App-Server': config.serverName,
+      'X-App-Version': config.version,
+      ...(stopping ? { Connection: 'close' } : {}),
+      ...headers,
+    });
+    res.end(buf);
+  }
+  const sendJson = (res, status, obj, headers) => send(res, status, JSON.stringify(obj) + '\n', 'application/json; charset=utf-8', headers);
+
+  async function ensureSchema() {
+    if (schemaReady) return;
+    await primary.query(SCHEMA_SQL);
+    if (!schemaReady) log('schema ready: table visits exists on the primary');
+    schemaReady = true;
+  }
+
+  function ensureSchemaWithRetry(delay = 500) {
+    retryTimer = null;
+    if (stopping || schemaReady) return;
+    ensureSchema().catch((err) => {
+      if (stopping) return;
+      log(`schema: primary ${config.db.primary.host}:${config.db.primary.port} not ready (${errorText(err)}); retrying in ${delay} ms`);
+      retryTimer = setTimeout(() => ensureSchemaWithRetry(Math.min(delay * 2, 30000)), delay);
+      retryTimer.unref();
+    });
+  }
+
+  async function check(pool, name) {
+    try {
+      await withTimeout(pool.query({ sql: 'SELECT 1', timeout: config.healthTimeoutMs }), config.healthTimeoutMs, `${name} SELECT 1`);
+      return null;
+    } catch (err) {
+      return errorText(err);
+    }
+  }
+
+  function forcedFailure() {
+    return config.forceFailHealth || fs.existsSync(path.join(config.appDir, 'FAIL_HEALTH'));
+  }
+
+  async function healthz(res) {
+    if (forcedFailure()) return sendJson(res, 503, { status: 'failing', checks: { forced: 'FAIL_HEALTH' }, ...identity() });
+    if (stopping) return sendJson(res, 503, { status: 'stopping', checks: { shutdown: 'in progress' }, ...identity() });
+    const [p, l] = await Promise.all([check(primary, 'primary'), check(local, 'local')]);
+    const checks = { primary: p ? 'error' : 'ok', local: l ? 'error' : 'ok' };
+    if (!p && !l) return sendJson(res, 200, { status: 'ok', checks, ...identity() });
+    const errors = {};
+    if (p) errors.primary = p;
+    if (l) errors.local = l;
+    return sendJson(res, 503, { status: 'error', checks, errors, ...identity() });
+  }
+
+  /** Latest visits + count from the LOCAL database (the replica on a replica host). */
+  async function readVisits(limit) {
+    try {
+      const [[rows], [[countRow]]] = await Promise.all([
+        local.query('SELECT id, created_at, server, note FROM visits ORDER BY id DESC LIMIT ?', [limit]),
+        local.query('SELECT COUNT(*) AS n FROM visits'),
+      ]);
+      return { count: Number(countRow.n), visits: rows.map(visitRow) };
+    } catch (err) {
+      if (err && err.code === 'ER_NO_SUCH_TABLE') return { count: 0, visits: [] }; // not created/replicated yet
+      throw err;
+    }
+  }
+
+  async function listVisits(res, url) {
+    const raw = url.searchParams.get('limit');
+    const limit = raw === null ? 10 : Number(raw);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) return sendJson(res, 400, { error: 'limit must be an integer from 1 to 100' });
+    try {
+      const { count, visits } = await readVisits(limit);
+      return sendJson(res, 200, { ...identity(), source: 'local', count, visits });
+    } catch (err) {
+      return sendJson(res, 503, { error: 'local database unavailable', message: errorText(err), ...identity() });
+    }
+  }
+
+  async function getVisit(res, idText) {
+    try {
+      const [rows] = await local.query('SELECT id, created_at, server, note FROM visits WHERE id = ?', [idText]);
+      if (!rows.length) return sendJson(res, 404, { error: 'visit not found', id: Number(idText), ...identity(), source: 'local' });
+      return sendJson(res, 200, { ...identity(), source: 'local', visit: visitRow(rows[0]) });
+    } catch (err) {
+      if (err && err.code === 'ER_NO_SUCH_TABLE') return sendJson(res, 404, { error: 'visit not found', id: Number(idText), ...identity(), source: 'local' });
+      return sendJson(res, 503, { error: 'local database unavailable', message: errorText(err), ...identity() });
+    }
+  }
+
+  function readBody(req) {
+    return new Promise((resolve, reject) => {
+      const chunks = [];
+      let size = 0;
+      req.on('data', (c) => {
+        size += c.length;
+        if (size <= MAX_BODY) chunks.push(c);
+        else reject(Object.assign(new Error('request body too large'), { status: 413 })); // answered with Connection: close
+      });
+      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('error', reject);
+    });
+  }
+
+  async function parseNote(req) {
+    const body = await readBody(req);
+    const type = (req.headers['content-type'] || '').split(';')[0].trim().toLowerCase();
+    let note = null;
+    if (type === 'application/json' && body.trim()) {
+      let parsed;
+      try { parsed = JSON.parse(body); } catch { throw Object.assign(new Error('invalid JSON body'), { status: 400 }); }
+      note = parsed && typeof parsed === 'object' ? parsed.note ?? null : null;
+    } else if (type === 'application/x-www-form-urlencoded') {
+      note = new URLSearchParams(body).get('note');
+    }
+    if (note === null || note === undefined) return null;
+    if (typeof note !== 'string') throw Object.assign(new Error('note must be a string'), { status: 400 });
+    note = note.trim();
+    if (note.length > MAX_NOTE) throw Object.assign(new Error(`note is longer than ${MAX_NOTE} characters`), { status: 400 });
+    return note || null;
+  }
+
+  /** Writes always go through the PRIMARY. */
+  async function postVisit(req, res) {
+    let note;
+    try {
+      note = await parseNote(req);
+    } catch (err) {
+      return sendJson(res, err.status || 400, { error: err.message }, err.status === 413 ? { Connection: 'close' } : {});
+    }
+    let id;
+    try {
+      await ensureSchema();
+      const [result] = await primary.query('INSERT INTO visits (created_at, server, note) VALUES (UTC_TIMESTAMP(3), ?, ?)', [config.serverName, note]);
+      id = Number(result.insertId);
+    } catch (err) {
+      return sendJson(res, 503, { error: 'primary database unavailable', message: errorText(err), ...identity() });
+    }
+    if ((req.headers.accept || '').includes('text/html')) {
+      return send(res, 303, `See /\n`, 'text/plain; charset=utf-8', { Location: '/' });
+    }
+    return sendJson(res, 201, { id, server: config.serverName });
+  }
+
+  async function index(res) {
+    let data = null;
+    let dbError = null;
+    try {
+      data = await readVisits(10);
+    } catch (err) {
+      dbError = errorText(err);
+    }
+    const rows = data?.visits.map((v) => `<tr><td>${v.id}</td><td><time datetime="${escapeHtml(v.created_at)}">${escapeHtml(v.created_at)}</time></td><td>${escapeHtml(v.server)}</td><td>${escapeHtml(v.note ?? '')}</td></tr>`).join('\n') ?? '';
+    const dbBlock = dbError
+      ? `<p class="error">Database unavailable (local ${escapeHtml(config.db.local.host)}:${config.db.local.port}): ${escapeHtml(dbError)}</p>`
+      : `<p class="counter">Visits recorded: <strong id="visit-count">${data.count}</strong></p>
+    <table>
+      <caption>Latest visits (read from the local database)</caption>
+      <thead><tr><th>#</th><th>Time (UTC)</th><th>Recorded by</th><th>Note</th></tr></thead>
+      <tbody>${rows || '<tr><td colspan="4">No visits yet.</td></tr>'}</tbody>
+    </table>`;
+    const html = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>tandem sample app — ${escapeHtml(config.serverName)}</title>
+  <link rel="stylesheet" href="/app.css?v=${encodeURIComponent(config.version)}">
+</head>
+<body>
+  <main>
+    <h1>tandem sample app</h1>
+    <p class="served-by">Served by <strong id="server-name">${escapeHtml(config.serverName)}</strong>
+      (host <code id="hostname">${escapeHtml(config.hostname)}</code>), version <code id="version">${escapeHtml(config.version)}</code></p>
+    ${dbBlock}
+    <form method="post" action="/visits">
+      <label>Note <input name="note" maxlength="${MAX_NOTE}" placeholder="optional"></label>
+      <button type="submit">Record a visit</button>
+    </form>
+    <p class="links"><a href="/visits">/visits</a> · <a href="/healthz">/healthz</a> · <a href="/version">/version</a></p>
+  </main>
+</body>
+</html>
+`;
+    return send(res, 200, html, 'text/html; charset=utf-8');
+  }
+
+  async function route(req, res) {
+    const url = new URL(req.url || '/', 'http://localhost');
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const p = url.pathname;
+    const allow = (methods) => sendJson(res, 405, { error: 'method not allowed' }, { Allow: methods });
+    if (p === '/') return method === 'GET' ? index(res) : allow('GET, HEAD');
+    if (p === '/healthz') return method === 'GET' ? healthz(res) : allow('GET, HEAD');
+    if (p === '/version') return method === 'GET' ? send(res, 200, config.version + '\n', 'text/plain; charset=utf-8') : allow('GET, HEAD');
+    if (p === '/visits') {
+      if (method === 'GET') return listVisits(res, url);
+      if (method === 'POST') return postVisit(req, res);
+      return allow('GET, HEAD, POST');
+    }
+    const m = /^\/visits\/(\d{1,18})$/.exec(p);
+    if (m) return method === 'GET' ? getVisit(res, m[1]) : allow('GET, HEAD');
+    return sendJson(res, 404, { error: 'not found', path: p });
+  }
+
+  const server = http.createServer((req, res) => {
+    inFlight++;
+    res.on('close', () => { inFlight--; });
+    route(req, res).catch((err) => {
+      log(`error handling ${req.method} ${req.url}: ${err && err.stack ? err.stack : err}`);
+      sendJson(res, 500, { error: 'internal error' });
+    });
+  });
+
+  function start() {
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        const addr = server.address();
+        log(`tandem-sample-app ${config.version} (${config.serverName}) listening on http://${addr.address}:${addr.port}`);
+        log(`db primary ${config.db.primary.host}:${config.db.primary.port}, local ${config.db.local.host}:${config.db.local.port}, database ${config.db.local.database}, user ${config.db.local.user}`);
+        ensureSchemaWithRetry();
+        resolve(addr);
+      });
+    });
+  }
+
+  let shutdownPromise = null;
+  /** Stop accepting, let in-flight requests finish (bounded), close the pools. */
+  function shutdown(reason = 'shutdown') {
+    if (shutdownPromise) return shutdownPromise;
+    stopping = true;
+    if (retryTimer) clearTimeout(retryTimer);
+    log(`${reason}: stopping; ${inFlight} request(s) in flight, waiting up to ${config.shutdownTimeoutMs} ms`);
+    shutdownPromise = (async () => {
+      const closed = new Promise((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections?.();
+      // Node 18 keeps idle keep-alive sockets open after close(): keep closing them as requests finish.
+      const idleSweep = setInterval(() => server.closeIdleConnections?.(), 100);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        log(`shutdown timeout: closing ${inFlight} unfinished request(s)`);
+        server.closeAllConnections?.();
+      }, config.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(timer);
+      clearInterval(idleSweep);
+      await withTimeout(Promise.allSettled([primary.end(), local.end()]), 2000, 'closing db pools').catch((err) => log(errorText(err)));
+      log(timedOut ? 'stopped (after timeout)' : 'stopped cleanly');
+    })();
+    return shutdownPromise;
+  }
+
+  return { server, config, start, shutdown, pools: { primary, local } };
+}

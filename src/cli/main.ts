@@ -1,0 +1,12 @@
+// The `tandem` command line: one file per verb registers itself on the program.
+import { Command } from 'commander';
+import { registerLab } from './lab.ts';
+
+const program = new Command('tandem')
+  .description('Provision and maintain a load-balanced, replicated web stack over SSH')
+  .showHelpAfterError()
+  .enablePositionalOptions();
+
+registerLab(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,59 @@
+// Typed events: the engine's only output channel. Renderers (src/cli/render) turn them into text.
+import type { Phase } from './types.ts';
+
+export type Mode = 'plan' | 'apply';
+export type OpStatus = 'ok' | 'changed' | 'failed' | 'pending';
+
+export interface OpResult {
+  host: string;
+  phase: Phase;
+  op: string;
+  status: OpStatus;
+  /** What changed (apply) or would change (plan). */
+  summary?: string;
+  diff?: string;
+  /** Commands as a person reads them, secrets masked. */
+  commands?: string[];
+  error?: string;
+  durationMs: number;
+}
+
+export interface HandlerResult {
+  host: string;
+  phase: Phase;
+  handler: string;
+  status: 'changed' | 'failed';
+  error?: string;
+  durationMs: number;
+}
+
+export type EngineEvent =
+  | { type: 'run:start'; mode: Mode; hosts: string[]; phases: Phase[] }
+  | { type: 'phase:start'; phase: Phase; hosts: string[] }
+  | { type: 'host:connect'; host: string }
+  | { type: 'host:phase'; host: string; phase: Phase; ops: number }
+  | { type: 'op:start'; host: string; phase: Phase; op: string }
+  | ({ type: 'op:end' } & OpResult)
+  | ({ type: 'handler:end' } & HandlerResult)
+  | { type: 'host:failed'; host: string; phase: Phase; error: string }
+  | { type: 'host:end'; host: string; failed: boolean }
+  | { type: 'run:end'; report: RunReport };
+
+export type EventSink = (event: EngineEvent) => void;
+
+export interface HostReport {
+  ok: number;
+  changed: number;
+  failed: number;
+  ops: OpResult[];
+  handlers: HandlerResult[];
+  error?: string;
+}
+
+export interface RunReport {
+  mode: Mode;
+  summary: { ok: number; changed: number; failed: number };
+  hosts: Record<string, HostReport>;
+  roundTrips: Record<string, number>;
+  durationMs: number;
+}

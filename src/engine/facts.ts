@@ -1,0 +1,71 @@
+// Gathering facts: every fact a batch needs goes to the host as ONE script with delimited sections,
+// each section's exit code captured, so a no-op run costs one round trip per host.
+import { randomBytes } from 'node:crypto';
+import type { Fact, FactValues } from './types.ts';
+
+export interface RawFact {
+  stdout: string;
+  exitCode: number;
+}
+
+export function batchScript(facts: readonly Fact<unknown>[], token: string): string {
+  const parts = facts.map((f, i) =>
+    [
+      `printf '%s\\n' '${token} begin ${i}'`,
+      `( ${f.script}\n) 2>/dev/null`,
+      `printf '\\n%s %s\\n' '${token} end ${i}' "$?"`,
+    ].join('\n'),
+  );
+  return parts.join('\n');
+}
+
+export function newToken(): string {
+  return `__tandem_${randomBytes(8).toString('hex')}`;
+}
+
+/** Split the batch's stdout back into one reading per fact. A section that never ended is an error. */
+export function splitBatch(stdout: string, count: number, token: string): RawFact[] {
+  const out: RawFact[] = [];
+  let pos = 0;
+  for (let i = 0; i < count; i++) {
+    const begin = `${token} begin ${i}\n`;
+    const b = stdout.indexOf(begin, pos);
+    if (b < 0) throw new Error(`fact section ${i} is missing from the host's answer`);
+    const bodyStart = b + begin.length;
+    const endMarker = `\n${token} end ${i} `;
+    const e = stdout.indexOf(endMarker, bodyStart);
+    if (e < 0) throw new Error(`fact section ${i} did not finish`);
+    const lineEnd = stdout.indexOf('\n', e + endMarker.length);
+    const code = Number(stdout.slice(e + endMarker.length, lineEnd < 0 ? undefined : lineEnd));
+    out.push({ stdout: stdout.slice(bodyStart, e), exitCode: code });
+    pos = lineEnd < 0 ? stdout.length : lineEnd;
+  }
+  return out;
+}
+
+/** Fact readings held for one host; stale ones are re-read in the next batch. */
+export class FactCache implements FactValues {
+  readonly #values = new Map<string, unknown>();
+
+  has(id: string): boolean {
+    return this.#values.has(id);
+  }
+  set(id: string, value: unknown): void {
+    this.#values.set(id, value);
+  }
+  get<T>(fact: Fact<T>): T {
+    if (!this.#values.has(fact.id)) throw new Error(`fact ${fact.id} was not gathered`);
+    return this.#values.get(fact.id) as T;
+  }
+  invalidate(ids: 'all' | readonly string[]): void {
+    if (ids === 'all') this.#values.clear();
+    else for (const id of ids) this.#values.delete(id);
+  }
+}
+
+/** Deduplicate by id, keeping the first of each. */
+export function uniqueFacts(facts: Iterable<Fact<unknown>>): Fact<unknown>[] {
+  const seen = new Map<string, Fact<unknown>>();
+  for (const f of facts) if (!seen.has(f.id)) seen.set(f.id, f);
+  return [...seen.values()];
+}

@@ -1,0 +1,253 @@
+// The planner and executor: phases in order, hosts inside a phase in parallel, ops in order.
+// Facts for all of a host's ops are read in one batch; a change marks facts stale and only stale
+// facts are re-read (again in one batch) before the next op that needs them.
+import type { HostSpec } from '../inventory/types.ts';
+import type { Connection } from '../ssh/connection.ts';
+import { BACKUP_SUFFIX } from '../ssh/connection.ts';
+import { shellQuote } from '../ssh/quote.ts';
+import type { Redactor } from '../secrets/secret.ts';
+import { TandemError } from '../errors.ts';
+import { describeCommand, runCommand } from './commands.ts';
+import { batchScript, FactCache, newToken, splitBatch, uniqueFacts } from './facts.ts';
+import type { EventSink, HandlerResult, HostReport, Mode, OpResult, RunReport } from './events.ts';
+import { PHASES, type Fact, type Handler, type HostWork, type Op, type Phase } from './types.ts';
+
+export interface RunInput {
+  mode: Mode;
+  hosts: HostSpec[];
+  /** What each host has to do, by phase. */
+  work: ReadonlyMap<string, HostWork[]>;
+  connect(host: HostSpec): Promise<Connection>;
+  redactor: Redactor;
+  emit: EventSink;
+  concurrency?: number;
+}
+
+interface HostState {
+  spec: HostSpec;
+  conn?: Connection;
+  facts: FactCache;
+  /** The run's change counter when this host's facts were last read. */
+  readAt: number;
+  failed: boolean;
+  report: HostReport;
+}
+
+/** A failure already counted in the host's report (an op or handler result). */
+class CountedFailure extends TandemError {}
+
+const errorText = (err: unknown, redactor: Redactor) => redactor.redact(err instanceof Error ? err.message : String(err));
+
+export async function run(input: RunInput): Promise<RunReport> {
+  const started = performance.now();
+  const { emit, redactor } = input;
+  const phases = PHASES.filter((p) => input.hosts.some((h) => input.work.get(h.name)?.some((w) => w.phase === p)));
+  const states = new Map<string, HostState>(
+    input.hosts.map((h) => [
+      h.name,
+      { spec: h, facts: new FactCache(), readAt: -1, failed: false, report: { ok: 0, changed: 0, failed: 0, ops: [], handlers: [] } },
+    ]),
+  );
+  const counter = { changes: 0 };
+  emit({ type: 'run:start', mode: input.mode, hosts: input.hosts.map((h) => h.name), phases });
+
+  for (const phase of phases) {
+    const active = input.hosts.filter((h) => !states.get(h.name)!.failed && input.work.get(h.name)?.some((w) => w.phase === phase));
+    emit({ type: 'phase:start', phase, hosts: active.map((h) => h.name) });
+    await eachLimited(active, input.concurrency ?? 10, async (h) => {
+      const state = states.get(h.name)!;
+      const work = input.work.get(h.name)!.filter((w) => w.phase === phase);
+      try {
+        await runHostPhase(input, state, phase, work, counter);
+      } catch (err) {
+        state.failed = true;
+        if (!(err instanceof CountedFailure)) state.report.failed++;
+        state.report.error = errorText(err, redactor);
+        emit({ type: 'host:failed', host: h.name, phase, error: state.report.error });
+      }
+    });
+  }
+
+  const report: RunReport = {
+    mode: input.mode,
+    summary: { ok: 0, changed: 0, failed: 0 },
+    hosts: {},
+    roundTrips: {},
+    durationMs: 0,
+  };
+  for (const [name, s] of states) {
+    emit({ type: 'host:end', host: name, failed: s.failed });
+    report.hosts[name] = s.report;
+    report.roundTrips[name] = s.conn?.roundTrips ?? 0;
+    report.summary.ok += s.report.ok;
+    report.summary.changed += s.report.changed;
+    report.summary.failed += s.report.failed;
+  }
+  report.durationMs = Math.round(performance.now() - started);
+  emit({ type: 'run:end', report });
+  return report;
+}
+
+async function runHostPhase(input: RunInput, state: HostState, phase: Phase, work: HostWork[], counter: { changes: number }) {
+  const { emit, redactor, mode } = input;
+  const host = state.spec.name;
+  if (!state.conn) {
+    emit({ type: 'host:connect', host });
+    state.conn = await input.connect(state.spec);
+  }
+  const conn = state.conn;
+  const ops = work.flatMap((w) => w.ops);
+  const handlers = work.flatMap((w) => w.handlers ?? []);
+  emit({ type: 'host:phase', host, phase, ops: ops.length });
+
+  if (state.readAt < 0) {
+    // First contact: read the facts of every phase at once, so a no-op run is one round trip.
+    const all = (input.work.get(host) ?? []).flatMap((w) => w.ops.flatMap((o) => o.facts));
+    await gather(conn, state.facts, all);
+    state.readAt = counter.changes;
+  } else if (mode === 'apply' && state.readAt < counter.changes) {
+    // Something changed since (here or on another host): what we know may be stale.
+    state.facts.invalidate('all');
+    state.readAt = counter.changes;
+  }
+
+  const staleInPlan = new Set<string>();
+  let planStaleAll = false;
+  const notified = new Set<string>();
+  const backups = new Map<string, string[]>();
+
+  for (const op of ops) {
+    emit({ type: 'op:start', host, phase, op: op.id });
+    const t0 = performance.now();
+    const result: OpResult = { host, phase, op: op.id, status: 'ok', durationMs: 0 };
+    try {
+      const missing = ops.slice(ops.indexOf(op)).flatMap((o) => o.facts).filter((f) => !state.facts.has(f.id));
+      if (op.facts.some((f) => !state.facts.has(f.id))) await gather(conn, state.facts, missing);
+      const change = op.plan(state.facts);
+      if (!change) {
+        const dependsOnPlanned = planStaleAll || op.facts.some((f) => staleInPlan.has(f.id));
+        if (mode === 'plan' && dependsOnPlanned) {
+          result.status = 'pending';
+          result.summary = 'depends on the changes above; known after they are applied';
+        }
+      } else {
+        result.status = 'changed';
+        result.summary = redactor.redact(change.summary);
+        if (change.diff) result.diff = redactor.redact(change.diff);
+        result.commands = change.commands.map((c) => describeCommand(c, redactor));
+        const invalidates = change.invalidates ?? 'all';
+        if (mode === 'plan') {
+          if (invalidates === 'all') planStaleAll = true;
+          else invalidates.forEach((id) => staleInPlan.add(id));
+        } else {
+          for (const cmd of change.commands) {
+            await runCommand(conn, cmd, redactor);
+            if (cmd.kind === 'put' && cmd.backup) {
+              for (const h of op.notify ?? []) backups.set(h, [...(backups.get(h) ?? []), cmd.path]);
+            }
+          }
+          state.facts.invalidate(invalidates);
+          counter.changes++;
+          state.readAt = counter.changes;
+          for (const h of op.notify ?? []) notified.add(h);
+        }
+      }
+    } catch (err) {
+      result.status = 'failed';
+      result.error = errorText(err, redactor);
+    }
+    result.durationMs = Math.round(performance.now() - t0);
+    record(state.report, result);
+    emit({ type: 'op:end', ...result });
+    if (result.status === 'failed') {
+      // Leave the services alone but do not keep half-validated files around.
+      await restoreFiles(conn, [...new Set([...backups.values()].flat())]);
+      throw new CountedFailure(`${host}: ${op.id}: ${result.error}`, { host });
+    }
+  }
+
+  if (mode === 'apply') {
+    for (const handler of handlers.filter((h) => notified.has(h.id))) {
+      const res = await runHandler(conn, handler, backups.get(handler.id) ?? [], redactor, host, phase);
+      state.report.handlers.push(res);
+      emit({ type: 'handler:end', ...res });
+      if (res.status === 'failed') {
+        state.report.failed++;
+        throw new CountedFailure(`${host}: handler ${handler.id}: ${res.error}`, { host });
+      }
+    }
+  }
+}
+
+function record(report: HostReport, r: OpResult): void {
+  report.ops.push(r);
+  if (r.status === 'ok') report.ok++;
+  else if (r.status === 'changed' || r.status === 'pending') report.changed++;
+  else report.failed++;
+}
+
+async function runHandler(
+  conn: Connection,
+  handler: Handler,
+  files: string[],
+  redactor: Redactor,
+  host: string,
+  phase: Phase,
+): Promise<HandlerResult> {
+  const t0 = performance.now();
+  const done = (status: 'changed' | 'failed', error?: string): HandlerResult => ({
+    host,
+    phase,
+    handler: handler.id,
+    status,
+    error,
+    durationMs: Math.round(performance.now() - t0),
+  });
+  if (handler.validate) {
+    try {
+      await runCommand(conn, handler.validate, redactor);
+    } catch (err) {
+      await restoreFiles(conn, files);
+      return done('failed', `validation failed, previous files restored, service left running as it was: ${errorText(err, redactor)}`);
+    }
+  }
+  try {
+    await runCommand(conn, handler.action, redactor);
+  } catch (err) {
+    return done('failed', errorText(err, redactor));
+  }
+  if (files.length > 0) await conn.exec({ argv: ['rm', '-f', ...files.map((f) => f + BACKUP_SUFFIX)] });
+  return done('changed');
+}
+
+/** Put back what was there before this phase wrote the files (or remove files that were new). */
+async function restoreFiles(conn: Connection, files: string[]): Promise<void> {
+  if (files.length === 0) return;
+  const script = files
+    .map((f) => {
+      const p = shellQuote(f);
+      const b = shellQuote(f + BACKUP_SUFFIX);
+      return `if [ -e ${b} ]; then mv -f ${b} ${p}; else rm -f ${p}; fi`;
+    })
+    .join('\n');
+  await conn.exec({ script });
+}
+
+async function gather(conn: Connection, cache: FactCache, facts: Fact<unknown>[]): Promise<void> {
+  const todo = uniqueFacts(facts).filter((f) => !cache.has(f.id));
+  if (todo.length === 0) return;
+  const token = newToken();
+  const res = await conn.exec({ script: batchScript(todo, token) });
+  const raw = splitBatch(res.stdout, todo.length, token);
+  todo.forEach((f, i) => cache.set(f.id, f.parse(raw[i]!.stdout, raw[i]!.exitCode)));
+}
+
+async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const workers = Array.from({ length: Math.min(limit, queue.length) }, async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
+  });
+  await Promise.all(workers);
+}
+
+export type { Op };

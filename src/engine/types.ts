@@ -1,0 +1,60 @@
+// The engine's model: facts (read-only probes), ops (desired state -> change), commands (data).
+import type { Secret } from '../secrets/secret.ts';
+
+/** A read-only probe. A non-zero exit is data, not an exception. */
+export interface Fact<T> {
+  /** Unique per distinct probe: two ops asking for the same id share one reading. */
+  id: string;
+  /** POSIX sh; its stdout is handed to parse. Stderr is discarded. */
+  script: string;
+  parse(stdout: string, exitCode: number): T;
+}
+
+export interface FactValues {
+  get<T>(fact: Fact<T>): T;
+}
+
+export type Stdin = string | Buffer | Secret;
+
+export type Command =
+  | { kind: 'exec'; argv: string[]; stdin?: Stdin; okExitCodes?: number[] }
+  | { kind: 'script'; script: string; stdin?: Stdin; okExitCodes?: number[]; describe: string }
+  | { kind: 'put'; path: string; content: string | Buffer | Secret; mode: string; owner: string; group: string; backup?: boolean };
+
+export interface Change {
+  /** One line a person reads: "install nginx, haproxy". */
+  summary: string;
+  /** Unified diff, for files. */
+  diff?: string;
+  commands: Command[];
+  /** Fact ids this change makes stale; 'all' (the default) when the op cannot tell. */
+  invalidates?: 'all' | string[];
+}
+
+export interface Op {
+  /** Unique within a host, stable across runs: "file /etc/nginx/nginx.conf". */
+  id: string;
+  facts: Fact<unknown>[];
+  /** Pure: the change that brings the host to the desired state, or null when it is there. */
+  plan(facts: FactValues): Change | null;
+  /** Handlers to run at the end of the phase when this op changed something. */
+  notify?: string[];
+}
+
+/** Runs once per host at the end of a phase when an op notified it; validates before acting. */
+export interface Handler {
+  id: string;
+  /** Checks the new configuration; on failure the files written in this phase are restored. */
+  validate?: Command;
+  action: Command;
+}
+
+export const PHASES = ['base', 'db-primary', 'db-replica', 'app', 'web', 'lb'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** What a recipe contributes for one host in one phase. */
+export interface HostWork {
+  phase: Phase;
+  ops: Op[];
+  handlers?: Handler[];
+}

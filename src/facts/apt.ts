@@ -1,0 +1,43 @@
+// Facts about Debian packages: which are installed, which the index knows, how old the index is.
+import { shellJoin } from '../ssh/quote.ts';
+import type { Fact } from '../engine/types.ts';
+
+export interface PackagesState {
+  installed: Set<string>;
+  /** Packages the package index has a candidate for (only asked for missing ones). */
+  available: Set<string>;
+  /** Seconds since the package index was last refreshed; Infinity when never. */
+  indexAgeSeconds: number;
+}
+
+export function parsePackages(stdout: string): PackagesState {
+  const installed = new Set<string>();
+  const available = new Set<string>();
+  let indexAgeSeconds = Number.POSITIVE_INFINITY;
+  for (const line of stdout.split('\n')) {
+    const [tag, name, ...rest] = line.trim().split(' ');
+    if (tag === 'pkg' && name && rest.join(' ') === 'install ok installed') installed.add(name);
+    else if (tag === 'candidate' && name && rest[0] && rest[0] !== '(none)') available.add(name);
+    else if (tag === 'index-age' && name && /^\d+$/.test(name)) indexAgeSeconds = Number(name);
+  }
+  return { installed, available, indexAgeSeconds };
+}
+
+export function packagesFact(packages: readonly string[]): Fact<PackagesState> {
+  const sorted = [...packages].sort();
+  const list = shellJoin(sorted);
+  return {
+    id: `apt:${sorted.join(',')}`,
+    script: [
+      `dpkg-query -W -f='pkg \${Package} \${Status}\\n' ${list} 2>/dev/null`,
+      // Only the packages not installed need a look at the index.
+      `for p in ${list}; do dpkg-query -W -f='\${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || ` +
+        `echo "candidate $p $(apt-cache policy "$p" 2>/dev/null | sed -n 's/^ *Candidate: //p')"; done`,
+      // The index's age: newest file in the lists folder (apt-get update touches them).
+      `s=$(find /var/lib/apt/lists -maxdepth 1 -type f -name '*Packages*' -printf '%T@\\n' 2>/dev/null | sort -n | tail -1 | cut -d. -f1)`,
+      `[ -n "$s" ] && echo "index-age $(( $(date +%s) - s ))"`,
+      'true',
+    ].join('\n'),
+    parse: (stdout) => parsePackages(stdout),
+  };
+}

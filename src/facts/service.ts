@@ -1,0 +1,32 @@
+// Facts about systemd units.
+import { shellQuote } from '../ssh/quote.ts';
+import type { Fact } from '../engine/types.ts';
+
+export interface ServiceState {
+  exists: boolean;
+  enabled: boolean;
+  active: boolean;
+}
+
+export function parseService(stdout: string): ServiceState {
+  const v = Object.fromEntries(
+    stdout
+      .split('\n')
+      .map((l) => l.split('='))
+      .filter((kv) => kv.length === 2)
+      .map(([k, val]) => [k!.trim(), val!.trim()]),
+  );
+  return {
+    exists: v.LoadState === 'loaded',
+    enabled: v.UnitFileState === 'enabled' || v.UnitFileState === 'enabled-runtime' || v.UnitFileState === 'static',
+    active: v.ActiveState === 'active' || v.ActiveState === 'reloading' || v.ActiveState === 'activating',
+  };
+}
+
+export function serviceFact(name: string): Fact<ServiceState> {
+  return {
+    id: `service:${name}`,
+    script: `systemctl show -p LoadState -p UnitFileState -p ActiveState ${shellQuote(name)}`,
+    parse: (stdout) => parseService(stdout),
+  };
+}

@@ -1,0 +1,150 @@
+// Load an inventory file: YAML -> schema -> cross-field rules -> typed Inventory.
+// Every problem is reported as `<file>: <field path>: <reason>`, before any connection is opened.
+import { readFile, access } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { parseDocument } from 'yaml';
+import { InventoryError } from '../errors.ts';
+import { inventorySchema, type RawInventory } from './schema.ts';
+import type { HostSpec, Inventory, Role } from './types.ts';
+
+export interface LoadOptions {
+  /** Check that the SSH key file exists (off for `lab up`, which creates it). */
+  requireKey?: boolean;
+}
+
+export function formatPath(segments: readonly PropertyKey[]): string {
+  let out = '';
+  for (const s of segments) {
+    if (typeof s === 'number') out += `[${s}]`;
+    else out += out === '' ? String(s) : `.${String(s)}`;
+  }
+  return out || '(top level)';
+}
+
+function expandHome(p: string): string {
+  return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
+}
+
+export async function loadInventory(file: string, opts: LoadOptions = {}): Promise<Inventory> {
+  const shown = path.relative(process.cwd(), path.resolve(file)) || file;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    throw new InventoryError([`${shown}: ${reason}`]);
+  }
+  const raw = parseYaml(text, shown);
+  const inv = toInventory(raw, path.resolve(file), shown);
+  if (opts.requireKey !== false) {
+    try {
+      await access(inv.ssh.key, constants.R_OK);
+    } catch {
+      throw new InventoryError([`${shown}: ssh.key: key file ${inv.ssh.key} does not exist or is not readable`]);
+    }
+  }
+  return inv;
+}
+
+export function parseYaml(text: string, shown: string): RawInventory {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new InventoryError(
+      doc.errors.map((e) => {
+        const at = e.linePos?.[0];
+        const where = at ? `line ${at.line}, column ${at.col}` : 'YAML';
+        return `${shown}: ${where}: ${e.message.split('\n')[0]}`;
+      }),
+    );
+  }
+  const result = inventorySchema.safeParse(doc.toJS() ?? {});
+  if (!result.success) {
+    throw new InventoryError(result.error.issues.map((i) => `${shown}: ${formatPath(i.path)}: ${issueMessage(i)}`));
+  }
+  return result.data;
+}
+
+function issueMessage(issue: { code: string; message: string; keys?: string[] }): string {
+  if (issue.code === 'unrecognized_keys' && issue.keys) {
+    return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+  }
+  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return 'is required';
+  return issue.message;
+}
+
+/** Cross-field rules the schema cannot express, then path resolution. Pure. */
+export function toInventory(raw: RawInventory, absFile: string, shown: string): Inventory {
+  const dir = path.dirname(absFile);
+  const resolve = (p: string) => path.resolve(dir, expandHome(p));
+  const problems: string[] = [];
+  const hosts: HostSpec[] = Object.entries(raw.hosts).map(([name, h]) => ({
+    name,
+    address: h.address,
+    port: h.port ?? raw.ssh.port,
+    roles: [...new Set(h.roles)] as Role[],
+  }));
+
+  const withRole = (r: Role) => hosts.filter((h) => h.roles.includes(r));
+  const primaries = withRole('db-primary');
+  if (primaries.length !== 1) {
+    problems.push(
+      `${shown}: hosts: exactly one host must have the role db-primary (found ${primaries.length}${primaries.length ? ': ' + primaries.map((h) => h.name).join(', ') : ''})`,
+    );
+  }
+  for (const h of hosts) {
+    if (h.roles.includes('db-primary') && h.roles.includes('db-replica')) {
+      problems.push(`${shown}: hosts.${h.name}.roles: a host cannot be both db-primary and db-replica`);
+    }
+  }
+  if (withRole('lb').length === 0) problems.push(`${shown}: hosts: at least one host must have the role lb`);
+  if (withRole('web').length === 0) problems.push(`${shown}: hosts: at least one host must have the role web`);
+  const seen = new Map<string, string>();
+  for (const h of hosts) {
+    const key = `${h.address}:${h.port}`;
+    const other = seen.get(key);
+    if (other) problems.push(`${shown}: hosts.${h.name}.address: ${h.address} is already the address of ${other}`);
+    else seen.set(key, h.name);
+  }
+  if (problems.length > 0) throw new InventoryError(problems);
+
+  const base = path.basename(absFile).replace(/\.ya?ml$/, '');
+  return {
+    file: absFile,
+    name: raw.name,
+    domain: raw.domain,
+    ssh: {
+      user: raw.ssh.user,
+      key: resolve(raw.ssh.key),
+      knownHosts: resolve(raw.ssh.known_hosts ?? `${base}.known_hosts`),
+      connectTimeoutMs: raw.ssh.connect_timeout * 1000,
+    },
+    hosts,
+    lb: raw.lb,
+    app: { source: resolve(raw.app.source), port: raw.app.port, keepReleases: raw.app.keep_releases },
+    db: raw.db,
+    apt: { proxy: raw.apt.proxy, cacheValidSeconds: raw.apt.cache_valid },
+    timezone: raw.timezone,
+    secretsFile: resolve(raw.secrets ?? `${base}.secrets.yml`),
+    lab: raw.lab && {
+      bridge: raw.lab.bridge,
+      gateway: raw.lab.gateway,
+      cacheDir: resolve(raw.lab.cache),
+      stateDir: resolve(raw.lab.state),
+    },
+  };
+}
+
+/** Restrict the inventory to the hosts named by --limit (comma-separated); unknown names are an error. */
+export function limitHosts(inv: Inventory, limit: string | undefined): HostSpec[] {
+  if (!limit) return inv.hosts;
+  const names = limit.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !inv.hosts.some((h) => h.name === n));
+  if (unknown.length > 0) {
+    throw new InventoryError([
+      `--limit: unknown host${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (the inventory has ${inv.hosts.map((h) => h.name).join(', ')})`,
+    ]);
+  }
+  return inv.hosts.filter((h) => names.includes(h.name));
+}

@@ -1,0 +1,46 @@
+// The validated inventory: typed accessors produced once at load (see load.ts).
+export const ROLES = ['lb', 'web', 'app', 'db-primary', 'db-replica'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface HostSpec {
+  name: string;
+  address: string;
+  port: number;
+  roles: Role[];
+}
+
+export interface SshSettings {
+  user: string;
+  /** Absolute path of the private key. */
+  key: string;
+  /** Absolute path of the pinned known_hosts file. */
+  knownHosts: string;
+  connectTimeoutMs: number;
+}
+
+export interface LabSettings {
+  bridge: string;
+  /** Bridge address with prefix, e.g. 10.77.0.1/24; apt's proxy listens here. */
+  gateway: string;
+  /** Where the cached Debian base image lives (outside the checkout). */
+  cacheDir: string;
+  /** Absolute path of the lab's state folder (SSH key, overlays, pids). */
+  stateDir: string;
+}
+
+export interface Inventory {
+  /** Absolute path of the inventory file. */
+  file: string;
+  name: string;
+  domain: string;
+  ssh: SshSettings;
+  hosts: HostSpec[];
+  lb: { algorithm: 'roundrobin' | 'leastconn' | 'source'; mode: 'active-active' | 'active-passive' };
+  app: { source: string; port: number; keepReleases: number };
+  db: { name: string; user: string };
+  apt: { proxy?: string; cacheValidSeconds: number };
+  timezone: string;
+  /** Absolute path of the 0600 secrets file beside the inventory. */
+  secretsFile: string;
+  lab?: LabSettings;
+}

@@ -1,0 +1,49 @@
+// Services through systemctl: enabled and running; reload/restart handlers that validate first.
+import { serviceFact, type ServiceState } from '../facts/service.ts';
+import type { Change, Command, Handler, Op } from '../engine/types.ts';
+
+export interface ServiceArgs {
+  name: string;
+  enabled?: boolean;
+  running?: boolean;
+}
+
+export function planService(args: ServiceArgs, have: ServiceState): Change | null {
+  const commands: Command[] = [];
+  const notes: string[] = [];
+  const wantEnabled = args.enabled ?? true;
+  const wantRunning = args.running ?? true;
+  if (have.enabled === wantEnabled && have.active === wantRunning) return null;
+  if (have.enabled !== wantEnabled) {
+    commands.push({ kind: 'exec', argv: ['systemctl', wantEnabled ? 'enable' : 'disable', '--quiet', args.name] });
+    notes.push(wantEnabled ? 'enable' : 'disable');
+  }
+  if (have.active !== wantRunning) {
+    commands.push({ kind: 'exec', argv: ['systemctl', wantRunning ? 'start' : 'stop', args.name] });
+    notes.push(wantRunning ? 'start' : 'stop');
+  }
+  return { summary: `${notes.join(' and ')} ${args.name}`, commands, invalidates: [serviceFact(args.name).id] };
+}
+
+export function service(args: ServiceArgs): Op {
+  const fact = serviceFact(args.name);
+  return { id: `service ${args.name}`, facts: [fact], plan: (f) => planService(args, f.get(fact)) };
+}
+
+/** A handler that runs `validate` (the service's own config check) before reloading or restarting. */
+export function serviceHandler(
+  name: string,
+  action: 'reload' | 'restart',
+  validate?: string[],
+  id = `${action} ${name}`,
+): Handler {
+  return {
+    id,
+    validate: validate ? { kind: 'exec', argv: validate } : undefined,
+    // reload-or-restart: a service that is stopped is started, one that runs is reloaded in place.
+    action: { kind: 'exec', argv: ['systemctl', action === 'reload' ? 'reload-or-restart' : 'restart', name] },
+  };
+}
+
+/** systemctl daemon-reload after a unit file changes. */
+export const daemonReload: Handler = { id: 'systemd daemon-reload', action: { kind: 'exec', argv: ['systemctl', 'daemon-reload'] } };

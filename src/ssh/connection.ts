@@ -1,0 +1,60 @@
+// The only way the engine reaches a host. The node-ssh implementation lives beside it; unit tests
+// use a scripted fake.
+import type { Duplex } from 'node:stream';
+import type { HostSpec } from '../inventory/types.ts';
+
+export interface ExecRequest {
+  /** Exactly one of argv (quoted for the remote shell) or script (run by sh -c). */
+  argv?: readonly string[];
+  script?: string;
+  /** Data for the command's standard input: the only way secrets travel. */
+  stdin?: string | Buffer;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export interface PutOptions {
+  mode: string;
+  owner: string;
+  group: string;
+  /** Keep the previous content at `<path>.tandem-bak` until a handler has validated the new one. */
+  backup?: boolean;
+}
+
+export interface Connection {
+  readonly host: HostSpec;
+  /** Remote commands sent so far over this connection. */
+  readonly roundTrips: number;
+  exec(req: ExecRequest): Promise<ExecResult>;
+  /** Write a file atomically (temp file in the same directory, fsync, rename). */
+  put(path: string, content: string | Buffer, opts: PutOptions): Promise<ExecResult>;
+  /** A TCP stream to host:port as seen from the remote host (no port opened to us). */
+  forward(toHost: string, toPort: number): Promise<Duplex>;
+  close(): Promise<void>;
+}
+
+export const BACKUP_SUFFIX = '.tandem-bak';
+
+/** The remote script behind put(): content arrives on stdin, never on the command line. */
+export function atomicPutScript(path: string, opts: PutOptions): string {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const p = q(path);
+  return [
+    'set -e',
+    `dir=$(dirname ${p})`,
+    `tmp=$(mktemp "$dir/.tandem.XXXXXX")`,
+    `trap 'rm -f "$tmp"' EXIT`,
+    'cat > "$tmp"',
+    `chown ${q(`${opts.owner}:${opts.group}`)} "$tmp"`,
+    `chmod ${q(opts.mode)} "$tmp"`,
+    'sync "$tmp" 2>/dev/null || sync',
+    opts.backup ? `if [ -e ${p} ]; then cp -p ${p} ${q(path + BACKUP_SUFFIX)}; else rm -f ${q(path + BACKUP_SUFFIX)}; fi` : ':',
+    `mv -f "$tmp" ${p}`,
+    'trap - EXIT',
+  ].join('\n');
+}

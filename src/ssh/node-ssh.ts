@@ -1,0 +1,158 @@
+// Connection over node-ssh: one SSH connection per host for the whole run; every command is a
+// channel on it. Host keys are checked against the pinned known_hosts before authentication.
+import { Readable, type Duplex } from 'node:stream';
+import { readFile } from 'node:fs/promises';
+import { NodeSSH } from 'node-ssh';
+import type { HostSpec, SshSettings } from '../inventory/types.ts';
+import { ConnectionError, HostKeyError } from '../errors.ts';
+import { atomicPutScript, type Connection, type ExecRequest, type ExecResult, type PutOptions } from './connection.ts';
+import { fingerprint, hostPattern, keyTypeOf, pinHostKey, readKnownHosts, type PinnedKey } from './known-hosts.ts';
+import { shellJoin, shellQuote } from './quote.ts';
+
+export interface ConnectOptions {
+  ssh: SshSettings;
+  /** Pin the key of a host seen for the first time instead of refusing it. */
+  acceptNewHostKeys?: boolean;
+}
+
+const HOST_KEY_ALGORITHMS: Record<string, string[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+
+/** Ask the server for a key type we have pinned, so a host with several keys is checked against ours. */
+function preferredAlgorithms(pinned: PinnedKey[]): string[] | undefined {
+  if (pinned.length === 0) return undefined;
+  const first = pinned.flatMap((k) => HOST_KEY_ALGORITHMS[k.type] ?? []);
+  const rest = Object.values(HOST_KEY_ALGORITHMS).flat().filter((a) => !first.includes(a));
+  return [...first, ...rest];
+}
+
+export async function connect(host: HostSpec, opts: ConnectOptions): Promise<Connection> {
+  const where = `${host.name} (${host.address}:${host.port})`;
+  const pattern = hostPattern(host.address, host.port);
+  const pinned = (await readKnownHosts(opts.ssh.knownHosts)).get(pattern) ?? [];
+  let keyProblem: HostKeyError | undefined;
+  let newKey: Buffer | undefined;
+
+  const hostVerifier = (key: Buffer): boolean => {
+    const offered = key.toString('base64');
+    if (pinned.some((k) => k.blob === offered)) return true;
+    if (pinned.length > 0) {
+      keyProblem = new HostKeyError(
+        `${where}: the host key has CHANGED. Pinned: ${pinned.map((k) => `${k.type} ${fingerprint(k.blob)}`).join(', ')}; ` +
+          `offered: ${keyTypeOf(key)} ${fingerprint(key)}. This may be an attack or a rebuilt server; ` +
+          `if the server was rebuilt, remove its line from ${opts.ssh.knownHosts} and connect again with --accept-new-host-keys.`,
+        { host: host.name },
+      );
+      return false;
+    }
+    if (opts.acceptNewHostKeys) {
+      newKey = key;
+      return true;
+    }
+    keyProblem = new HostKeyError(
+      `${where}: unknown host key ${keyTypeOf(key)} ${fingerprint(key)} (not in ${opts.ssh.knownHosts}). ` +
+        `Check the fingerprint on the server, then run again with --accept-new-host-keys to pin it.`,
+      { host: host.name },
+    );
+    return false;
+  };
+
+  let privateKey: string;
+  try {
+    privateKey = await readFile(opts.ssh.key, 'utf8');
+  } catch (err) {
+    throw new ConnectionError(`cannot read the SSH key ${opts.ssh.key}: ${(err as Error).message}`, { cause: err });
+  }
+
+  const ssh = new NodeSSH();
+  const serverHostKey = preferredAlgorithms(pinned);
+  try {
+    await ssh.connect({
+      host: host.address,
+      port: host.port,
+      username: opts.ssh.user,
+      privateKey,
+      readyTimeout: opts.ssh.connectTimeoutMs,
+      keepaliveInterval: 15_000,
+      hostVerifier,
+      ...(serverHostKey ? { algorithms: { serverHostKey: serverHostKey as never } } : {}),
+    });
+  } catch (err) {
+    if (keyProblem) throw keyProblem;
+    const e = err as Error & { level?: string; code?: string };
+    if (e.level === 'client-authentication') {
+      throw new ConnectionError(
+        `${where}: authentication failed for user ${opts.ssh.user} with key ${opts.ssh.key}. Is the public key in ~${opts.ssh.user}/.ssh/authorized_keys?`,
+        { cause: err, host: host.name },
+      );
+    }
+    throw new ConnectionError(
+      `${where} is unreachable: ${e.message}. Check that the server is up and that its address in the inventory is right.`,
+      { cause: err, host: host.name },
+    );
+  }
+  if (newKey) await pinHostKey(opts.ssh.knownHosts, pattern, newKey);
+  return new SshConnection(host, ssh, opts.ssh.user !== 'root');
+}
+
+class SshConnection implements Connection {
+  #roundTrips = 0;
+  constructor(
+    readonly host: HostSpec,
+    private readonly ssh: NodeSSH,
+    private readonly sudo: boolean,
+  ) {}
+
+  get roundTrips(): number {
+    return this.#roundTrips;
+  }
+
+  async exec(req: ExecRequest): Promise<ExecResult> {
+    const inner = req.argv ? shellJoin(req.argv) : (req.script ?? '');
+    // Non-root users go through sudo; -n fails at once instead of waiting for a password prompt.
+    const command = this.sudo ? `sudo -n -- sh -c ${shellQuote(inner)}` : req.argv ? inner : `sh -c ${shellQuote(inner)}`;
+    const started = performance.now();
+    this.#roundTrips++;
+    try {
+      const res = await this.ssh.execCommand(command, {
+        noTrim: true,
+        stdin: req.stdin === undefined ? undefined : Readable.from([Buffer.from(req.stdin)]),
+      });
+      return {
+        exitCode: res.code ?? (res.signal ? 128 : 255),
+        stdout: res.stdout,
+        stderr: res.stderr,
+        durationMs: performance.now() - started,
+      };
+    } catch (err) {
+      throw new ConnectionError(`${this.host.name}: lost the connection while running a command: ${(err as Error).message}`, {
+        cause: err,
+        host: this.host.name,
+      });
+    }
+  }
+
+  put(path: string, content: string | Buffer, opts: PutOptions): Promise<ExecResult> {
+    return this.exec({ script: atomicPutScript(path, opts), stdin: content });
+  }
+
+  async forward(toHost: string, toPort: number): Promise<Duplex> {
+    try {
+      return await this.ssh.forwardOut('127.0.0.1', 0, toHost, toPort);
+    } catch (err) {
+      throw new ConnectionError(`${this.host.name}: cannot open a forwarded stream to ${toHost}:${toPort}: ${(err as Error).message}`, {
+        cause: err,
+        host: this.host.name,
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.ssh.dispose();
+  }
+}

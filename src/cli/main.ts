@@ -1,5 +1,6 @@
 // The `tandem` command line: one file per verb registers itself on the program.
 import { Command } from 'commander';
+import { registerConverge } from './converge.ts';
 import { registerLab } from './lab.ts';
 
 const program = new Command('tandem')
@@ -7,6 +8,7 @@ const program = new Command('tandem')
   .showHelpAfterError()
   .enablePositionalOptions();
 
+registerConverge(program);
 registerLab(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,23 @@
+// The stack: every recipe, in the order their ops run inside a phase.
+import type { HostSpec, Inventory } from '../src/inventory/types.ts';
+import type { Secrets } from '../src/secrets/store.ts';
+import type { HostWork } from '../src/engine/types.ts';
+import { InventoryError } from '../src/errors.ts';
+import { base } from './base.ts';
+import type { Recipe } from './recipe.ts';
+
+export const RECIPES: Recipe[] = [base];
+
+export function selectRecipes(names: string | undefined): Recipe[] {
+  if (!names) return RECIPES;
+  const wanted = names.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = wanted.filter((n) => !RECIPES.some((r) => r.name === n));
+  if (unknown.length) {
+    throw new InventoryError([`--recipe: unknown recipe ${unknown.join(', ')} (expected one of ${RECIPES.map((r) => r.name).join(', ')})`]);
+  }
+  return RECIPES.filter((r) => wanted.includes(r.name));
+}
+
+export function buildWork(inventory: Inventory, hosts: HostSpec[], secrets: Secrets, recipes: Recipe[]): Map<string, HostWork[]> {
+  return new Map(hosts.map((host) => [host.name, recipes.flatMap((r) => r.build({ inventory, host, secrets }))]));
+}

@@ -1,0 +1,19 @@
+// Flags shared by the verbs that work on an inventory.
+import { Option, type Command } from 'commander';
+
+export interface CommonOptions {
+  inventory: string;
+  limit?: string;
+  json?: boolean;
+  verbose?: boolean;
+  acceptNewHostKeys?: boolean;
+}
+
+export function addCommonOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('-i, --inventory <file>', 'inventory file').default('inventory/lab.yml'))
+    .option('--limit <hosts>', 'only these hosts (comma-separated names)')
+    .option('--json', 'print one JSON report on standard output (progress goes to standard error)')
+    .option('-v, --verbose', 'show the commands behind every change')
+    .option('--accept-new-host-keys', 'pin the key of a host seen for the first time (otherwise it is refused)');
+}

@@ -1,0 +1,29 @@
+// The host's time zone: /etc/localtime links to the zone file, /etc/timezone names it.
+import { fileFact } from '../facts/file.ts';
+import type { Op } from '../engine/types.ts';
+
+export function timezone(zone: string): Op {
+  const link = fileFact('/etc/localtime');
+  const name = fileFact('/etc/timezone');
+  const target = `/usr/share/zoneinfo/${zone}`;
+  return {
+    id: `timezone ${zone}`,
+    facts: [link, name],
+    plan(f) {
+      const l = f.get(link);
+      const n = f.get(name);
+      if (l.target === target && n.content === `${zone}\n`) return null;
+      return {
+        summary: `set the time zone to ${zone}`,
+        commands: [
+          {
+            kind: 'script',
+            describe: `ln -sf ${target} /etc/localtime; echo ${zone} > /etc/timezone`,
+            script: `set -e\n[ -e '${target}' ] || { echo 'unknown time zone ${zone} (no ${target}; is tzdata installed?)' >&2; exit 1; }\nln -sf '${target}' /etc/localtime\necho '${zone}' > /etc/timezone`,
+          },
+        ],
+        invalidates: [link.id, name.id],
+      };
+    },
+  };
+}

@@ -388,7 +388,7 @@ export function createApp(config = loadConfig(), { log = (...a) => console.log('
       await closed;
       clearTimeout(timer);
       clearInterval(idleSweep);
-      await withTimeout(Promise.allSettled([primary.end(), local.end()]), 2000, 'closing db pools').catch((err) => log(errorText(err)));
+      await withTimeout(Promise.allSettled([primary.end(), local.end()]), 1000, 'closing db pools').catch((err) => log(errorText(err)));
       log(timedOut ? 'stopped (after timeout)' : 'stopped cleanly');
     })();
     return shutdownPromise;

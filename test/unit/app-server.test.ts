@@ -1,0 +1,292 @@
+// The sample app (examples/app) run as a child process with no database reachable.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const APP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/app');
+const SERVER = path.join(APP_DIR, 'src/server.js');
+const PKG_VERSION: string = JSON.parse(fs.readFileSync(path.join(APP_DIR, 'package.json'), 'utf8')).version;
+
+/** Node that runs the app; APP_TEST_NODE=/path/to/node-18 checks the servers' Node version. */
+const NODE = process.env.APP_TEST_NODE || process.execPath;
+
+/** uvu/assert has no async throws: await a promise that must reject (matching re, if given). */
+async function rejects(promise: Promise<unknown>, re?: RegExp) {
+  try {
+    await promise;
+  } catch (err) {
+    if (re) assert.match(String((err as Error)?.message ?? err), re);
+    return;
+  }
+  assert.unreachable('expected a rejection');
+}
+
+interface Running {
+  child: ChildProcess;
+  port: number;
+  output: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** A port on 127.0.0.1 that nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const { port } = srv.address() as net.AddressInfo;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/** A "database" that accepts TCP connections and never answers (a hung server). */
+async function hangingServer(): Promise<{ port: number; close: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const srv = net.createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    close: async () => { for (const s of sockets) s.destroy(); await new Promise((r) => srv.close(r)); },
+  };
+}
+
+async function startApp(env: Record<string, string>, script = SERVER, cwd = APP_DIR): Promise<Running> {
+  const dead = await closedPort();
+  const child = spawn(NODE, [script], {
+    cwd,
+    env: {
+      PATH: process.env.PATH ?? '',
+      APP_HOST: '127.0.0.1',
+      APP_PORT: '0',
+      DB_PRIMARY_HOST: '127.0.0.1',
+      DB_PRIMARY_PORT: String(dead),
+      DB_LOCAL_HOST: '127.0.0.1',
+      DB_LOCAL_PORT: String(dead),
+      DB_NAME: 'app',
+      DB_USER: 'app',
+      DB_PASSWORD: 'secret-password',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => { out += d; });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.on('exit', (code, signal) => r({ code, signal })));
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`app did not start in 10 s:\n${out}`)), 10000);
+    const onData = () => {
+      const m = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    };
+    child.stdout!.on('data', onData);
+    exited.then(({ code }) => { clearTimeout(timer); reject(new Error(`app exited with ${code} before listening:\n${out}`)); });
+  });
+  return { child, port, output: () => out, exited };
+}
+
+async function stop(app: Running | undefined) {
+  if (!app || app.child.exitCode !== null || app.child.signalCode !== null) return;
+  app.child.kill('SIGKILL');
+  await app.exited;
+}
+
+interface Reply { status: number; headers: http.IncomingHttpHeaders; body: string; json?: any }
+
+/** One HTTP request on a fresh connection (no keep-alive agent). */
+function request(port: number, method: string, urlPath: string, body?: string, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers, agent: false }, (res) => {
+      let data = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { data += d; });
+      res.on('end', () => {
+        const reply: Reply = { status: res.statusCode!, headers: res.headers, body: data };
+        if (data && String(res.headers['content-type']).startsWith('application/json')) reply.json = JSON.parse(data);
+        resolve(reply);
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('GET /healthz answers 503 naming both failing checks when no database is reachable', async () => {
+  const app = await startApp({ APP_SERVER_NAME: 'web-test-1' });
+  try {
+    const r = await request(app.port, 'GET', '/healthz');
+    assert.is(r.status, 503);
+    assert.is(r.json.status, 'error');
+    assert.equal(r.json.checks, { primary: 'error', local: 'error' });
+    assert.match(r.json.errors.primary, /ECONNREFUSED/);
+    assert.match(r.json.errors.local, /ECONNREFUSED/);
+    assert.is(r.json.server, 'web-test-1');
+    assert.is(r.json.version, PKG_VERSION);
+    assert.is(r.headers['x-app-server'], 'web-test-1');
+    assert.not.match(app.output(), /secret-password/);
+    // the schema creation keeps retrying instead of crashing
+    assert.match(app.output(), /schema: primary .* not ready/);
+    assert.is(app.child.exitCode, null);
+  } finally {
+    await stop(app);
+  }
+});
+
+test('GET /healthz reports a hung database as a timeout after about 1 s', async () => {
+  const hung = await hangingServer();
+  const app = await startApp({ DB_LOCAL_PORT: String(hung.port) });
+  try {
+    const t0 = Date.now();
+    const r = await request(app.port, 'GET', '/healthz');
+    const took = Date.now() - t0;
+    assert.is(r.status, 503);
+    assert.equal(r.json.checks, { primary: 'error', local: 'error' });
+    assert.match(r.json.errors.local, /timed out/);
+    assert.match(r.json.errors.primary, /ECONNREFUSED/);
+    assert.ok(took >= 900 && took < 3000, `healthz took ${took} ms`);
+  } finally {
+    await stop(app);
+    await hung.close();
+  }
+});
+
+test('GET /version, GET /, 404 and 405; APP_VERSION overrides the version', async () => {
+  const app = await startApp({ APP_SERVER_NAME: 'web-<2>', APP_VERSION: '9.8.7-test' });
+  try {
+    const v = await request(app.port, 'GET', '/version');
+    assert.is(v.status, 200);
+    assert.match(String(v.headers['content-type']), /^text\/plain/);
+    assert.is(v.body.trim(), '9.8.7-test');
+
+    const page = await request(app.port, 'GET', '/');
+    assert.is(page.status, 200);
+    assert.match(String(page.headers['content-type']), /^text\/html/);
+    assert.match(page.body, /web-&lt;2&gt;/); // server name, escaped
+    assert.match(page.body, /9\.8\.7-test/);
+    assert.match(page.body, /href="\/app\.css/);
+    assert.match(page.body, /<form method="post" action="\/visits">/);
+    assert.match(page.body, /Database unavailable/);
+
+    const head = await request(app.port, 'HEAD', '/healthz');
+    assert.is(head.status, 503);
+    assert.is(head.body, '');
+
+    const missing = await request(app.port, 'GET', '/app.css'); // Nginx serves it, not the app
+    assert.is(missing.status, 404);
+    const wrong = await request(app.port, 'DELETE', '/visits');
+    assert.is(wrong.status, 405);
+    assert.is(wrong.headers.allow, 'GET, HEAD, POST');
+  } finally {
+    await stop(app);
+  }
+});
+
+test('/visits answers 503 JSON when the databases are down, 400 on bad input', async () => {
+  const app = await startApp({});
+  try {
+    const post = await request(app.port, 'POST', '/visits', JSON.stringify({ note: 'hello' }), { 'Content-Type': 'application/json' });
+    assert.is(post.status, 503);
+    assert.is(post.json.error, 'primary database unavailable');
+    assert.match(post.json.message, /ECONNREFUSED/);
+
+    const form = await request(app.port, 'POST', '/visits', 'note=hi', { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'text/html' });
+    assert.is(form.status, 503);
+
+    const bad = await request(app.port, 'POST', '/visits', '{nope', { 'Content-Type': 'application/json' });
+    assert.is(bad.status, 400);
+    const long = await request(app.port, 'POST', '/visits', JSON.stringify({ note: 'x'.repeat(300) }), { 'Content-Type': 'application/json' });
+    assert.is(long.status, 400);
+
+    const list = await request(app.port, 'GET', '/visits');
+    assert.is(list.status, 503);
+    assert.is(list.json.error, 'local database unavailable');
+    const badLimit = await request(app.port, 'GET', '/visits?limit=1000');
+    assert.is(badLimit.status, 400);
+    const one = await request(app.port, 'GET', '/visits/1');
+    assert.is(one.status, 503);
+  } finally {
+    await stop(app);
+  }
+});
+
+test('APP_FAIL_HEALTH=1 forces /healthz to 503 failing', async () => {
+  const app = await startApp({ APP_FAIL_HEALTH: '1' });
+  try {
+    const r = await request(app.port, 'GET', '/healthz');
+    assert.is(r.status, 503);
+    assert.is(r.json.status, 'failing');
+    assert.equal(r.json.checks, { forced: 'FAIL_HEALTH' });
+  } finally {
+    await stop(app);
+  }
+});
+
+test('SIGTERM when idle (with an idle keep-alive connection open): exits 0 promptly', async () => {
+  const app = await startApp({});
+  const agent = new http.Agent({ keepAlive: true });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: app.port, path: '/version', agent }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject);
+    });
+    const t0 = Date.now();
+    app.child.kill('SIGTERM');
+    const { code } = await app.exited;
+    assert.is(code, 0);
+    assert.ok(Date.now() - t0 < 3000, `exit took ${Date.now() - t0} ms`); // keepAliveTimeout is 5 s
+    assert.match(app.output(), /stopped cleanly/);
+  } finally {
+    agent.destroy();
+    await stop(app);
+  }
+});
+
+test('SIGTERM: refuses new connections, finishes the in-flight request, then exits 0', async () => {
+  const hung = await hangingServer(); // makes GET /visits take ~2 s (mysql2 connectTimeout)
+  const app = await startApp({ DB_LOCAL_PORT: String(hung.port) });
+  try {
+    const inFlight = request(app.port, 'GET', '/visits');
+    await new Promise((r) => setTimeout(r, 300));
+    app.child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 200));
+    await rejects(request(app.port, 'GET', '/version'));
+    const r = await inFlight;
+    assert.is(r.status, 503); // answered, not cut off
+    assert.is(r.json.error, 'local database unavailable');
+    assert.is(r.headers.connection, 'close');
+    const { code } = await app.exited;
+    assert.is(code, 0);
+    assert.match(app.output(), /SIGTERM: stopping; 1 request\(s\) in flight/);
+    assert.match(app.output(), /stopped cleanly/);
+  } finally {
+    await stop(app);
+    await hung.close();
+  }
+});
+
+test('SIGTERM: the wait for in-flight requests is bounded', async () => {
+  const hung = await hangingServer();
+  const app = await startApp({ DB_LOCAL_PORT: String(hung.port), APP_SHUTDOWN_TIMEOUT_MS: '300' });
+  try {
+    const inFlight = request(app.port, 'GET', '/visits').then(() => 'answered', () => 'cut off');
+    await new Promise((r) => setTimeout(r, 200));
+    const t0 = Date.now();
+    app.child.kill('SIGTERM');
+    const { code } = await app.exited;
+    assert.is(code, 0);
+    assert.ok(Date.now() - t0 < 2500, `exit took ${Date.now() - t0} ms`);
+    assert.is(await inFlight, 'cut off');
+    assert.match(app.output(), /shutdown timeout/);
+  } finally {
+    await stop(app);
+    await hung.close();
+  }
+});
+
+test('a bad APP_PORT exits 2 with a message', async () => {
+  await rejects(startApp({ APP_PORT: 'eighty' }), /bad configuration: APP_PORT/);
+});
+
+test.run();

@@ -4,9 +4,14 @@ import type { Secrets } from '../src/secrets/store.ts';
 import type { HostWork } from '../src/engine/types.ts';
 import { InventoryError } from '../src/errors.ts';
 import { base } from './base.ts';
+import { database_ } from './database.ts';
+import { app } from './app.ts';
+import { nginx } from './nginx.ts';
+import { haproxy } from './haproxy.ts';
+import type { Release } from '../src/release/prepare.ts';
 import type { Recipe } from './recipe.ts';
 
-export const RECIPES: Recipe[] = [base];
+export const RECIPES: Recipe[] = [base, database_, app, nginx, haproxy];
 
 export function selectRecipes(names: string | undefined): Recipe[] {
   if (!names) return RECIPES;
@@ -18,6 +23,12 @@ export function selectRecipes(names: string | undefined): Recipe[] {
   return RECIPES.filter((r) => wanted.includes(r.name));
 }
 
-export function buildWork(inventory: Inventory, hosts: HostSpec[], secrets: Secrets, recipes: Recipe[]): Map<string, HostWork[]> {
-  return new Map(hosts.map((host) => [host.name, recipes.flatMap((r) => r.build({ inventory, host, secrets }))]));
+export function buildWork(
+  inventory: Inventory,
+  hosts: HostSpec[],
+  secrets: Secrets,
+  recipes: Recipe[],
+  release?: Release,
+): Map<string, HostWork[]> {
+  return new Map(hosts.map((host) => [host.name, recipes.flatMap((r) => r.build({ inventory, host, secrets, release }))]));
 }

@@ -3,11 +3,14 @@
 import type { HostSpec, Inventory, Role } from '../src/inventory/types.ts';
 import type { Secrets } from '../src/secrets/store.ts';
 import type { HostWork } from '../src/engine/types.ts';
+import type { Release } from '../src/release/prepare.ts';
 
 export interface RecipeContext {
   inventory: Inventory;
   host: HostSpec;
   secrets: Secrets;
+  /** The app release built on the control machine (recipes that need it are skipped without). */
+  release?: Release;
 }
 
 export interface Recipe {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { run } from '../engine/run.ts';
 import type { EngineEvent, EventSink, Mode, RunReport } from '../engine/events.ts';
 import { buildWork, selectRecipes } from '../../recipes/index.ts';
+import { prepareRelease } from '../release/prepare.ts';
 import { addCommonOptions, type CommonOptions } from './options.ts';
 import { openSession } from './session.ts';
 import { action } from './exit.ts';
@@ -19,7 +20,8 @@ export async function converge(mode: Mode, opts: ConvergeOptions): Promise<{ rep
   const session = await openSession(opts, { createSecrets: mode === 'apply' });
   try {
     // Recipes render templates here: a template error stops the run before any connection.
-    const work = buildWork(session.inventory, session.hosts, session.secrets, recipes);
+    const release = recipes.some((r) => r.name === 'app') ? await prepareRelease(session.inventory.app.source) : undefined;
+    const work = buildWork(session.inventory, session.hosts, session.secrets, recipes, release);
     const out = opts.json ? process.stderr : process.stdout;
     const names = session.hosts.map((h) => h.name);
     const sinks: EventSink[] = [];

@@ -49,7 +49,9 @@ export interface Handler {
   action: Command;
 }
 
-export const PHASES = ['base', 'db-primary', 'db-replica', 'app', 'web', 'lb'] as const;
+// db: every database server installed and configured (and the primary's data); replication: replicas
+// seeded and started once their primary runs with its final configuration.
+export const PHASES = ['base', 'db', 'replication', 'app', 'web', 'lb'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** What a recipe contributes for one host in one phase. */

@@ -60,8 +60,11 @@ export const inventorySchema = z.strictObject({
     .strictObject({
       name: z.string().regex(/^[a-zA-Z0-9_]+$/, 'must be letters, digits and underscores').default('app'),
       user: z.string().regex(/^[a-zA-Z0-9_]+$/, 'must be letters, digits and underscores').default('app'),
+      engine: z.enum(['mariadb', 'mysql'], {
+        error: (iss) => `unknown engine ${JSON.stringify(iss.input)} (expected mariadb or mysql)`,
+      }).default('mariadb'),
     })
-    .default({ name: 'app', user: 'app' }),
+    .default({ name: 'app', user: 'app', engine: 'mariadb' }),
   apt: z
     .strictObject({
       proxy: z.url({ error: 'must be a URL such as http://10.0.0.1:3142' }).optional(),

@@ -37,7 +37,7 @@ export interface Inventory {
   hosts: HostSpec[];
   lb: { algorithm: 'roundrobin' | 'leastconn' | 'source'; mode: 'active-active' | 'active-passive' };
   app: { source: string; port: number; keepReleases: number };
-  db: { name: string; user: string };
+  db: { name: string; user: string; engine: 'mariadb' | 'mysql' };
   apt: { proxy?: string; cacheValidSeconds: number };
   timezone: string;
   /** Absolute path of the 0600 secrets file beside the inventory. */

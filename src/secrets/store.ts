@@ -6,7 +6,7 @@ import { parse, stringify } from 'yaml';
 import { Secret } from './secret.ts';
 import { InventoryError } from '../errors.ts';
 
-export const SECRET_NAMES = ['db_app_password', 'db_replication_password'] as const;
+export const SECRET_NAMES = ['db_app_password', 'db_replication_password', 'db_verify_password'] as const;
 export type SecretName = (typeof SECRET_NAMES)[number];
 export type Secrets = Record<SecretName, Secret>;
 

@@ -1,0 +1,78 @@
+// app: Node from Debian's apt, an unprivileged user, release folders with a `current` link, the
+// env file (0600) and the systemd unit.
+import { apt } from '../src/ops/apt.ts';
+import { directory, planSymlink } from '../src/ops/file.ts';
+import { template } from '../src/ops/template.ts';
+import { service, serviceHandler, daemonReload } from '../src/ops/service.ts';
+import { user } from '../src/ops/user.ts';
+import { release } from '../src/ops/release.ts';
+import { fileFact } from '../src/facts/file.ts';
+import type { Op } from '../src/engine/types.ts';
+import { primaryOf } from './database.ts';
+import { hasRole, type Recipe } from './recipe.ts';
+
+export const APP_ROOT = '/srv/app';
+export const APP_USER = 'tandem-app';
+export const APP_SERVICE = 'tandem-app';
+export const APP_ENV_FILE = '/etc/tandem/app.env';
+
+/** Point `current` at the release only when there is none: moving it later is deploy's job. */
+function initialCurrent(target: string): Op {
+  const path = `${APP_ROOT}/current`;
+  const fact = fileFact(path);
+  return {
+    id: `symlink ${path} (first release)`,
+    facts: [fact],
+    notify: [`restart ${APP_SERVICE}`],
+    plan: (f) => (f.get(fact).exists ? null : planSymlink(path, target, f.get(fact))),
+  };
+}
+
+export const app: Recipe = {
+  name: 'app',
+  build({ inventory, host, secrets, release: rel }) {
+    if (!hasRole(host, 'app') || !rel) return [];
+    const primary = primaryOf(inventory);
+    const isDb = hasRole(host, 'db-primary') || hasRole(host, 'db-replica');
+    const restart = `restart ${APP_SERVICE}`;
+    const releaseDir = `${APP_ROOT}/releases/${rel.id}`;
+    return [
+      {
+        phase: 'app',
+        ops: [
+          apt({ packages: ['nodejs'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
+          user({ name: APP_USER, home: APP_ROOT }),
+          directory({ path: APP_ROOT, mode: '0755' }),
+          directory({ path: `${APP_ROOT}/releases`, mode: '0755' }),
+          release(releaseDir, rel.tarball),
+          initialCurrent(releaseDir),
+          template({
+            path: APP_ENV_FILE,
+            template: 'app/app.env.ejs',
+            vars: {
+              port: inventory.app.port,
+              host: host.name,
+              primary: primary.address,
+              local: isDb ? host.address : primary.address,
+              dbName: inventory.db.name,
+              dbUser: inventory.db.user,
+              dbPassword: secrets.db_app_password.reveal(),
+            },
+            mode: '0600',
+            sensitive: true,
+            notify: [restart],
+          }),
+          template({
+            path: `/etc/systemd/system/${APP_SERVICE}.service`,
+            template: 'app/tandem-app.service.ejs',
+            vars: { host: host.name, user: APP_USER, envFile: APP_ENV_FILE, root: APP_ROOT },
+            mode: '0644',
+            notify: [daemonReload.id, restart],
+          }),
+          service({ name: APP_SERVICE }),
+        ],
+        handlers: [daemonReload, serviceHandler(APP_SERVICE, 'restart', undefined, restart)],
+      },
+    ];
+  },
+};

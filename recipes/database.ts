@@ -1,0 +1,123 @@
+// database: the server on every db host (config with a unique server_id, binary log, GTID, the
+// private bind address), the app's database and accounts on the primary; on replicas, accounts
+// local to them and GTID replication seeded from a dump of the primary.
+import { apt } from '../src/ops/apt.ts';
+import { template } from '../src/ops/template.ts';
+import { service, serviceHandler } from '../src/ops/service.ts';
+import { account, database } from '../src/ops/mysql/ops.ts';
+import { replication } from '../src/ops/mysql/replication.ts';
+import { dialectFor, monitorPrivileges, type Dialect } from '../src/ops/mysql/dialect.ts';
+import type { HostSpec, Inventory } from '../src/inventory/types.ts';
+import type { HostWork } from '../src/engine/types.ts';
+import { hasRole, type Recipe } from './recipe.ts';
+
+export const VERIFY_DB = 'tandem';
+export const VERIFY_USER = 'tandem_verify';
+export const REPLICATION_USER = 'tandem_repl';
+
+/** Stable and unique per host: an IPv4 address as a number, else a hash of the name. */
+export function serverId(host: HostSpec): number {
+  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(host.address);
+  if (m) return ((Number(m[1]) << 24) >>> 0) + (Number(m[2]) << 16) + (Number(m[3]) << 8) + Number(m[4]) || 1;
+  let h = 0;
+  for (const ch of host.name) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
+  return h || 1;
+}
+
+export const dbHosts = (inv: Inventory) => inv.hosts.filter((h) => hasRole(h, 'db-primary') || hasRole(h, 'db-replica'));
+export const primaryOf = (inv: Inventory) => inv.hosts.find((h) => hasRole(h, 'db-primary'))!;
+export const dialectOf = (inv: Inventory): Dialect => dialectFor(inv.db.engine);
+
+export const database_: Recipe = {
+  name: 'database',
+  build({ inventory, host, secrets }) {
+    const isPrimary = hasRole(host, 'db-primary');
+    if (!isPrimary && !hasRole(host, 'db-replica')) return [];
+    const d = dialectOf(inventory);
+    const restart = `restart ${d.service}`;
+    const appDb = `\`${inventory.db.name}\`.*`;
+    const verifyDb = `\`${VERIFY_DB}\`.*`;
+    const appHosts = inventory.hosts.filter((h) => hasRole(h, 'app'));
+    const verifyGrants = [
+      { privileges: ['ALL PRIVILEGES'], on: verifyDb },
+      { privileges: monitorPrivileges(d), on: '*.*' },
+    ];
+    const install: HostWork = {
+      phase: 'db',
+      ops: [
+        apt({ packages: d.packages, cacheValidSeconds: inventory.apt.cacheValidSeconds }),
+        template({
+          path: d.configPath,
+          template: 'mysql/tandem.cnf.ejs',
+          vars: { serverId: serverId(host), bindAddress: host.address, replication: d.replicationConfig({ readOnly: !isPrimary }) },
+          mode: '0644',
+          notify: [restart],
+        }),
+        service({ name: d.service }),
+      ],
+      handlers: [serviceHandler(d.service, 'restart', d.validateConfig, restart)],
+    };
+    if (isPrimary) {
+      install.ops.push(
+        database({ name: inventory.db.name, dialect: d }),
+        database({ name: VERIFY_DB, dialect: d }),
+        ...appHosts.map((h) =>
+          account({
+            user: inventory.db.user,
+            host: h.address,
+            password: secrets.db_app_password,
+            grants: [{ privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'INDEX', 'ALTER'], on: appDb }],
+            dialect: d,
+          }),
+        ),
+        ...inventory.hosts
+          .filter((h) => hasRole(h, 'db-replica'))
+          .map((h) =>
+            account({
+              user: REPLICATION_USER,
+              host: h.address,
+              password: secrets.db_replication_password,
+              grants: [
+                { privileges: ['REPLICATION SLAVE', 'REPLICATION CLIENT', 'RELOAD'], on: '*.*' },
+                { privileges: ['SELECT', 'SHOW VIEW', 'TRIGGER', 'EVENT', 'LOCK TABLES'], on: appDb },
+                { privileges: ['SELECT', 'SHOW VIEW', 'TRIGGER', 'EVENT', 'LOCK TABLES'], on: verifyDb },
+              ],
+              dialect: d,
+            }),
+          ),
+        account({ user: VERIFY_USER, host: host.address, password: secrets.db_verify_password, grants: verifyGrants, dialect: d }),
+      );
+      return [install];
+    }
+    const primary = primaryOf(inventory);
+    return [
+      install,
+      {
+        phase: 'replication',
+        ops: [
+          // Accounts a replica needs locally: kept out of its binary log so its GTID history stays the primary's.
+          ...(hasRole(host, 'app')
+            ? [
+                account({
+                  user: inventory.db.user,
+                  host: host.address,
+                  password: secrets.db_app_password,
+                  grants: [{ privileges: ['SELECT'], on: appDb }],
+                  dialect: d,
+                  local: true,
+                }),
+              ]
+            : []),
+          account({ user: VERIFY_USER, host: host.address, password: secrets.db_verify_password, grants: verifyGrants, dialect: d, local: true }),
+          replication({
+            dialect: d,
+            primary: { name: primary.name, address: primary.address, port: 3306 },
+            user: REPLICATION_USER,
+            password: secrets.db_replication_password,
+            databases: [inventory.db.name, VERIFY_DB],
+          }),
+        ],
+      },
+    ];
+  },
+};

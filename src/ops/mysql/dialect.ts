@@ -1,0 +1,122 @@
+// One dialect object per database engine: the SQL, packages, paths and config lines that differ.
+// MariaDB (Debian 12's default-mysql-server) is exercised in the lab; MySQL 8 (Ubuntu) by unit tests.
+
+export interface ReplicationSource {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+export interface Dialect {
+  engine: 'mariadb' | 'mysql';
+  packages: string[];
+  service: string;
+  configPath: string;
+  /** The server's own check of its configuration files; exits non-zero on a bad option. */
+  validateConfig: string[];
+  /** Lines for the [mysqld] section that turn on GTID replication. */
+  replicationConfig(opts: { readOnly: boolean }): string[];
+  changeSource(src: ReplicationSource): string;
+  startReplica: string;
+  stopReplica: string;
+  showReplicaStatus: string;
+  /** Primary: the GTID set every replica must have executed. */
+  primaryGtidQuery: string;
+  /** Replica: wait (seconds) until it has executed the set; returns 0 when done. */
+  waitForGtid(gtid: string, timeoutSeconds: number): string;
+  /** Names of the status fields, which differ between engines. */
+  status: { ioRunning: string; sqlRunning: string; lastIoError: string; lastSqlError: string; sourceHost: string; sourceUser: string; lag: string };
+  /** mysqldump flags that record the GTID position for seeding a replica. */
+  dumpFlags: string[];
+  /** SQL to run on the replica after loading a dump, before starting replication. */
+  afterSeed(gtidFromDump: string | undefined): string;
+}
+
+export function sqlString(s: string): string {
+  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+export const mariadb: Dialect = {
+  engine: 'mariadb',
+  packages: ['mariadb-server', 'mariadb-client'],
+  service: 'mariadb',
+  configPath: '/etc/mysql/mariadb.conf.d/60-tandem.cnf',
+  validateConfig: ['sh', '-c', 'mariadbd --help --verbose --user=mysql >/dev/null'],
+  replicationConfig: ({ readOnly }) => [
+    'log_bin = mysql-bin',
+    'binlog_format = ROW',
+    'log_slave_updates = ON',
+    'gtid_strict_mode = ON',
+    'relay_log = relay-bin',
+    'expire_logs_days = 7',
+    `read_only = ${readOnly ? 'ON' : 'OFF'}`,
+  ],
+  changeSource: (s) =>
+    `CHANGE MASTER TO MASTER_HOST=${sqlString(s.host)}, MASTER_PORT=${s.port}, MASTER_USER=${sqlString(s.user)}, ` +
+    `MASTER_PASSWORD=${sqlString(s.password)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=5;`,
+  startReplica: 'START SLAVE;',
+  stopReplica: 'STOP SLAVE;',
+  showReplicaStatus: 'SHOW SLAVE STATUS\\G',
+  primaryGtidQuery: 'SELECT @@GLOBAL.gtid_binlog_pos',
+  waitForGtid: (gtid, t) => `SELECT MASTER_GTID_WAIT(${sqlString(gtid)}, ${t})`,
+  status: {
+    ioRunning: 'Slave_IO_Running',
+    sqlRunning: 'Slave_SQL_Running',
+    lastIoError: 'Last_IO_Error',
+    lastSqlError: 'Last_SQL_Error',
+    sourceHost: 'Master_Host',
+    sourceUser: 'Master_User',
+    lag: 'Seconds_Behind_Master',
+  },
+  dumpFlags: ['--single-transaction', '--gtid', '--master-data=2', '--routines', '--triggers', '--events'],
+  afterSeed: (gtid) => (gtid === undefined ? '' : `SET GLOBAL gtid_slave_pos = ${sqlString(gtid)};`),
+};
+
+export const mysql8: Dialect = {
+  engine: 'mysql',
+  packages: ['mysql-server', 'mysql-client'],
+  service: 'mysql',
+  configPath: '/etc/mysql/mysql.conf.d/60-tandem.cnf',
+  validateConfig: ['mysqld', '--validate-config', '--user=mysql'],
+  replicationConfig: ({ readOnly }) => [
+    'log_bin = mysql-bin',
+    'binlog_format = ROW',
+    'gtid_mode = ON',
+    'enforce_gtid_consistency = ON',
+    'log_replica_updates = ON',
+    'relay_log = relay-bin',
+    'binlog_expire_logs_seconds = 604800',
+    `read_only = ${readOnly ? 'ON' : 'OFF'}`,
+    `super_read_only = ${readOnly ? 'ON' : 'OFF'}`,
+  ],
+  changeSource: (s) =>
+    `CHANGE REPLICATION SOURCE TO SOURCE_HOST=${sqlString(s.host)}, SOURCE_PORT=${s.port}, SOURCE_USER=${sqlString(s.user)}, ` +
+    `SOURCE_PASSWORD=${sqlString(s.password)}, SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=5, GET_SOURCE_PUBLIC_KEY=1;`,
+  startReplica: 'START REPLICA;',
+  stopReplica: 'STOP REPLICA;',
+  showReplicaStatus: 'SHOW REPLICA STATUS\\G',
+  primaryGtidQuery: 'SELECT @@GLOBAL.gtid_executed',
+  waitForGtid: (gtid, t) => `SELECT WAIT_FOR_EXECUTED_GTID_SET(${sqlString(gtid)}, ${t})`,
+  status: {
+    ioRunning: 'Replica_IO_Running',
+    sqlRunning: 'Replica_SQL_Running',
+    lastIoError: 'Last_IO_Error',
+    lastSqlError: 'Last_SQL_Error',
+    sourceHost: 'Source_Host',
+    sourceUser: 'Source_User',
+    lag: 'Seconds_Behind_Source',
+  },
+  // The dump carries SET @@GLOBAL.gtid_purged itself.
+  dumpFlags: ['--single-transaction', '--set-gtid-purged=ON', '--source-data=2', '--routines', '--triggers', '--events'],
+  afterSeed: () => '',
+};
+
+export function dialectFor(engine: 'mariadb' | 'mysql'): Dialect {
+  return engine === 'mysql' ? mysql8 : mariadb;
+}
+
+/** Privileges the verifier needs to read replication status. */
+export function monitorPrivileges(d: Dialect): string[] {
+  return d.engine === 'mariadb' ? ['BINLOG MONITOR', 'SLAVE MONITOR'] : ['REPLICATION CLIENT'];
+}

@@ -1,0 +1,95 @@
+// Database ops: databases, accounts with their grants, and GTID replication on a replica.
+// Every statement reaches the server on the mysql client's stdin: passwords never sit in argv.
+import { createHash } from 'node:crypto';
+import { accountKey, mysqlStateFact, type Account, type MysqlState } from '../../facts/mysql.ts';
+import { Secret } from '../../secrets/secret.ts';
+import type { Change, Command, Op } from '../../engine/types.ts';
+import { sqlString, type Dialect } from './dialect.ts';
+
+/** MariaDB/MySQL mysql_native_password hash, to tell whether a stored password is the one we want. */
+export function nativePasswordHash(password: string): string {
+  const once = createHash('sha1').update(password).digest();
+  return '*' + createHash('sha1').update(once).digest('hex').toUpperCase();
+}
+
+const quoteAccount = (a: Account) => `${sqlString(a.user)}@${sqlString(a.host)}`;
+
+export function sqlCommand(sql: string, opts: { secret?: boolean; describe: string; noBinlog?: boolean }): Command {
+  const text = (opts.noBinlog ? 'SET SESSION sql_log_bin = 0;\n' : '') + sql + '\n';
+  return { kind: 'script', script: 'mysql --batch', stdin: opts.secret ? new Secret(text) : text, describe: `mysql: ${opts.describe}` };
+}
+
+export interface DatabaseArgs {
+  name: string;
+  dialect: Dialect;
+}
+
+export function planDatabase(args: DatabaseArgs, have: MysqlState): Change | null {
+  if (have.up && have.databases.has(args.name)) return null;
+  return {
+    summary: `create database ${args.name}`,
+    commands: [sqlCommand(`CREATE DATABASE IF NOT EXISTS \`${args.name}\` CHARACTER SET utf8mb4;`, { describe: `CREATE DATABASE ${args.name}` })],
+    invalidates: [mysqlStateFact([], args.dialect.showReplicaStatus).id],
+  };
+}
+
+export function database(args: DatabaseArgs): Op {
+  const fact = mysqlStateFact([], args.dialect.showReplicaStatus);
+  return { id: `mysql database ${args.name}`, facts: [fact], plan: (f) => planDatabase(args, f.get(fact)) };
+}
+
+export interface Grant {
+  privileges: string[];
+  /** `*.*` or `` `db`.* `` */
+  on: string;
+}
+
+export interface AccountArgs extends Account {
+  password: Secret;
+  grants: Grant[];
+  dialect: Dialect;
+  /** Keep these statements out of the binary log (accounts local to a replica). */
+  local?: boolean;
+}
+
+/** Privilege names as SHOW GRANTS prints them on MariaDB 10.5+. */
+const GRANT_ALIASES: Record<string, string> = { 'REPLICATION CLIENT': 'BINLOG MONITOR' };
+
+export function grantsSatisfied(lines: string[], grant: Grant): boolean {
+  const on = grant.on.replace(/`/g, '');
+  const matching = lines.filter((l) => l.replace(/`/g, '').includes(` ON ${on} TO `));
+  return grant.privileges.every((p) => {
+    const names = [p, GRANT_ALIASES[p]].filter(Boolean) as string[];
+    return matching.some((l) => l.includes('ALL PRIVILEGES') || names.some((n) => new RegExp(`(GRANT |, )${n}(,| ON)`).test(l)));
+  });
+}
+
+export function planAccount(args: AccountArgs, have: MysqlState): Change | null {
+  const key = accountKey(args);
+  const exists = have.up && have.users.has(key);
+  const statements: string[] = [];
+  const notes: string[] = [];
+  const pw = sqlString(args.password.reveal());
+  if (!exists) {
+    statements.push(`CREATE USER IF NOT EXISTS ${quoteAccount(args)} IDENTIFIED BY ${pw};`);
+    notes.push(`create account ${key}`);
+  } else if (args.dialect.engine === 'mariadb' && have.users.get(key) !== nativePasswordHash(args.password.reveal())) {
+    statements.push(`ALTER USER ${quoteAccount(args)} IDENTIFIED BY ${pw};`);
+    notes.push(`set the password of ${key}`);
+  }
+  const lines = have.grants.get(key) ?? [];
+  const missing = args.grants.filter((g) => !exists || !grantsSatisfied(lines, g));
+  for (const g of missing) statements.push(`GRANT ${g.privileges.join(', ')} ON ${g.on} TO ${quoteAccount(args)};`);
+  if (missing.length && exists) notes.push(`grant ${missing.map((g) => `${g.privileges.join(', ')} ON ${g.on}`).join('; ')} to ${key}`);
+  if (statements.length === 0) return null;
+  return {
+    summary: notes.join(', '),
+    commands: [sqlCommand(statements.join('\n'), { secret: true, describe: notes.join(', '), noBinlog: args.local })],
+    invalidates: [mysqlStateFact([args], args.dialect.showReplicaStatus).id],
+  };
+}
+
+export function account(args: AccountArgs): Op {
+  const fact = mysqlStateFact([args], args.dialect.showReplicaStatus);
+  return { id: `mysql account ${accountKey(args)}`, facts: [fact], plan: (f) => planAccount(args, f.get(fact)) };
+}

@@ -1,0 +1,90 @@
+// GTID replication on a replica. A healthy replica is left alone; one that was never set up is
+// seeded from a consistent dump of the primary, then started; an IO error (credentials, network)
+// is repaired by pointing it at the source again; an SQL error is reported, never papered over.
+import { mysqlStateFact, type MysqlState } from '../../facts/mysql.ts';
+import { Secret } from '../../secrets/secret.ts';
+import { ValidationError } from '../../errors.ts';
+import type { Change, Command, Op } from '../../engine/types.ts';
+import { shellJoin } from '../../ssh/quote.ts';
+import type { Dialect } from './dialect.ts';
+import { sqlCommand } from './ops.ts';
+
+export interface ReplicationArgs {
+  dialect: Dialect;
+  primary: { name: string; address: string; port: number };
+  user: string;
+  password: Secret;
+  /** Databases copied from the primary before replication starts. */
+  databases: string[];
+}
+
+const SQL_MARK = '-- tandem-sql';
+
+/** Dump from the primary, load without binary logging, then start from the dump's GTID position. */
+export function seedScript(args: ReplicationArgs): string {
+  const d = args.dialect;
+  return [
+    'set -e',
+    'umask 077',
+    'work=$(mktemp -d)',
+    `trap 'rm -rf "$work"' EXIT`,
+    'cat > "$work/in"',
+    `sed '/^${SQL_MARK}$/,$d' "$work/in" > "$work/client.cnf"`,
+    `sed '1,/^${SQL_MARK}$/d' "$work/in" > "$work/change.sql"`,
+    `mysqldump --defaults-extra-file="$work/client.cnf" ${shellJoin(d.dumpFlags)} --databases ${shellJoin(args.databases)} > "$work/dump.sql"`,
+    `mysql --batch --init-command='SET SESSION sql_log_bin=0' < "$work/dump.sql"`,
+    `gtid=$(sed -n "s/.*gtid_slave_pos='\\([^']*\\)'.*/\\1/p" "$work/dump.sql" | head -n1)`,
+    d.engine === 'mariadb' ? `{ echo "SET GLOBAL gtid_slave_pos='$gtid';"; cat "$work/change.sql"; } | mysql --batch` : 'mysql --batch < "$work/change.sql"',
+  ].join('\n');
+}
+
+function source(args: ReplicationArgs) {
+  return { host: args.primary.address, port: args.primary.port, user: args.user, password: args.password.reveal() };
+}
+
+export function planReplication(args: ReplicationArgs, have: MysqlState): Change | null {
+  const d = args.dialect;
+  const s = d.status;
+  const r = have.replica;
+  const factId = mysqlStateFact([], d.showReplicaStatus).id;
+  const restart = (why: string): Change => ({
+    summary: why,
+    commands: [sqlCommand(`${d.stopReplica}\n${d.changeSource(source(args))}\n${d.startReplica}`, { secret: true, describe: why })],
+    invalidates: [factId],
+  });
+  if (!have.up || Object.keys(r).length === 0) {
+    const client = `[client]\nhost=${args.primary.address}\nport=${args.primary.port}\nuser=${args.user}\npassword="${args.password.reveal()}"\n`;
+    const cmd: Command = {
+      kind: 'script',
+      script: seedScript(args),
+      stdin: new Secret(`${client}${SQL_MARK}\n${d.changeSource(source(args))}\n${d.startReplica}\n`),
+      describe: `seed ${args.databases.join(', ')} from a dump of ${args.primary.name}, then start replication`,
+    };
+    return {
+      summary: `seed from a consistent dump of ${args.primary.name} (${args.databases.join(', ')}) and start GTID replication`,
+      commands: [cmd],
+      invalidates: [factId],
+    };
+  }
+  if (r[s.sourceHost] !== args.primary.address || r[s.sourceUser] !== args.user) {
+    return restart(`point replication at ${args.primary.name} (${args.primary.address}) as ${args.user}, was ${r[s.sourceHost]} as ${r[s.sourceUser]}`);
+  }
+  const io = r[s.ioRunning];
+  const sql = r[s.sqlRunning];
+  if (io === 'Yes' && sql === 'Yes') return null;
+  if (r[s.lastSqlError]) {
+    // Applying the primary's changes failed: skipping or re-seeding could lose data. A person decides.
+    throw new ValidationError(
+      `replication is broken and was left as it is: the SQL thread stopped with "${r[s.lastSqlError]}". ` +
+        `Repair the replica by hand (or re-seed it), then run apply again.`,
+    );
+  }
+  if (r[s.lastIoError]) return restart(`repair replication (IO thread: ${r[s.lastIoError]})`);
+  if (io === 'Connecting') return null; // starting up; the verifier tells whether it connects
+  return restart(`start replication (IO ${io ?? 'unknown'}, SQL ${sql ?? 'unknown'})`);
+}
+
+export function replication(args: ReplicationArgs): Op {
+  const fact = mysqlStateFact([], args.dialect.showReplicaStatus);
+  return { id: `mysql replication from ${args.primary.name}`, facts: [fact], plan: (f) => planReplication(args, f.get(fact)) };
+}

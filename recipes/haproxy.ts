@@ -20,7 +20,7 @@ export const haproxy: Recipe = {
       {
         phase: 'lb',
         ops: [
-          apt({ packages: ['haproxy'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
+          apt({ packages: ['haproxy', 'socat'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
           template({ path: HAPROXY_CONFIG, template: 'haproxy/haproxy.cfg.ejs', vars: { algorithm: inventory.lb.algorithm, servers }, mode: '0644', notify: [RELOAD] }),
           service({ name: 'haproxy' }),
         ],

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerConverge } from './converge.ts';
 import { registerLab } from './lab.ts';
+import { registerVerify } from './verify.ts';
 
 const program = new Command('tandem')
   .description('Provision and maintain a load-balanced, replicated web stack over SSH')
@@ -9,6 +10,7 @@ const program = new Command('tandem')
   .enablePositionalOptions();
 
 registerConverge(program);
+registerVerify(program);
 registerLab(program);
 
 await program.parseAsync(process.argv);

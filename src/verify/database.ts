@@ -1,0 +1,21 @@
+// Database checks through mysql2 over SSH-forwarded streams: no database port is opened to us.
+import mysql from 'mysql2/promise';
+import type { Connection } from '../ssh/connection.ts';
+import type { Secret } from '../secrets/secret.ts';
+
+export type Db = mysql.Connection;
+
+export async function openDb(conn: Connection, address: string, user: string, password: Secret, database?: string): Promise<Db> {
+  const stream = await conn.forward(address, 3306);
+  return mysql.createConnection({ stream, user, password: password.reveal(), database, connectTimeout: 5000 } as mysql.ConnectionOptions);
+}
+
+export async function scalar(db: Db, sql: string, params: unknown[] = []): Promise<unknown> {
+  const [rows] = await db.query({ sql, rowsAsArray: true }, params);
+  return (rows as unknown[][])[0]?.[0];
+}
+
+export async function row(db: Db, sql: string): Promise<Record<string, unknown> | undefined> {
+  const [rows] = await db.query(sql);
+  return (rows as Record<string, unknown>[])[0];
+}

@@ -1,0 +1,172 @@
+// `verify`: prove the stack works end to end (DESIGN section 6). Each check reports pass/fail and
+// what it measured; one failing check does not stop the others.
+import { randomBytes } from 'node:crypto';
+import type { HostSpec, Inventory } from '../inventory/types.ts';
+import type { Connection } from '../ssh/connection.ts';
+import type { Secrets } from '../secrets/store.ts';
+import type { Redactor } from '../secrets/secret.ts';
+import { hasRole } from '../../recipes/recipe.ts';
+import { dialectOf, primaryOf, VERIFY_DB, VERIFY_USER } from '../../recipes/database.ts';
+import { HAPROXY_BACKEND } from '../../recipes/haproxy.ts';
+import type { CheckResult, CheckSink } from './types.ts';
+import { httpGet } from './http.ts';
+import { parseStatCsv, STAT_COMMAND } from './haproxy.ts';
+import { openDb, row, scalar, type Db } from './database.ts';
+
+export interface VerifyInput {
+  inventory: Inventory;
+  hosts: HostSpec[];
+  secrets: Secrets;
+  redactor: Redactor;
+  connect(host: HostSpec): Promise<Connection>;
+  emit: CheckSink;
+  /** Replica lag above this fails the check (seconds). */
+  maxLagSeconds?: number;
+  /** Requests sent through each load balancer. */
+  requests?: number;
+}
+
+type Check = () => Promise<{ figure: string; ok?: boolean; detail?: string }>;
+
+export async function verify(input: VerifyInput): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  const run = async (check: string, host: string | undefined, fn: Check) => {
+    const t0 = performance.now();
+    let r: CheckResult;
+    try {
+      const out = await fn();
+      r = { check, host, ok: out.ok ?? true, figure: out.figure, detail: out.detail, durationMs: 0 };
+    } catch (err) {
+      r = { check, host, ok: false, figure: 'failed', detail: input.redactor.redact((err as Error).message), durationMs: 0 };
+    }
+    r.durationMs = Math.round(performance.now() - t0);
+    results.push(r);
+    input.emit(r);
+  };
+
+  const inv = input.inventory;
+  const webHosts = inv.hosts.filter((h) => hasRole(h, 'web'));
+  const n = input.requests ?? Math.max(6, webHosts.length * 4);
+
+  for (const lb of input.hosts.filter((h) => hasRole(h, 'lb'))) {
+    await run('http through the load balancer reaches every web server', lb.name, async () => {
+      const seen = new Map<string, number>();
+      const failures: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const res = await httpGet(`http://${lb.address}/healthz`);
+        if (res.status !== 200) failures.push(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
+        const server = String(res.headers['x-app-server'] ?? '?');
+        seen.set(server, (seen.get(server) ?? 0) + 1);
+      }
+      const missing = webHosts.map((h) => h.name).filter((name) => !seen.has(name));
+      const ok = failures.length === 0 && missing.length === 0;
+      return {
+        ok,
+        figure: `${n - failures.length}/${n} OK, answered by ${[...seen.keys()].sort().join(', ')}`,
+        detail: ok ? undefined : [...failures.slice(0, 3), missing.length ? `never answered: ${missing.join(', ')}` : ''].filter(Boolean).join('; '),
+      };
+    });
+    await run('every backend is UP in HAProxy', lb.name, async () => {
+      const conn = await input.connect(lb);
+      const res = await conn.exec({ argv: STAT_COMMAND });
+      if (res.exitCode !== 0) throw new Error(`cannot read HAProxy's stats: ${res.stderr.trim() || `exit ${res.exitCode}`}`);
+      const servers = parseStatCsv(res.stdout).filter((s) => s.backend === HAPROXY_BACKEND);
+      const up = servers.filter((s) => s.status.startsWith('UP'));
+      const expected = webHosts.length;
+      return {
+        ok: up.length === expected && servers.length === expected,
+        figure: `${up.length}/${expected} backends UP`,
+        detail: up.length === expected ? undefined : servers.map((s) => `${s.server} ${s.status}`).join(', '),
+      };
+    });
+  }
+
+  for (const h of input.hosts.filter((x) => hasRole(x, 'app'))) {
+    await run('the app answers its health endpoint', h.name, async () => {
+      const conn = await input.connect(h);
+      const res = await conn.exec({
+        argv: ['curl', '-sS', '--max-time', '3', '-o', '/dev/stdout', '-w', '\n%{http_code}', `http://127.0.0.1:${inv.app.port}/healthz`],
+      });
+      const lines = res.stdout.trimEnd().split('\n');
+      const code = lines.pop();
+      return { ok: code === '200', figure: `HTTP ${code || 'no answer'}`, detail: code === '200' ? undefined : lines.join('\n') || res.stderr.trim() };
+    });
+  }
+
+  await verifyReplication(input, run);
+  return results;
+}
+
+async function verifyReplication(input: VerifyInput, run: (c: string, h: string | undefined, fn: Check) => Promise<void>) {
+  const inv = input.inventory;
+  const d = dialectOf(inv);
+  const primary = primaryOf(inv);
+  const replicas = input.hosts.filter((h) => hasRole(h, 'db-replica'));
+  if (replicas.length === 0) return;
+  const maxLag = input.maxLagSeconds ?? 10;
+  let pdb: Db | undefined;
+  try {
+    try {
+      pdb = await openDb(await input.connect(primary), primary.address, VERIFY_USER, input.secrets.db_verify_password, VERIFY_DB);
+    } catch (err) {
+      await run('the primary accepts connections', primary.name, async () => {
+        throw err;
+      });
+      return;
+    }
+    await pdb.query('CREATE TABLE IF NOT EXISTS canary (id BIGINT AUTO_INCREMENT PRIMARY KEY, token VARCHAR(64) NOT NULL, created_at DATETIME(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3))');
+    for (const r of replicas) {
+      let rdb: Db | undefined;
+      try {
+        rdb = await openDb(await input.connect(r), r.address, VERIFY_USER, input.secrets.db_verify_password, VERIFY_DB);
+        const db = rdb;
+        const s = d.status;
+        await run('replication threads run without errors', r.name, async () => {
+          const st = await row(db, d.showReplicaStatus.replace(/\\G$/, ''));
+          if (!st) return { ok: false, figure: 'not configured', detail: 'replication is not set up on this host' };
+          const io = String(st[s.ioRunning]);
+          const sql = String(st[s.sqlRunning]);
+          const errors = [st[s.lastIoError], st[s.lastSqlError]].filter((e) => e).join('; ');
+          return { ok: io === 'Yes' && sql === 'Yes' && !errors, figure: `IO ${io}, SQL ${sql}`, detail: errors || undefined };
+        });
+        await run('replica lag is under the limit', r.name, async () => {
+          const st = await row(db, d.showReplicaStatus.replace(/\\G$/, ''));
+          const lag = st?.[s.lag];
+          const ok = lag !== null && lag !== undefined && Number(lag) <= maxLag;
+          return { ok, figure: lag === null || lag === undefined ? 'lag unknown' : `lag ${lag} s (limit ${maxLag} s)` };
+        });
+        await run('the replica has executed the primary GTID set', r.name, async () => {
+          const gtid = String(await scalar(pdb!, d.primaryGtidQuery));
+          const t0 = performance.now();
+          const res = Number(await scalar(db, d.waitForGtid(gtid, 10)));
+          return { ok: res === 0, figure: `${gtid || '(empty)'} in ${Math.round(performance.now() - t0)} ms`, detail: res === 0 ? undefined : 'timed out after 10 s' };
+        });
+        await run('the replica is read-only', r.name, async () => {
+          const ro = Number(await scalar(db, 'SELECT @@GLOBAL.read_only'));
+          return { ok: ro === 1, figure: `read_only ${ro === 1 ? 'ON' : 'OFF'}` };
+        });
+        await run('a canary row written on the primary is read on the replica', r.name, async () => {
+          const token = randomBytes(12).toString('hex');
+          const t0 = performance.now();
+          await pdb!.query('INSERT INTO canary (token) VALUES (?)', [token]);
+          const deadline = t0 + 10_000;
+          while (performance.now() < deadline) {
+            const found = Number(await scalar(db, 'SELECT COUNT(*) FROM canary WHERE token = ?', [token]));
+            if (found === 1) return { figure: `canary round trip ${Math.round(performance.now() - t0)} ms` };
+            await new Promise((res) => setTimeout(res, 20));
+          }
+          return { ok: false, figure: 'canary not seen', detail: 'the row did not reach the replica within 10 s' };
+        });
+      } catch (err) {
+        await run('the replica accepts connections', r.name, async () => {
+          throw err;
+        });
+      } finally {
+        await rdb?.end().catch(() => undefined);
+      }
+    }
+    await pdb.query('DELETE FROM canary WHERE created_at < NOW() - INTERVAL 1 DAY').catch(() => undefined);
+  } finally {
+    await pdb?.end().catch(() => undefined);
+  }
+}

@@ -85,7 +85,7 @@ test('planText --verbose: the commands under each change', () => {
   assert.match(text, '    +listen 8080;\n    $ write /etc/nginx/nginx.conf (root:root 0644)');
 });
 
-test('planText: a host error with no failed op (it could not connect) is shown under the host', () => {
+test('a host that could not connect: plan output (plan text, then summary, as the CLI prints) names the error once', () => {
   const r: RunReport = {
     mode: 'plan',
     summary: { ok: 0, changed: 0, failed: 1 },
@@ -93,7 +93,12 @@ test('planText: a host error with no failed op (it could not connect) is shown u
     roundTrips: { 'db-01': 0 },
     durationMs: 10,
   };
-  assert.is(planText(r, false, colorizer(stream(false))), 'db-01: 0 to change, 0 ok, 1 failed\n  ✖ db-01 (10.0.0.3:22) is unreachable: connect ECONNREFUSED');
+  const c = colorizer(stream(false));
+  const out = planText(r, false, c) + '\n' + summaryText(r, c);
+  assert.ok(out.startsWith('db-01: 0 to change, 0 ok, 1 failed\n'), out);
+  assert.is(out.split('is unreachable: connect ECONNREFUSED').length - 1, 1, out);
+  assert.match(out, '  ✖ db-01 (10.0.0.3:22) is unreachable: connect ECONNREFUSED');
+  assert.match(out, /\nFAILED: 0 ok, 0 to change, 1 failed in 0\.0s$/);
 });
 
 test('summaryText: per-host counts with remote commands, host errors, and the total line', () => {

@@ -4,7 +4,7 @@ import { readFile, access } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { InventoryError } from '../errors.ts';
 import { inventorySchema, type RawInventory } from './schema.ts';
 import type { HostSpec, Inventory, Role } from './types.ts';
@@ -49,28 +49,46 @@ export async function loadInventory(file: string, opts: LoadOptions = {}): Promi
 }
 
 export function parseYaml(text: string, shown: string): RawInventory {
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter });
   if (doc.errors.length > 0) {
     throw new InventoryError(
       doc.errors.map((e) => {
-        const at = e.linePos?.[0];
+        const at = lineCounter.linePos(e.pos[0]);
         const where = at ? `line ${at.line}, column ${at.col}` : 'YAML';
         return `${shown}: ${where}: ${e.message.split('\n')[0]}`;
       }),
     );
   }
-  const result = inventorySchema.safeParse(doc.toJS() ?? {});
+  const data: unknown = doc.toJS() ?? {};
+  const result = inventorySchema.safeParse(data);
   if (!result.success) {
-    throw new InventoryError(result.error.issues.map((i) => `${shown}: ${formatPath(i.path)}: ${issueMessage(i)}`));
+    throw new InventoryError(result.error.issues.map((i) => `${shown}: ${formatPath(i.path)}: ${issueMessage(i, data)}`));
   }
   return result.data;
 }
 
-function issueMessage(issue: { code: string; message: string; keys?: string[] }): string {
+function valueAt(data: unknown, segments: readonly PropertyKey[]): unknown {
+  let v: unknown = data;
+  for (const s of segments) v = v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[s] : undefined;
+  return v;
+}
+
+interface Issue {
+  code: string;
+  message: string;
+  path: PropertyKey[];
+  keys?: string[];
+  issues?: { message: string }[];
+}
+
+function issueMessage(issue: Issue, data: unknown): string {
   if (issue.code === 'unrecognized_keys' && issue.keys) {
     return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
   }
-  if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return 'is required';
+  // zod v4 puts a field's custom message on a missing value too; say what is really wrong.
+  if (issue.code === 'invalid_type' && valueAt(data, issue.path) === undefined) return 'is required';
+  if (issue.code === 'invalid_key' && issue.issues?.[0]) return issue.issues[0].message;
   return issue.message;
 }
 
@@ -122,7 +140,8 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
     },
     hosts,
     lb: raw.lb,
-    app: { source: resolve(raw.app.source), port: raw.app.port, keepReleases: raw.app.keep_releases },
+    // Without app.source, the sample app of this checkout.
+    app: { source: raw.app.source ? resolve(raw.app.source) : path.resolve(import.meta.dirname, '../../examples/app'), port: raw.app.port, keepReleases: raw.app.keep_releases },
     db: raw.db,
     apt: { proxy: raw.apt.proxy, cacheValidSeconds: raw.apt.cache_valid },
     timezone: raw.timezone,

@@ -51,11 +51,11 @@ export const inventorySchema = z.strictObject({
     .default({ algorithm: 'roundrobin', mode: 'active-active' }),
   app: z
     .strictObject({
-      source: z.string().default('examples/app'),
+      source: z.string().optional(),
       port: port.default(3000),
       keep_releases: z.number({ error: 'must be a whole number' }).int().min(2, 'must keep at least 2 releases').default(5),
     })
-    .default({ source: 'examples/app', port: 3000, keep_releases: 5 }),
+    .default({ port: 3000, keep_releases: 5 }),
   db: z
     .strictObject({
       name: z.string().regex(/^[a-zA-Z0-9_]+$/, 'must be letters, digits and underscores').default('app'),

@@ -20,7 +20,7 @@ export interface FileArgs extends Ownership {
 
 export function unifiedDiff(path: string, before: string | undefined, after: string): string {
   return createTwoFilesPatch(before === undefined ? '/dev/null' : path, path, before ?? '', after, '', '', { context: 3 }).replace(
-    /^=+\n/,
+    /^(Index: .*\n)?=+\n/,
     '',
   );
 }

@@ -19,7 +19,16 @@ export function renderTemplate(templatePath: string, vars: Record<string, unknow
     throw new TemplateError(`${shown}: cannot read the template (${(err as Error).message})`, { cause: err });
   }
   try {
-    return ejs.render(source, vars, { filename: abs, strict: true, localsName: 'v', async: false });
+    // A variable the template names but the recipe did not pass is an error, not an empty string.
+    const strictVars = new Proxy(vars, {
+      get(target, key, receiver) {
+        if (typeof key === 'string' && !(key in target) && key !== 'then' && key !== 'toJSON') {
+          throw new ReferenceError(`${key} is not defined`);
+        }
+        return Reflect.get(target, key, receiver);
+      },
+    });
+    return ejs.render(source, strictVars, { filename: abs, strict: true, localsName: "v", async: false, unsafePrototypeLocals: true } as ejs.Options     return ejs.render(source, strictVars, { filename: abs, strict: true, localsName: 'v', async: false, unsafePrototypeLocals: true } as ejs.Options); { async: false }) as string;
   } catch (err) {
     // ejs puts "<file>:<line>" and a source excerpt in the message; keep the line and the reason.
     const msg = (err as Error).message;

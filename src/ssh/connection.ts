@@ -54,7 +54,7 @@ export function atomicPutScript(path: string, opts: PutOptions): string {
     `chmod ${q(opts.mode)} "$tmp"`,
     'sync "$tmp" 2>/dev/null || sync',
     opts.backup ? `if [ -e ${p} ]; then cp -p ${p} ${q(path + BACKUP_SUFFIX)}; else rm -f ${q(path + BACKUP_SUFFIX)}; fi` : ':',
-    `mv -f "$tmp" ${p}`,
+    `mv -Tf "$tmp" ${p}`,
     'trap - EXIT',
   ].join('\n');
 }

@@ -30,7 +30,6 @@ export function planText(report: RunReport, verbose: boolean, c: Colors): string
   for (const [host, h] of Object.entries(report.hosts)) {
     const changes = h.ops.filter((o) => o.status !== 'ok');
     out.push(c.bold(`${host}: ${h.changed} to change, ${h.ok} ok${h.failed ? `, ${h.failed} failed` : ''}`));
-    if (h.error && !changes.some((o) => o.status === 'failed')) out.push(`  ${c.red('✖')} ${h.error}`);
     for (const o of changes) {
       out.push(`  ${opLine(o, 'plan', c)}`);
       if (o.diff) out.push(indent(colorDiff(o.diff.trimEnd(), c), 4));

@@ -1,0 +1,106 @@
+// The cached Debian 12 base: built once with debootstrap, kept as a zstd tarball in the cache
+// folder (outside the checkout, so fresh clones reuse it), unpacked once per state folder as
+// the read-only lower layer of every host.
+import { access, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { BASE_EDITS, BASE_PACKAGES, imageId, SUITE, type FileEdit } from './base-recipe.ts';
+import { debootstrap, packTarball, unpackTarball } from './commands.ts';
+import { step, type Progress } from './events.ts';
+import { runOk } from './exec.ts';
+import { paths } from './layout.ts';
+import { unmountAll } from './mounts.ts';
+import { removeInto, symlinkInto, writeInto } from './safe-files.ts';
+import type { LabConfig } from './config.ts';
+
+export interface BaseImage {
+  id: string;
+  tarball: string;
+  /** The unpacked tree, lowerdir of every host overlay. */
+  dir: string;
+}
+
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+export async function applyEdits(root: string, edits: readonly FileEdit[]): Promise<void> {
+  for (const edit of edits) {
+    switch (edit.kind) {
+      case 'write':
+        await writeInto(root, edit.path, edit.content, edit.mode === undefined ? {} : { mode: edit.mode });
+        break;
+      case 'remove':
+        await removeInto(root, edit.path);
+        break;
+      case 'symlink':
+        await symlinkInto(root, edit.path, edit.target);
+        break;
+      case 'prune': {
+        const dir = path.join(root, edit.dir);
+        const entries = await readdir(dir).catch(() => [] as string[]);
+        for (const entry of entries) {
+          if (!edit.keep.includes(entry)) await removeInto(root, path.join(edit.dir, entry));
+        }
+        break;
+      }
+      default: {
+        const never: never = edit;
+        throw new Error(`unknown edit ${JSON.stringify(never)}`);
+      }
+    }
+  }
+}
+
+async function buildTarball(config: LabConfig, id: string, tarball: string, progress: Progress): Promise<void> {
+  const buildDir = path.join(paths.imagesDir(config), `build-${id}-${process.pid}`);
+  const rootfs = path.join(buildDir, 'rootfs');
+  try {
+    await mkdir(rootfs, { recursive: true, mode: 0o755 });
+    await step(progress, `building the Debian 12 base image with debootstrap (about a minute; cached afterwards in ${config.cacheDir})`, async () => {
+      await runOk(debootstrap(rootfs, SUITE, BASE_PACKAGES), 'debootstrap',
+        'check that this machine reaches http://deb.debian.org and run `tandem lab up` again');
+      await applyEdits(rootfs, BASE_EDITS);
+    });
+    await step(progress, `packing the base image into ${tarball}`, async () => {
+      const tmp = `${tarball}.tmp-${process.pid}`;
+      await runOk(packTarball(rootfs, tmp), 'packing the base image');
+      await rename(tmp, tarball);
+    });
+  } finally {
+    await unmountAll(buildDir);
+    await rm(buildDir, { recursive: true, force: true });
+    await rm(`${tarball}.tmp-${process.pid}`, { force: true });
+  }
+}
+
+async function unpack(tarball: string, dir: string, progress: Progress): Promise<void> {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  await step(progress, 'unpacking the cached base image', async () => {
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true, mode: 0o755 });
+    try {
+      await runOk(unpackTarball(tarball, tmp), 'unpacking the base image',
+        `the cached image may be damaged: delete ${tarball} and run \`tandem lab up\` again to rebuild it`);
+      await rename(tmp, dir);
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  });
+}
+
+/** Builds the tarball if the cache lacks it and unpacks it if this state folder lacks it. */
+export async function ensureBaseImage(config: LabConfig, progress: Progress): Promise<BaseImage> {
+  const id = imageId();
+  const tarball = paths.imageTarball(config, id);
+  const dir = paths.baseDir(config, id);
+  if (await exists(dir)) return { id, tarball, dir };
+  await mkdir(paths.imagesDir(config), { recursive: true, mode: 0o755 });
+  if (!(await exists(tarball))) await buildTarball(config, id, tarball, progress);
+  else progress({ type: 'info', message: `reusing the cached base image ${tarball}` });
+  await mkdir(path.dirname(dir), { recursive: true, mode: 0o700 });
+  await unpack(tarball, dir, progress);
+  return { id, tarball, dir };
+}
+

@@ -1,0 +1,50 @@
+// `tandem lab reset [HOST...]`: hosts back to pristine in seconds — stop hard, throw the
+// overlay's upper layer away, boot a fresh one (new host key, re-pinned in known_hosts).
+import type { LabConfig, LabHost } from './config.ts';
+import { LabError } from './errors.ts';
+import { step, type Progress } from './events.ts';
+import { findHostProcesses, stopHost } from './host.ts';
+import { hostLayout } from './layout.ts';
+import { withLock } from './lock.ts';
+import { preflight } from './preflight.ts';
+import { ensureLabKey } from './ssh-key.ts';
+import { readState } from './state.ts';
+import { bootHosts } from './up.ts';
+
+export interface ResetOptions {
+  /** Host names; default every host that is up. */
+  hosts?: readonly string[];
+  progress: Progress;
+  bootTimeoutMs?: number;
+}
+
+export async function labReset(config: LabConfig, opts: ResetOptions): Promise<string[]> {
+  const { progress } = opts;
+  await preflight();
+  return withLock(config, progress, async () => {
+    const state = await readState(config);
+    const up = Object.keys(state.hosts);
+    if (up.length === 0 || !state.baseDir) {
+      throw new LabError('the lab is not up', { hint: 'run `tandem lab up` first' });
+    }
+    const names = opts.hosts?.length ? [...new Set(opts.hosts)] : up;
+    const unknown = names.filter((n) => !state.hosts[n]);
+    if (unknown.length) {
+      throw new LabError(`not a running lab host: ${unknown.join(', ')}`, { hint: `the lab's hosts are ${up.join(', ')}` });
+    }
+    const allHosts: LabHost[] = Object.entries(state.hosts).map(([name, h]) => ({ name, address: h.address }));
+    const layouts = names.map((name) => hostLayout(config, { name, address: state.hosts[name]!.address }));
+    const authorizedKey = await ensureLabKey(config.keyPath, progress);
+    await step(progress, `resetting ${names.join(', ')}`, async () => {
+      await Promise.all(
+        layouts.map(async (layout) => {
+          const recorded = state.hosts[layout.name]!;
+          const running = await findHostProcesses(layout);
+          await stopHost(layout, recorded.cgroups, [...running.pids, ...(recorded.supervisorPid ? [recorded.supervisorPid] : [])]);
+        }),
+      );
+      await bootHosts(config, state, layouts, allHosts, authorizedKey, progress, opts.bootTimeoutMs ?? 60_000, false);
+    });
+    return names;
+  });
+}

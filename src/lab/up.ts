@@ -1,0 +1,149 @@
+// `tandem lab up`: host packages, base image, bridge, apt proxy, then every host not yet running.
+import { parseCidr } from './addr.ts';
+import { labCgroupParents } from './cgroups.ts';
+import { withHostCount, type LabConfig, type LabHost } from './config.ts';
+import { LabError } from './errors.ts';
+import { step, type Progress } from './events.ts';
+import { ensureHostPackages } from './host-packages.ts';
+import { findHostProcesses, hostKey, prepareHost, startHost, stopHost, wipeHost } from './host.ts';
+import { ensureBaseImage } from './image.ts';
+import { updateKnownHosts } from './known-hosts.ts';
+import { CGROUP_PARENT, hostLayout, type HostLayout } from './layout.ts';
+import { withLock } from './lock.ts';
+import { createHostNetwork, ensureBridge, flushNeighbours, hostNetworkReady, removeHostNetwork } from './network.ts';
+import { preflight } from './preflight.ts';
+import { ensureProxy } from './proxy.ts';
+import { waitForSsh } from './probe.ts';
+import { ensureLabKey } from './ssh-key.ts';
+import { readState, writeState, type LabState } from './state.ts';
+import path from 'node:path';
+
+export interface UpOptions {
+  /** Exactly this many hosts (extra ones beyond the inventory are generated); default: the inventory's. */
+  hosts?: number;
+  progress: Progress;
+  /** How long to wait for each host's sshd. */
+  bootTimeoutMs?: number;
+}
+
+export interface UpResult {
+  started: string[];
+  alreadyRunning: string[];
+  stopped: string[];
+  hosts: LabHost[];
+}
+
+/** Starts hosts (fresh overlays) in parallel and waits for their sshd; records them in state. */
+export async function bootHosts(
+  config: LabConfig,
+  state: LabState,
+  hosts: readonly HostLayout[],
+  allHosts: readonly LabHost[],
+  authorizedKey: string,
+  progress: Progress,
+  bootTimeoutMs: number,
+  freshNetwork: boolean,
+): Promise<void> {
+  const subnet = parseCidr(config.gateway);
+  const others = Object.entries(state.hosts).map(([name, h]) => hostLayout(config, { name, address: h.address }));
+  const keys: { address: string; key: string }[] = [];
+  for (const host of hosts) {
+    if (freshNetwork || !(await hostNetworkReady(host))) await createHostNetwork(config, host);
+    await flushNeighbours(config, host, others.filter((o) => o.name !== host.name));
+    keys.push({ address: host.address, key: await prepareHost({ config, host, allHosts, baseDir: state.baseDir!, authorizedKey }) });
+  }
+  await updateKnownHosts(config.knownHostsPath, keys);
+  for (const host of hosts) {
+    const cgroups = state.cgroupParents.map((p) => path.join(p, host.machine));
+    state.hosts[host.name] = { address: host.address, cgroups };
+    await writeState(config, state); // recorded before it starts, so `down` can always undo it
+    state.hosts[host.name]!.supervisorPid = await startHost(host, cgroups);
+    await writeState(config, state);
+  }
+  await Promise.all(
+    hosts.map((h) =>
+      waitForSsh(subnet, h.address, bootTimeoutMs, h.consoleLog, async () => !!(await findHostProcesses(h)).supervisorPid),
+    ),
+  );
+}
+
+export async function labUp(config: LabConfig, opts: UpOptions): Promise<UpResult> {
+  const { progress } = opts;
+  await preflight();
+  const wanted = withHostCount(config, opts.hosts ?? config.hosts.length);
+  return withLock(config, progress, async () => {
+    await ensureHostPackages(progress);
+    const state = await readState(config);
+    if (state.bridge !== config.bridge || state.gateway !== config.gateway) {
+      throw new LabError(`the lab is up with bridge ${state.bridge} ${state.gateway}, not the inventory's ${config.bridge} ${config.gateway}`, {
+        hint: 'run `tandem lab down` first, then `tandem lab up` with the new settings',
+      });
+    }
+    const base = await ensureBaseImage(config, progress);
+    if (state.baseDir && state.baseDir !== base.dir && Object.keys(state.hosts).length) {
+      throw new LabError('the running lab hosts use an older base image', {
+        hint: 'run `tandem lab down` then `tandem lab up` to move to the new one',
+      });
+    }
+    state.baseDir = base.dir;
+    if (state.cgroupParents.length === 0) state.cgroupParents = await labCgroupParents(CGROUP_PARENT);
+    const authorizedKey = await ensureLabKey(config.keyPath, progress);
+    if (await ensureBridge(config)) progress({ type: 'info', message: `made the bridge ${config.bridge} ${config.gateway}` });
+    const proxy = await ensureProxy(config, state.proxyPid);
+    state.proxyPid = proxy.pid;
+    await writeState(config, state);
+    if (proxy.started) progress({ type: 'info', message: `apt-cacher-ng listens on ${config.gateway.split('/')[0]}:3142 (PID ${proxy.pid})` });
+
+    // With an explicit --hosts N, hosts beyond the first N go away.
+    const stopped: string[] = [];
+    if (opts.hosts !== undefined) {
+      for (const [name, h] of Object.entries(state.hosts)) {
+        if (wanted.hosts.some((w) => w.name === name)) continue;
+        const layout = hostLayout(config, { name, address: h.address });
+        await step(progress, `stopping ${name} (not among the ${opts.hosts} hosts asked for)`, async () => {
+          await stopHost(layout, h.cgroups, h.supervisorPid ? [h.supervisorPid] : []);
+          await removeHostNetwork(layout);
+          await wipeHost(layout);
+        });
+        delete state.hosts[name];
+        stopped.push(name);
+        await writeState(config, state);
+      }
+    }
+
+    const alreadyRunning: string[] = [];
+    const toStart: HostLayout[] = [];
+    for (const host of wanted.hosts) {
+      const layout = hostLayout(config, host);
+      const running = await findHostProcesses(layout);
+      if (running.foreignRoot) {
+        throw new LabError(`a lab host named ${layout.machine} already runs from ${running.foreignRoot}`, {
+          hint: 'another checkout has its lab up on the same bridge: run `tandem lab down` there first',
+        });
+      }
+      if (running.supervisorPid && state.hosts[host.name]) {
+        alreadyRunning.push(host.name);
+      } else {
+        // Not running (or half-started): clean any remains, then it starts pristine.
+        const recorded = state.hosts[host.name];
+        await stopHost(layout, recorded?.cgroups ?? state.cgroupParents.map((p) => path.join(p, layout.machine)), running.pids);
+        toStart.push(layout);
+      }
+    }
+    const timeout = opts.bootTimeoutMs ?? 60_000;
+    if (toStart.length) {
+      await step(progress, `starting ${toStart.map((h) => `${h.name} (${h.address})`).join(', ')}`, () =>
+        bootHosts(config, state, toStart, wanted.hosts, authorizedKey, progress, timeout, true),
+      );
+    }
+    // Hosts that were already up: make sure their keys are pinned and sshd answers.
+    const running = wanted.hosts.filter((h) => alreadyRunning.includes(h.name)).map((h) => hostLayout(config, h));
+    const keys = await Promise.all(running.map(async (h) => ({ address: h.address, key: await hostKey(h) })));
+    if (await updateKnownHosts(config.knownHostsPath, keys)) {
+      progress({ type: 'info', message: `re-pinned host keys in ${config.knownHostsPath}` });
+    }
+    const subnet = parseCidr(config.gateway);
+    await Promise.all(running.map((h) => waitForSsh(subnet, h.address, timeout, h.consoleLog)));
+    return { started: toStart.map((h) => h.name), alreadyRunning, stopped, hosts: wanted.hosts };
+  });
+}

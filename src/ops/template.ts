@@ -28,7 +28,8 @@ export function renderTemplate(templatePath: string, vars: Record<string, unknow
         return Reflect.get(target, key, receiver);
       },
     });
-    return ejs.render(source, strictVars, { filename: abs, strict: true, localsName: "v", async: false, unsafePrototypeLocals: true } as ejs.Options     return ejs.render(source, strictVars, { filename: abs, strict: true, localsName: 'v', async: false, unsafePrototypeLocals: true } as ejs.Options); { async: false }) as string;
+    const options = { filename: abs, strict: true, localsName: 'v', async: false, unsafePrototypeLocals: true } as ejs.Options & { async: false };
+    return ejs.render(source, strictVars, options);
   } catch (err) {
     // ejs puts "<file>:<line>" and a source excerpt in the message; keep the line and the reason.
     const msg = (err as Error).message;

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { registerConverge } from './converge.ts';
 import { registerLab } from './lab.ts';
 import { registerVerify } from './verify.ts';
+import { registerDemo } from './demo.ts';
 
 const program = new Command('tandem')
   .description('Provision and maintain a load-balanced, replicated web stack over SSH')
@@ -11,6 +12,7 @@ const program = new Command('tandem')
 
 registerConverge(program);
 registerVerify(program);
+registerDemo(program);
 registerLab(program);
 
 await program.parseAsync(process.argv);

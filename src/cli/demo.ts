@@ -1,0 +1,42 @@
+// `tandem demo` (npm run demo): the main job on the local lab: lab up, apply, verify, and how to
+// open the site.
+import type { Command } from 'commander';
+import { labConfig, labUp, type LabEvent } from '../lab/index.ts';
+import { hasRole } from '../../recipes/recipe.ts';
+import { loadInventory } from '../inventory/load.ts';
+import { converge } from './converge.ts';
+import { runVerify } from './verify.ts';
+import { action } from './exit.ts';
+
+function printLab(e: LabEvent): void {
+  if (e.type === 'done') process.stdout.write(`  ✔ ${e.host ? `[${e.host}] ` : ''}${e.message} (${(e.ms / 1000).toFixed(1)}s)\n`);
+  else if (e.type === 'warn') process.stdout.write(`  ! ${e.message}\n`);
+  else if (e.type === 'step') process.stdout.write(`  … ${e.host ? `[${e.host}] ` : ''}${e.message}\n`);
+}
+
+export function registerDemo(program: Command): void {
+  program
+    .command('demo')
+    .description('bring the local lab up, provision it, verify it, and print how to open the site')
+    .option('-i, --inventory <file>', 'lab inventory', 'inventory/lab.yml')
+    .action(
+      action(async (opts: { inventory: string }) => {
+        process.stdout.write('1/3 tandem lab up\n');
+        await labUp(await labConfig(opts.inventory), { progress: printLab });
+        process.stdout.write('2/3 tandem apply\n');
+        const applied = await converge('apply', { inventory: opts.inventory });
+        if (applied.code !== 0) return applied.code;
+        process.stdout.write('3/3 tandem verify\n');
+        const verified = await runVerify({ inventory: opts.inventory });
+        const inv = await loadInventory(opts.inventory);
+        const lbs = inv.hosts.filter((h) => hasRole(h, 'lb'));
+        process.stdout.write(
+          `\nThe stack is up. Open http://${lbs[0]!.address}/ or, for the domain, add this line to /etc/hosts:\n` +
+            `  ${lbs[0]!.address} ${inv.domain}\nand open http://${inv.domain}/\n` +
+            `Other load balancers: ${lbs.slice(1).map((h) => `http://${h.address}/`).join(' ') || 'none'}\n` +
+            `Tear the lab down with: npx tandem lab down\n`,
+        );
+        return verified.code;
+      }),
+    );
+}

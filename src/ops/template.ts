@@ -9,8 +9,13 @@ import type { Op } from '../engine/types.ts';
 
 export const TEMPLATES_DIR = path.resolve(import.meta.dirname, '../../templates');
 
+/** Where templates are read from: TANDEM_TEMPLATES overrides the shipped folder (customised copies). */
+export function templatesDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.TANDEM_TEMPLATES ? path.resolve(env.TANDEM_TEMPLATES) : TEMPLATES_DIR;
+}
+
 export function renderTemplate(templatePath: string, vars: Record<string, unknown>): string {
-  const abs = path.resolve(TEMPLATES_DIR, templatePath);
+  const abs = path.resolve(templatesDir(), templatePath);
   const shown = path.relative(process.cwd(), abs);
   let source: string;
   try {

@@ -1,0 +1,93 @@
+// Issue 2 on a real lab server: a recipe changes things once, then nothing, in at most 2 remote
+// commands; host keys are pinned (unknown refused, changed refused with both fingerprints).
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { LAB_INVENTORY, onHost, tandem, tandemJson } from './tandem.ts';
+import { resetHosts } from './harness.ts';
+
+test.before(async () => {
+  await resetHosts(['web-01']);
+});
+
+test('apply of the base recipe changes the host once, then reports 0 changed in at most 2 remote commands', () => {
+  const first = tandemJson(['apply', '--recipe', 'base', '--limit', 'web-01']);
+  assert.is(first.code, 0, first.stderr);
+  assert.is(first.json.summary.failed, 0);
+  assert.ok(first.json.summary.changed > 0, 'a pristine host needs changes');
+  assert.match(onHost('web-01', 'cat /etc/tandem/host').stdout, /name=web-01/);
+
+  const second = tandemJson(['apply', '--recipe', 'base', '--limit', 'web-01']);
+  assert.is(second.code, 0, second.stderr);
+  assert.equal(second.json.summary.changed, 0);
+  assert.ok(second.json.roundTrips['web-01'] <= 2, `roundTrips ${second.json.roundTrips['web-01']}`);
+  assert.equal(Object.keys(second.json.hosts), ['web-01']);
+  console.log(`    no-op apply: ${second.ms} ms wall, ${second.json.durationMs} ms engine, ${second.json.roundTrips['web-01']} remote command(s)`);
+});
+
+test('plan shows the diff of a file edited by hand and exits 2; apply puts it back', () => {
+  assert.is(onHost('web-01', "echo 'name=someone-else' > /etc/tandem/host").code, 0);
+  const plan = tandem(['plan', '--recipe', 'base', '--limit', 'web-01']);
+  assert.is(plan.code, 2, plan.stdout + plan.stderr);
+  assert.match(plan.stdout, /-name=someone-else/);
+  assert.match(plan.stdout, /\+name=web-01/);
+  assert.match(onHost('web-01', 'cat /etc/tandem/host').stdout, /someone-else/, 'plan changed nothing');
+  const apply = tandemJson(['apply', '--recipe', 'base', '--limit', 'web-01']);
+  assert.is(apply.json.summary.changed, 1);
+  assert.match(onHost('web-01', 'cat /etc/tandem/host').stdout, /name=web-01/);
+});
+
+function inventoryWithKnownHosts(content: string): { file: string; knownHosts: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tandem-keys-'));
+  const text = readFileSync(LAB_INVENTORY, 'utf8')
+    .replace(/key: \.\.\/\.lab\/id_ed25519/, `key: ${path.resolve(path.dirname(LAB_INVENTORY), '../.lab/id_ed25519')}`)
+    .replace(/known_hosts: lab\.known_hosts/, 'known_hosts: pinned.known_hosts')
+    .replace(/source: \.\.\/examples\/app/, `source: ${path.resolve(path.dirname(LAB_INVENTORY), '../examples/app')}`)
+    .replace(/state: \.\.\/\.lab/, `state: ${path.resolve(path.dirname(LAB_INVENTORY), '../.lab')}`);
+  const file = path.join(dir, 'keys.yml');
+  writeFileSync(file, text);
+  const knownHosts = path.join(dir, 'pinned.known_hosts');
+  writeFileSync(knownHosts, content);
+  copyFileSync(path.join(path.dirname(LAB_INVENTORY), 'lab.secrets.yml'), path.join(dir, 'keys.secrets.yml'));
+  return { file, knownHosts };
+}
+
+test('an unknown host key is refused unless --accept-new-host-keys, which pins it', () => {
+  const { file, knownHosts } = inventoryWithKnownHosts('');
+  const refused = tandem(['plan', '--recipe', 'base', '--limit', 'web-01', '-i', file]);
+  assert.is(refused.code, 1);
+  assert.match(refused.stdout + refused.stderr, /unknown host key ssh-ed25519 SHA256:/);
+  assert.match(refused.stdout + refused.stderr, /--accept-new-host-keys/);
+  const accepted = tandem(['plan', '--recipe', 'base', '--limit', 'web-01', '-i', file, '--accept-new-host-keys']);
+  assert.is(accepted.code, 0, accepted.stdout + accepted.stderr);
+  assert.match(readFileSync(knownHosts, 'utf8'), /^10\.77\.0\.11 ssh-ed25519 AAAA/m);
+});
+
+test('a changed host key is refused, showing the pinned and the offered fingerprints', () => {
+  // A well-formed ed25519 key that is not the server's.
+  const wrong = '10.77.0.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n';
+  const { file } = inventoryWithKnownHosts(wrong);
+  const r = tandem(['plan', '--recipe', 'base', '--limit', 'web-01', '-i', file, '--accept-new-host-keys']);
+  assert.is(r.code, 1);
+  const out = r.stdout + r.stderr;
+  assert.match(out, /host key has CHANGED/);
+  assert.match(out, /Pinned: ssh-ed25519 SHA256:\S+/);
+  assert.match(out, /offered: ssh-ed25519 SHA256:\S+/);
+});
+
+test('a broken inventory fails before any connection, naming file, field and reason', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tandem-bad-'));
+  const file = path.join(dir, 'x.yml');
+  writeFileSync(
+    file,
+    readFileSync(LAB_INVENTORY, 'utf8').replace('roles: [lb, web, app, db-replica]', 'roles: [lb, dbprimary]'),
+  );
+  const r = tandem(['plan', '-i', file]);
+  assert.is(r.code, 1);
+  assert.match(r.stderr, /x\.yml: hosts\.web-02\.roles\[1\]: unknown role "dbprimary" \(expected one of lb, web, app, db-primary, db-replica\)/);
+  assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
+});
+
+test.run();

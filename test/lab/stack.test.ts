@@ -1,0 +1,123 @@
+// Issue 4 on real lab servers: from pristine hosts one apply builds the stack, verify proves it,
+// a second apply changes nothing, both load balancers reach both web servers, replication carries
+// a visit, a bad Nginx template is refused with nginx's own words, drift is put back.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { onHost, ROOT, tandem, tandemJson } from './tandem.ts';
+import { resetHosts } from './harness.ts';
+import { httpGet } from '../../src/verify/http.ts';
+
+const LBS = { 'web-01': '10.77.0.11', 'web-02': '10.77.0.12' } as const;
+
+test.before(async () => {
+  await resetHosts(['web-01', 'web-02']);
+});
+
+test('one apply on pristine servers builds the stack, and its report lists every change', () => {
+  const r = tandemJson(['apply']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.json.summary.failed, 0);
+  console.log(`    fresh apply: ${r.ms} ms wall, ${r.json.summary.changed} changes`);
+  for (const host of ['web-01', 'web-02']) {
+    const changed = r.json.hosts[host].ops.filter((o: any) => o.status === 'changed').map((o: any) => o.op);
+    for (const expected of [
+      'apt mariadb-client mariadb-server',
+      'template /etc/mysql/mariadb.conf.d/60-tandem.cnf',
+      'template /etc/nginx/sites-enabled/tandem.conf',
+      'template /etc/haproxy/haproxy.cfg',
+      'template /etc/tandem/app.env',
+      'service tandem-app',
+    ]) {
+      assert.ok(changed.includes(expected), `${host}: the report lists "${expected}" (has: ${changed.join(' | ')})`);
+    }
+    assert.is(r.json.hosts[host].changed, changed.length);
+  }
+  const replicaOps = r.json.hosts['web-02'].ops.map((o: any) => o.op);
+  assert.ok(replicaOps.includes('mysql replication from web-01'));
+  assert.not.match(JSON.stringify(r.json), readFileSync(path.join(ROOT, 'inventory/lab.secrets.yml'), 'utf8').match(/db_app_password: (\S+)/)![1]!);
+});
+
+test('verify passes every check', () => {
+  const r = tandemJson(['verify']);
+  const failed = r.json.checks.filter((c: any) => !c.ok);
+  assert.equal(failed, [], JSON.stringify(failed));
+  assert.ok(r.json.checks.length >= 11);
+  const canary = r.json.checks.find((c: any) => c.check.startsWith('a canary row'));
+  console.log(`    ${canary.figure}`);
+});
+
+test('a second apply reports "changed": 0 in at most 2 remote commands per host', () => {
+  const r = tandemJson(['apply']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.json.summary.changed, 0);
+  for (const h of ['web-01', 'web-02']) assert.ok(r.json.roundTrips[h] <= 2, `${h}: ${r.json.roundTrips[h]} remote commands`);
+  console.log(`    no-op apply: ${r.ms} ms wall, remote commands ${JSON.stringify(r.json.roundTrips)}`);
+});
+
+test('requests sent to either load balancer reach both web servers', async () => {
+  for (const [lb, address] of Object.entries(LBS)) {
+    const servers = new Set<string>();
+    for (let i = 0; i < 10; i++) {
+      const res = await httpGet(`http://${address}/`);
+      assert.is(res.status, 200, `${lb}: ${res.body.slice(0, 200)}`);
+      servers.add(String(res.headers['x-app-server']));
+    }
+    assert.equal([...servers].sort(), ['web-01', 'web-02'], `through ${lb}`);
+  }
+  const css = await httpGet(`http://${LBS['web-02']}/app.css`);
+  assert.is(css.status, 200);
+  assert.is(css.headers['x-app-server'], undefined, 'static files come from Nginx, not the app');
+});
+
+test('a visit posted on server 1 is read back through server 2 replica, which is read-only', () => {
+  const post = onHost('web-01', `curl -fsS -X POST -H 'content-type: application/json' -d '{"note":"lab test"}' http://127.0.0.1:3000/visits`);
+  assert.is(post.code, 0, post.stderr);
+  const { id } = JSON.parse(post.stdout) as { id: number };
+  let seen = '';
+  for (let i = 0; i < 50 && !seen.includes('lab test'); i++) {
+    seen = onHost('web-02', `curl -sS http://127.0.0.1:3000/visits/${id}`).stdout;
+  }
+  assert.match(seen, /"source":"local"/);
+  assert.match(seen, /lab test/);
+  assert.is(onHost('web-02', "mysql -N -B -e 'SELECT @@GLOBAL.read_only'").stdout.trim(), '1');
+  const write = onHost('web-02', `mysql -u nobody -e 'SELECT 1' 2>&1; mysql -N -B -e "SELECT COUNT(*) FROM app.visits WHERE id = ${id}"`);
+  assert.match(write.stdout, /1\s*$/);
+});
+
+test('an invalid Nginx template is refused with nginx own message, and the old config keeps serving', async () => {
+  const before = onHost('web-01', 'cat /etc/nginx/sites-enabled/tandem.conf').stdout;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tandem-tpl-'));
+  cpSync(path.join(ROOT, 'templates'), dir, { recursive: true });
+  const site = path.join(dir, 'nginx/site.conf.ejs');
+  writeFileSync(site, readFileSync(site, 'utf8').replace('root <%= v.root %>', 'bogus_directive on;\n    root <%= v.root %>'));
+  const r = tandem(['apply', '--limit', 'web-01'], { TANDEM_TEMPLATES: dir });
+  assert.is(r.code, 1);
+  assert.match(r.stdout + r.stderr, /unknown directive "bogus_directive"/);
+  assert.is(onHost('web-01', 'cat /etc/nginx/sites-enabled/tandem.conf').stdout, before, 'the previous file is back');
+  assert.is(onHost('web-01', 'ls /etc/nginx/sites-enabled/').stdout.includes('tandem-bak'), false);
+  const res = await httpGet(`http://${LBS['web-01']}:80/`);
+  assert.is(res.status, 200);
+  assert.is(onHost('web-01', "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/app.css").stdout, '200');
+});
+
+test('a hand edit is shown by plan and put back by apply, reloading only that service on that server', () => {
+  assert.is(onHost('web-02', "sed -i 's/keepalive 16;/keepalive 3;/' /etc/nginx/sites-enabled/tandem.conf").code, 0);
+  const plan = tandem(['plan']);
+  assert.is(plan.code, 2);
+  assert.match(plan.stdout, /-\s+keepalive 3;/);
+  assert.match(plan.stdout, /\+\s+keepalive 16;/);
+  const r = tandemJson(['apply']);
+  assert.is(r.json.summary.changed, 1);
+  const changed = Object.entries(r.json.hosts).flatMap(([h, v]: [string, any]) =>
+    v.ops.filter((o: any) => o.status === 'changed').map((o: any) => `${h} ${o.op}`),
+  );
+  assert.equal(changed, ['web-02 template /etc/nginx/sites-enabled/tandem.conf']);
+  const handlers = Object.entries(r.json.hosts).flatMap(([h, v]: [string, any]) => v.handlers.map((x: any) => `${h} ${x.handler}`));
+  assert.equal(handlers, ['web-02 reload nginx']);
+  assert.match(onHost('web-02', 'cat /etc/nginx/sites-enabled/tandem.conf').stdout, /keepalive 16;/);
+});
+
+test.run();

@@ -1,0 +1,42 @@
+// Running the real CLI and real commands on lab servers, for the lab tests.
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+export const LAB_INVENTORY = path.join(ROOT, 'inventory/lab.yml');
+
+export interface Ran {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+export function tandem(args: string[], env: NodeJS.ProcessEnv = {}): Ran {
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 600_000,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, ms: Math.round(performance.now() - t0) };
+}
+
+export function tandemJson<T = any>(args: string[], env: NodeJS.ProcessEnv = {}): { code: number; json: T; stderr: string; ms: number } {
+  const r = tandem([...args, '--json'], env);
+  let json: T;
+  try {
+    json = JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`tandem ${args.join(' ')} printed no JSON (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return { code: r.code, json, stderr: r.stderr, ms: r.ms };
+}
+
+/** One command on a lab server over the lab's own ssh (pinned key), as a person would. */
+export function onHost(host: string, command: string): Ran {
+  // ssh hands the remote shell one string, so the command goes as one argument.
+  return tandem(['lab', 'ssh', host, command]);
+}

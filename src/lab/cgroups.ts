@@ -45,7 +45,7 @@ export function currentCgroupDirs(procCgroup: string, mountinfo: string): string
     if (!mount) continue;
     const rel = mount.root === '/' ? cgPath : path.relative(mount.root, cgPath);
     if (rel.startsWith('..')) continue;
-    dirs.push(path.join(mount.point, rel));
+    dirs.push(path.join(mount.point, rel).replace(/(.)\/$/, '$1'));
   }
   return [...new Set(dirs)];
 }

@@ -1,0 +1,89 @@
+// Helpers for test/lab/*.test.ts: the lab's settings, pristine hosts, and commands over SSH.
+// test/run.ts brings the lab up once before the lab test files and down after them; a file run
+// on its own (`tsx test/lab/x.test.ts`, as root) can call ensureLab() first.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { labConfig, labReset, labUp, sshArgv, type LabConfig, type LabHost } from '../../src/lab/index.ts';
+
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+/** The lab inventory the tests use (TANDEM_LAB_INVENTORY overrides). */
+export const labInventoryPath = path.resolve(process.env.TANDEM_LAB_INVENTORY ?? path.join(repoRoot, 'inventory/lab.yml'));
+
+let cached: Promise<LabConfig> | undefined;
+
+/** The lab settings read from labInventoryPath (hosts, bridge, key and known_hosts paths). */
+export function labSettings(): Promise<LabConfig> {
+  cached ??= labConfig(labInventoryPath);
+  return cached;
+}
+
+export async function labHosts(): Promise<LabHost[]> {
+  return (await labSettings()).hosts;
+}
+
+const log = (line: string) => {
+  if (process.env.TANDEM_TEST_VERBOSE) console.error(line);
+};
+
+/** Brings the lab up if it is not (a no-op taking about a second when it is). */
+export async function ensureLab(): Promise<void> {
+  await labUp(await labSettings(), { progress: (e) => log(`lab: ${e.message}`) });
+}
+
+/** Resets the named hosts (default: all) to pristine: fresh overlay, new host key re-pinned. */
+export async function resetHosts(names?: string[]): Promise<void> {
+  await labReset(await labSettings(), { ...(names ? { hosts: names } : {}), progress: (e) => log(`lab: ${e.message}`) });
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs argv, feeding `input` on stdin; kills it after timeoutMs (exit code 124 then). */
+export function runArgv(argv: readonly string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<ExecResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: repoRoot, env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, opts.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: timedOut ? 124 : (code ?? 1), stdout, stderr });
+    });
+    child.stdin.on('error', () => {});
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** The ssh argv for a lab host: lab key, pinned known_hosts, StrictHostKeyChecking=yes, BatchMode. */
+export async function sshArgsFor(host: string, command: string[] = []): Promise<string[]> {
+  const config = await labSettings();
+  const found = config.hosts.find((h) => h.name === host);
+  if (!found) throw new Error(`no lab host ${host} in ${labInventoryPath}`);
+  const argv = sshArgv(
+    { keyPath: config.keyPath, knownHostsPath: config.knownHostsPath, user: config.sshUser, address: found.address },
+    command,
+  );
+  return [argv[0]!, '-o', 'BatchMode=yes', ...argv.slice(1)];
+}
+
+/** Runs a shell command on a lab host over SSH. */
+export async function sshExec(host: string, command: string, opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+  return runArgv(await sshArgsFor(host, [command]), opts);
+}
+
+/** Runs the tandem CLI (`tsx src/cli/main.ts ARGS`) from the repository root. */
+export function tandem(args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
+  return runArgv([process.execPath, '--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], opts);
+}

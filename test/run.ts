@@ -1,0 +1,180 @@
+// `npm test`: the unit tests (uvu over test/unit), then — as root — the lab tests: the lab is
+// brought up once, each test/lab/*.test.ts runs serially in its own process, and the lab is
+// torn down at the end whatever happens. Not root: says loudly that the lab tests did NOT run,
+// which fails under CI=true. Ends with the line "N passed, N failed" (test cases).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { isLabError, labConfig, labDown, labUp, type LabEvent } from '../src/lab/index.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const labInventory = path.resolve(process.env.TANDEM_LAB_INVENTORY ?? path.join(root, 'inventory/lab.yml'));
+const FILE_TIMEOUT_MS = Number(process.env.TANDEM_TEST_FILE_TIMEOUT_MS ?? 30 * 60_000);
+
+const totals = { passed: 0, failed: 0, skipped: 0 };
+const failures: string[] = [];
+let current: ChildProcess | undefined;
+
+const say = (line: string) => console.log(line);
+const labProgress = (e: LabEvent) => say(`  lab: ${e.type === 'done' ? `done: ${e.message}` : e.message}`);
+
+/** Pure: uvu's summary counts from its output (colours stripped), if it printed one. */
+export function uvuSummary(output: string): { total: number; passed: number; skipped: number } | undefined {
+  const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+  const total = /Total:\s+(\d+)/.exec(plain);
+  const passed = /Passed:\s+(\d+)/.exec(plain);
+  const skipped = /Skipped:\s+(\d+)/.exec(plain);
+  if (!total || !passed) return undefined;
+  return { total: Number(total[1]), passed: Number(passed[1]), skipped: skipped ? Number(skipped[1]) : 0 };
+}
+
+/** Runs a child with output streamed through; resolves with its exit code and output. */
+function runChild(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    current = child;
+    let output = '';
+    const timer = setTimeout(() => {
+      say(`\n!! ${argv.join(' ')} ran over ${FILE_TIMEOUT_MS / 60_000} minutes: killing it`);
+      child.kill('SIGKILL');
+    }, FILE_TIMEOUT_MS);
+    child.stdout.on('data', (d: Buffer) => {
+      output += d.toString();
+      process.stdout.write(d);
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      output += d.toString();
+      process.stderr.write(d);
+    });
+    child.on('error', (err) => {
+      output += String(err);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      current = undefined;
+      resolve({ code: code ?? (signal ? 128 : 1), output });
+    });
+  });
+}
+
+/** Adds one test process's results: uvu's counts, and one failure if it exited badly anyway. */
+function record(name: string, code: number, output: string): void {
+  const summary = uvuSummary(output);
+  if (summary) {
+    totals.passed += summary.passed;
+    totals.skipped += summary.skipped;
+    const failed = summary.total - summary.passed - summary.skipped;
+    totals.failed += failed;
+    if (failed > 0) failures.push(`${name}: ${failed} failed`);
+    if (failed === 0 && code !== 0) {
+      totals.failed += 1;
+      failures.push(`${name}: exited ${code} after its tests`);
+    }
+  } else if (code !== 0) {
+    totals.failed += 1;
+    failures.push(`${name}: exited ${code} without a test summary`);
+  }
+}
+
+const tsxImport = ['--import', 'tsx'];
+
+async function unitTests(): Promise<void> {
+  say('== unit tests (test/unit/*.test.ts)');
+  const uvu = path.join(root, 'node_modules/uvu/bin.js');
+  const { code, output } = await runChild([process.execPath, uvu, '-r', 'tsx', 'test/unit', '\\.test\\.ts$']);
+  record('test/unit', code, output);
+}
+
+let labIsUp = false;
+let tearingDown: Promise<void> | undefined;
+
+function tearDown(): Promise<void> {
+  tearingDown ??= (async () => {
+    if (!labIsUp || process.env.TANDEM_KEEP_LAB) return;
+    say('== lab down');
+    try {
+      await labDown(await labConfig(labInventory), { progress: labProgress });
+      labIsUp = false;
+    } catch (err) {
+      totals.failed += 1;
+      failures.push(`lab down: ${(err as Error).message}`);
+      say(`!! lab down failed: ${(err as Error).message}`);
+    }
+  })();
+  return tearingDown;
+}
+
+async function labTests(): Promise<void> {
+  const files = (await readdir(path.join(root, 'test/lab')))
+    .filter((f) => f.endsWith('.test.ts'))
+    .sort()
+    .map((f) => path.join('test/lab', f));
+  if (process.getuid?.() !== 0) {
+    say('');
+    say('!! LAB TESTS DID NOT RUN: they need root (the lab makes a bridge, namespaces and containers).');
+    say(`!! ${files.length} lab test file(s) skipped. Run \`sudo npm test\` to run them.`);
+    if (process.env.CI === 'true') {
+      say('!! CI=true: counting that as a failure.');
+      totals.failed += 1;
+      failures.push('lab tests did not run (not root)');
+    }
+    return;
+  }
+  if (files.length === 0) {
+    say('== no lab test files in test/lab');
+    return;
+  }
+  say(`== lab up (${labInventory})`);
+  const started = Date.now();
+  try {
+    labIsUp = true; // from here on, whatever happens, tear down
+    await labUp(await labConfig(labInventory), { progress: labProgress });
+    say(`  lab: up in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  } catch (err) {
+    totals.failed += 1;
+    failures.push(`lab up: ${(err as Error).message}`);
+    say(`!! lab up failed: ${(err as Error).message}`);
+    if (isLabError(err) && err.hint) say(`!! what to do: ${err.hint}`);
+    return;
+  }
+  for (const file of files) {
+    say(`== ${file}`);
+    const { code, output } = await runChild([process.execPath, ...tsxImport, file], {
+      ...process.env,
+      TANDEM_LAB_INVENTORY: labInventory,
+    });
+    record(file, code, output);
+  }
+}
+
+async function onSignal(signal: NodeJS.Signals): Promise<void> {
+  say(`\n!! ${signal}: stopping the tests and taking the lab down`);
+  current?.kill('SIGKILL');
+  await tearDown();
+  process.exit(signal === 'SIGINT' ? 130 : 143);
+}
+
+async function main(): Promise<number> {
+  process.on('SIGINT', (s) => void onSignal(s));
+  process.on('SIGTERM', (s) => void onSignal(s));
+  process.on('SIGHUP', (s) => void onSignal(s));
+  try {
+    await unitTests();
+    await labTests();
+  } catch (err) {
+    totals.failed += 1;
+    failures.push(`test runner: ${(err as Error).message}`);
+    say(`!! the test runner itself failed: ${(err as Error).stack ?? String(err)}`);
+  } finally {
+    await tearDown();
+  }
+  say('');
+  for (const f of failures) say(`failed: ${f}`);
+  say(`${totals.passed} passed, ${totals.failed} failed${totals.skipped ? `, ${totals.skipped} skipped` : ''}`);
+  return totals.failed > 0 ? 1 : 0;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  process.exitCode = await main();
+}

@@ -25,7 +25,8 @@ export async function labDown(config: LabConfig, opts: { progress: Progress }): 
   await preflight();
   return withLock(config, progress, async () => {
     const state = await readState(config);
-    const parents = state.cgroupParents.length ? state.cgroupParents : await labCgroupParents(CGROUP_PARENT);
+    const current = await labCgroupParents(CGROUP_PARENT);
+    const parents = [...new Set([...state.cgroupParents, ...current])];
     // Every host the lab may have made: recorded, in the inventory, or with a folder in the state.
     const hostDirs = await readdir(paths.hostsDir(config)).catch(() => [] as string[]);
     const names = new Map<string, string>();
@@ -40,7 +41,7 @@ export async function labDown(config: LabConfig, opts: { progress: Progress }): 
       const address = known || config.gateway.split('/')[0]!;
       const layout = hostLayout(config, { name, address });
       const running = await findHostProcesses(layout);
-      const cgroups = recorded?.cgroups ?? parents.map((p) => path.join(p, layout.machine));
+      const cgroups = recorded?.cgroups ?? current.map((p) => path.join(p, layout.machine));
       const pids = [...running.pids, ...(recorded?.supervisorPid ? [recorded.supervisorPid] : [])];
       const active = pids.length > 0 || recorded !== undefined;
       const work = async () => {

@@ -43,7 +43,8 @@ export async function labReset(config: LabConfig, opts: ResetOptions): Promise<s
           await stopHost(layout, recorded.cgroups, [...running.pids, ...(recorded.supervisorPid ? [recorded.supervisorPid] : [])]);
         }),
       );
-      await bootHosts(config, state, layouts, allHosts, authorizedKey, progress, opts.bootTimeoutMs ?? 60_000, false);
+      await bootHosts(config, state, layouts, allHosts, authorizedKey, progress, opts.bootTimeoutMs ?? 60_000, false,
+        (h) => state.hosts[h.name]!.cgroups);
     });
     return names;
   });

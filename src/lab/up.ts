@@ -43,6 +43,8 @@ export async function bootHosts(
   progress: Progress,
   bootTimeoutMs: number,
   freshNetwork: boolean,
+  /** Where each host's cgroups go: reset keeps the recorded ones, up uses the current parents. */
+  cgroupsFor: (host: HostLayout) => string[],
 ): Promise<void> {
   const subnet = parseCidr(config.gateway);
   const others = Object.entries(state.hosts).map(([name, h]) => hostLayout(config, { name, address: h.address }));
@@ -54,7 +56,7 @@ export async function bootHosts(
   }
   await updateKnownHosts(config.knownHostsPath, keys);
   for (const host of hosts) {
-    const cgroups = state.cgroupParents.map((p) => path.join(p, host.machine));
+    const cgroups = cgroupsFor(host);
     state.hosts[host.name] = { address: host.address, cgroups };
     await writeState(config, state); // recorded before it starts, so `down` can always undo it
     state.hosts[host.name]!.supervisorPid = await startHost(host, cgroups);
@@ -86,7 +88,10 @@ export async function labUp(config: LabConfig, opts: UpOptions): Promise<UpResul
       });
     }
     state.baseDir = base.dir;
-    if (state.cgroupParents.length === 0) state.cgroupParents = await labCgroupParents(CGROUP_PARENT);
+    // New hosts go under this process's current cgroups; earlier ones stay where they were.
+    const parents = await labCgroupParents(CGROUP_PARENT);
+    state.cgroupParents = [...new Set([...state.cgroupParents, ...parents])];
+    const cgroupsFor = (h: HostLayout) => parents.map((p) => path.join(p, h.machine));
     const authorizedKey = await ensureLabKey(config.keyPath, progress);
     if (await ensureBridge(config)) progress({ type: 'info', message: `made the bridge ${config.bridge} ${config.gateway}` });
     const proxy = await ensureProxy(config, state.proxyPid);
@@ -126,14 +131,14 @@ export async function labUp(config: LabConfig, opts: UpOptions): Promise<UpResul
       } else {
         // Not running (or half-started): clean any remains, then it starts pristine.
         const recorded = state.hosts[host.name];
-        await stopHost(layout, recorded?.cgroups ?? state.cgroupParents.map((p) => path.join(p, layout.machine)), running.pids);
+        await stopHost(layout, recorded?.cgroups ?? cgroupsFor(layout), running.pids);
         toStart.push(layout);
       }
     }
     const timeout = opts.bootTimeoutMs ?? 60_000;
     if (toStart.length) {
       await step(progress, `starting ${toStart.map((h) => `${h.name} (${h.address})`).join(', ')}`, () =>
-        bootHosts(config, state, toStart, wanted.hosts, authorizedKey, progress, timeout, true),
+        bootHosts(config, state, toStart, wanted.hosts, authorizedKey, progress, timeout, true, cgroupsFor),
       );
     }
     // Hosts that were already up: make sure their keys are pinned and sshd answers.

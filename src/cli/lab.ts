@@ -96,7 +96,9 @@ export function registerLab(program: Command): void {
         const started = Date.now();
         const config = await labConfig(opts.inventory);
         const result = await labUp(config, { progress: print, ...(opts.hosts === undefined ? {} : { hosts: opts.hosts }) });
-        const hosts = result.hosts.map((h) => `${h.name} ${h.address}`).join(', ');
+        const hosts =
+          result.hosts.map((h) => `${h.name} ${h.address}`).join(', ') +
+          (result.alsoRunning.length ? ` (also running: ${result.alsoRunning.join(', ')})` : '');
         const changed = result.started.length || result.stopped.length;
         console.log(changed ? `lab is up: ${hosts} (${seconds(Date.now() - started)})` : `lab was already up: ${hosts}; nothing changed`);
       }),

@@ -12,6 +12,7 @@ import { releaseNetnsDir, removeBridge, removeHostNetwork } from './network.ts';
 import { preflight } from './preflight.ts';
 import { stopProxy } from './proxy.ts';
 import { readState, removeState } from './state.ts';
+import { waitReaped } from './processes.ts';
 
 export interface DownResult {
   /** Hosts that had anything (process, mount, netns) to remove. */
@@ -33,6 +34,7 @@ export async function labDown(config: LabConfig, opts: { progress: Progress }): 
     for (const h of config.hosts) names.set(h.name, h.address);
     for (const [name, h] of Object.entries(state.hosts)) names.set(name, h.address);
     const stopped: string[] = [];
+    const killed: number[] = [];
     for (const name of hostDirs) if (!names.has(name)) names.set(name, '');
 
     for (const [name, known] of names) {
@@ -45,7 +47,7 @@ export async function labDown(config: LabConfig, opts: { progress: Progress }): 
       const pids = [...running.pids, ...(recorded?.supervisorPid ? [recorded.supervisorPid] : [])];
       const active = pids.length > 0 || recorded !== undefined;
       const work = async () => {
-        await stopHost(layout, cgroups, pids);
+        killed.push(...(await stopHost(layout, cgroups, pids)));
         const netRemoved = await removeHostNetwork(layout);
         await wipeHost(layout);
         return netRemoved;
@@ -57,7 +59,9 @@ export async function labDown(config: LabConfig, opts: { progress: Progress }): 
         stopped.push(name);
       }
     }
-    const proxyStopped = await stopProxy(config, state.proxyPid);
+    const proxyPids = await stopProxy(config, state.proxyPid);
+    killed.push(...proxyPids);
+    const proxyStopped = proxyPids.length > 0;
     if (proxyStopped) progress({ type: 'info', message: 'stopped apt-cacher-ng' });
     const bridgeRemoved = await removeBridge(config);
     if (bridgeRemoved) progress({ type: 'info', message: `removed the bridge ${config.bridge}` });
@@ -65,6 +69,7 @@ export async function labDown(config: LabConfig, opts: { progress: Progress }): 
     await removeEmptyParents(parents);
     await releaseNetnsDir();
     await removeState(config);
+    await waitReaped(killed);
     return { stopped, proxyStopped, bridgeRemoved };
   });
 }

@@ -89,7 +89,7 @@ export async function findHostProcesses(host: HostLayout): Promise<RunningHost> 
  * cgroups (the container's PID 1 first among them), then unmount and remove the cgroups.
  * A graceful poweroff is pointless: the overlay is thrown away.
  */
-export async function stopHost(host: HostLayout, cgroups: readonly string[], knownPids: readonly number[]): Promise<void> {
+export async function stopHost(host: HostLayout, cgroups: readonly string[], knownPids: readonly number[]): Promise<number[]> {
   const found = await findHostProcesses(host);
   const pids = [...new Set([...knownPids, ...found.pids])];
   const ours = (argv: string[]) => isHostProcess(argv, host.machine) && rootOf(argv) === host.root;
@@ -98,6 +98,7 @@ export async function stopHost(host: HostLayout, cgroups: readonly string[], kno
   await unmountAll(host.root);
   await removeCgroups(cgroups);
   await rm(`/run/systemd/nspawn/propagate/${host.machine}`, { recursive: true, force: true });
+  return pids;
 }
 
 /** Throws away the host's overlay (only once nothing is mounted there). */

@@ -12,14 +12,27 @@ function hostsOf(field: string): string[] {
   return field.split(',').map((h) => h.replace(/^\[([^\]]+)\]:22$/, '$1'));
 }
 
-/** Pure: the known_hosts text with every line for these addresses replaced by the new keys. */
+/**
+ * Pure: the known_hosts text with every line for these addresses replaced by the new keys.
+ * A line that already says exactly that stays where it is (so re-pinning changes nothing).
+ */
 export function mergeKnownHosts(existing: string, keys: readonly HostKey[]): string {
-  const addresses = new Set(keys.map((k) => k.address));
-  const kept = existing
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .filter((line) => line.trim().startsWith('#') || !hostsOf(line.trim().split(/\s+/)[0] ?? '').some((h) => addresses.has(h)));
-  const added = keys.map((k) => `${k.address} ${k.key.trim().split(/\s+/).slice(0, 2).join(' ')}`);
+  const wanted = new Map(keys.map((k) => [k.address, `${k.address} ${k.key.trim().split(/\s+/).slice(0, 2).join(' ')}`]));
+  const kept: string[] = [];
+  const done = new Set<string>();
+  for (const raw of existing.split('\n')) {
+    const line = raw.trim();
+    if (line === '') continue;
+    const hosts = line.startsWith('#') ? [] : hostsOf(line.split(/\s+/)[0] ?? '');
+    const ours = hosts.filter((h) => wanted.has(h));
+    if (ours.length === 0) {
+      kept.push(raw);
+    } else if (hosts.length === 1 && line === wanted.get(ours[0]!) && !done.has(ours[0]!)) {
+      kept.push(line);
+      done.add(ours[0]!);
+    }
+  }
+  const added = [...wanted].filter(([address]) => !done.has(address)).map(([, line]) => line);
   return [...kept, ...added, ''].join('\n');
 }
 

@@ -1,5 +1,5 @@
 // Finding and stopping the lab's own processes by PID (never by name across the machine).
-import { readdir, readFile } from 'node:fs/promises';
+import { access, readdir, readFile } from 'node:fs/promises';
 
 export interface ProcessInfo {
   pid: number;
@@ -69,4 +69,17 @@ export async function stopProcess(
 
 export function killPid(pid: number): void {
   signal(pid, 'SIGKILL');
+}
+
+/**
+ * Waits (bounded) until killed processes are reaped, not just dead: their parent is then
+ * PID 1, which may take a moment, and until then `ps` still lists them as zombies.
+ */
+export async function waitReaped(pids: readonly number[], timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let left = [...pids];
+  while (left.length && Date.now() < deadline) {
+    left = (await Promise.all(left.map(async (pid) => ((await access(`/proc/${pid}`).then(() => true, () => false)) ? pid : 0)))).filter(Boolean);
+    if (left.length) await sleep(50);
+  }
 }

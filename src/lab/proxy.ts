@@ -101,13 +101,14 @@ export async function ensureProxy(config: LabConfig, knownPid: number | undefine
   });
 }
 
-export async function stopProxy(config: LabConfig, pid: number | undefined): Promise<boolean> {
+/** Stops the lab's apt-cacher-ng; returns the PIDs it stopped. */
+export async function stopProxy(config: LabConfig, pid: number | undefined): Promise<number[]> {
   const dir = paths.proxyDir(config);
   const pids = new Set<number>();
   if (pid !== undefined) pids.add(pid);
   const fromFile = Number((await readFile(path.join(dir, 'pid'), 'utf8').catch(() => '')).trim());
   if (Number.isInteger(fromFile) && fromFile > 0) pids.add(fromFile);
-  let stopped = false;
-  for (const p of pids) if (await stopProcess(p, (argv) => isProxyArgv(argv, dir), 2000)) stopped = true;
+  const stopped: number[] = [];
+  for (const p of pids) if (await stopProcess(p, (argv) => isProxyArgv(argv, dir), 2000)) stopped.push(p);
   return stopped;
 }

@@ -31,6 +31,8 @@ export interface UpResult {
   alreadyRunning: string[];
   stopped: string[];
   hosts: LabHost[];
+  /** Hosts left running that are not among `hosts` (extra ones from an earlier --hosts N). */
+  alsoRunning: string[];
 }
 
 /** Starts hosts (fresh overlays) in parallel and waits for their sshd; records them in state. */
@@ -149,6 +151,7 @@ export async function labUp(config: LabConfig, opts: UpOptions): Promise<UpResul
     }
     const subnet = parseCidr(config.gateway);
     await Promise.all(running.map((h) => waitForSsh(subnet, h.address, timeout, h.consoleLog)));
-    return { started: toStart.map((h) => h.name), alreadyRunning, stopped, hosts: wanted.hosts };
+    const alsoRunning = Object.keys(state.hosts).filter((n) => !wanted.hosts.some((h) => h.name === n));
+    return { started: toStart.map((h) => h.name), alreadyRunning, stopped, hosts: wanted.hosts, alsoRunning };
   });
 }

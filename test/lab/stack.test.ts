@@ -95,7 +95,7 @@ test('an invalid Nginx template is refused with nginx own message, and the old c
   writeFileSync(site, readFileSync(site, 'utf8').replace('root <%= v.root %>', 'bogus_directive on;\n    root <%= v.root %>'));
   const r = tandem(['apply', '--limit', 'web-01'], { TANDEM_TEMPLATES: dir });
   assert.is(r.code, 1);
-  assert.match(r.stdout + r.stderr, /unknown directive "bogus_directive"/);
+  assert.match(r.stdout + r.stderr, /unknown directive "bogus_directive"/, r.stdout + r.stderr);
   assert.is(onHost('web-01', 'cat /etc/nginx/sites-enabled/tandem.conf').stdout, before, 'the previous file is back');
   assert.is(onHost('web-01', 'ls /etc/nginx/sites-enabled/').stdout.includes('tandem-bak'), false);
   const res = await httpGet(`http://${LBS['web-01']}:80/`);

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isLabError, labConfig, labDown, labUp, type LabEvent } from '../src/lab/index.ts';
+import { acquireLockFile, isLabError, labConfig, labDown, labUp, type LabEvent } from '../src/lab/index.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const labInventory = path.resolve(process.env.TANDEM_LAB_INVENTORY ?? path.join(root, 'inventory/lab.yml'));
@@ -87,22 +87,28 @@ async function unitTests(): Promise<void> {
 }
 
 let labIsUp = false;
+let releaseRun: (() => Promise<void>) | undefined;
 let tearingDown: Promise<void> | undefined;
 
 function tearDown(): Promise<void> {
   tearingDown ??= (async () => {
-    if (!labIsUp || process.env.TANDEM_KEEP_LAB) return;
-    say('== lab down');
-    try {
-      await labDown(await labConfig(labInventory), { progress: labProgress });
-      labIsUp = false;
-    } catch (err) {
-      totals.failed += 1;
-      failures.push(`lab down: ${(err as Error).message}`);
-      say(`!! lab down failed: ${(err as Error).message}`);
-    }
+    await takeDown();
+    await releaseRun?.();
   })();
   return tearingDown;
+}
+
+async function takeDown(): Promise<void> {
+  if (!labIsUp || process.env.TANDEM_KEEP_LAB) return;
+  say('== lab down');
+  try {
+    await labDown(await labConfig(labInventory), { progress: labProgress });
+    labIsUp = false;
+  } catch (err) {
+    totals.failed += 1;
+    failures.push(`lab down: ${(err as Error).message}`);
+    say(`!! lab down failed: ${(err as Error).message}`);
+  }
 }
 
 async function labTests(): Promise<void> {
@@ -125,6 +131,9 @@ async function labTests(): Promise<void> {
     say('== no lab test files in test/lab');
     return;
   }
+  // Two runs against one lab would reset and tear down each other's hosts: take turns.
+  const config = await labConfig(labInventory);
+  releaseRun = await acquireLockFile(path.join(config.stateDir, 'test-run.lock'), 'npm test run on this lab', labProgress, FILE_TIMEOUT_MS);
   say(`== lab up (${labInventory})`);
   const started = Date.now();
   try {

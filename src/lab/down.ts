@@ -5,7 +5,7 @@ import path from 'node:path';
 import { labCgroupParents, removeEmptyParents } from './cgroups.ts';
 import type { LabConfig } from './config.ts';
 import { step, type Progress } from './events.ts';
-import { findHostProcesses, stopHost, wipeHost } from './host.ts';
+import { findForeignLab, findHostProcesses, stopHost, wipeHost } from './host.ts';
 import { CGROUP_PARENT, hostLayout, paths } from './layout.ts';
 import { withLock } from './lock.ts';
 import { releaseNetnsDir, removeBridge, removeHostNetwork } from './network.ts';
@@ -37,12 +37,20 @@ export async function labDown(config: LabConfig, opts: { progress: Progress }): 
     const killed: number[] = [];
     for (const name of hostDirs) if (!names.has(name)) names.set(name, '');
 
+    // Another checkout's lab on the same bridge: leave its hosts and the bridge alone.
+    const foreign = await findForeignLab(config);
+    if (foreign) progress({ type: 'warn', message: `the lab of ${foreign} runs on ${config.bridge}: leaving its hosts and the bridge alone` });
+
     for (const [name, known] of names) {
       const recorded = state.hosts[name];
       // A folder left by a host whose address is forgotten: the gateway stands in (no host has it).
       const address = known || config.gateway.split('/')[0]!;
       const layout = hostLayout(config, { name, address });
       const running = await findHostProcesses(layout);
+      if (running.foreignRoot && !recorded) {
+        await wipeHost(layout).catch(() => undefined);
+        continue;
+      }
       const cgroups = recorded?.cgroups ?? current.map((p) => path.join(p, layout.machine));
       const pids = [...running.pids, ...(recorded?.supervisorPid ? [recorded.supervisorPid] : [])];
       const active = pids.length > 0 || recorded !== undefined;
@@ -63,7 +71,7 @@ export async function labDown(config: LabConfig, opts: { progress: Progress }): 
     killed.push(...proxyPids);
     const proxyStopped = proxyPids.length > 0;
     if (proxyStopped) progress({ type: 'info', message: 'stopped apt-cacher-ng' });
-    const bridgeRemoved = await removeBridge(config);
+    const bridgeRemoved = foreign ? false : await removeBridge(config);
     if (bridgeRemoved) progress({ type: 'info', message: `removed the bridge ${config.bridge}` });
     if (state.bridge !== config.bridge) await removeBridge({ ...config, bridge: state.bridge });
     await removeEmptyParents(parents);

@@ -14,6 +14,7 @@ import { listProcesses, stopProcess } from './processes.ts';
 import { insideRoot } from './safe-files.ts';
 import { isHostProcess, isSupervisorOf, rootOf, startSupervisor } from './supervisor.ts';
 import { parseCidr } from './addr.ts';
+import path from 'node:path';
 
 export interface PrepareInput {
   config: LabConfig;
@@ -82,6 +83,22 @@ export async function findHostProcesses(host: HostLayout): Promise<RunningHost> 
     ...(foreign ? { foreignRoot: rootOf(foreign.argv) ?? '?' } : {}),
     pids: ours.map((p) => p.pid),
   };
+}
+
+/**
+ * The state folder of another checkout's lab running on the same bridge (its hosts' machine
+ * names start with "<bridge>-" but their roots lie elsewhere), if any. Two labs cannot share a
+ * bridge and addresses; this lab must then leave the bridge and those hosts alone.
+ */
+export async function findForeignLab(config: LabConfig): Promise<string | undefined> {
+  const ownHosts = path.join(config.stateDir, 'hosts') + '/';
+  for (const p of await listProcesses()) {
+    const machine = p.argv.find((a) => a.startsWith(`--machine=${config.bridge}-`));
+    if (!machine || !isHostProcess(p.argv, machine.slice('--machine='.length))) continue;
+    const root = rootOf(p.argv);
+    if (root && !root.startsWith(ownHosts)) return path.resolve(root, '../../..');
+  }
+  return undefined;
 }
 
 /**

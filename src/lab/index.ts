@@ -13,3 +13,4 @@ export { labStatus } from './status.ts';
 export type { HostStatus, LabStatus } from './status.ts';
 export { labSshArgv, runAttached } from './ssh.ts';
 export { sshArgv } from './commands.ts';
+export { acquireLockFile } from './lock.ts';

@@ -10,7 +10,11 @@ import { processArgv, sleep } from './processes.ts';
 export type Release = () => Promise<void>;
 
 export async function acquireLock(config: LabConfig, progress: Progress, waitMs = 600_000): Promise<Release> {
-  const file = paths.lockFile(config);
+  return acquireLockFile(paths.lockFile(config), 'tandem lab command', progress, waitMs);
+}
+
+/** An exclusive lock file holding our PID; a lock whose owner died is taken over. */
+export async function acquireLockFile(file: string, what: string, progress: Progress, waitMs: number): Promise<Release> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const deadline = Date.now() + waitMs;
   let told = false;
@@ -32,12 +36,12 @@ export async function acquireLock(config: LabConfig, progress: Progress, waitMs 
       continue;
     }
     if (Date.now() > deadline) {
-      throw new LabError(`another tandem lab command (PID ${owner}) still holds ${file}`, {
+      throw new LabError(`another ${what} (PID ${owner}) still holds ${file}`, {
         hint: 'wait for it to finish, or stop it',
       });
     }
     if (!told) {
-      progress({ type: 'info', message: `waiting for another tandem lab command (PID ${owner}) to finish` });
+      progress({ type: 'info', message: `waiting for another ${what} (PID ${owner}) to finish` });
       told = true;
     }
     await sleep(250);

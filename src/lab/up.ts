@@ -5,7 +5,7 @@ import { withHostCount, type LabConfig, type LabHost } from './config.ts';
 import { LabError } from './errors.ts';
 import { step, type Progress } from './events.ts';
 import { ensureHostPackages } from './host-packages.ts';
-import { findHostProcesses, hostKey, prepareHost, startHost, stopHost, wipeHost } from './host.ts';
+import { findForeignLab, findHostProcesses, hostKey, prepareHost, startHost, stopHost, wipeHost } from './host.ts';
 import { ensureBaseImage } from './image.ts';
 import { updateKnownHosts } from './known-hosts.ts';
 import { CGROUP_PARENT, hostLayout, type HostLayout } from './layout.ts';
@@ -81,6 +81,12 @@ export async function labUp(config: LabConfig, opts: UpOptions): Promise<UpResul
     if (state.bridge !== config.bridge || state.gateway !== config.gateway) {
       throw new LabError(`the lab is up with bridge ${state.bridge} ${state.gateway}, not the inventory's ${config.bridge} ${config.gateway}`, {
         hint: 'run `tandem lab down` first, then `tandem lab up` with the new settings',
+      });
+    }
+    const foreign = await findForeignLab(config);
+    if (foreign) {
+      throw new LabError(`the lab of ${foreign} is up on the bridge ${config.bridge}`, {
+        hint: 'two labs cannot share a bridge and addresses: run `tandem lab down` in that checkout first (or give this inventory another lab.bridge and lab.gateway)',
       });
     }
     const base = await ensureBaseImage(config, progress);

@@ -1,12 +1,9 @@
-// The lab's settings, read from the `lab:`, `ssh:` and `hosts:` sections of an inventory file.
-// TODO(inventory): switch to loadInventory() from src/inventory/load.ts once it lands and map
-// its `Inventory` (hosts, ssh.key, ssh.knownHosts, lab) onto LabConfig; keep src/lab taking
-// this plain object so it stays decoupled from the inventory schema.
-import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+// The lab's settings, taken from an inventory (`lab:`, `ssh:` and `hosts:`), as the plain
+// LabConfig object that the rest of src/lab takes: src/lab never sees the inventory schema.
 import path from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import { InventoryError } from '../errors.ts';
+import { loadInventory } from '../inventory/load.ts';
+import type { Inventory } from '../inventory/types.ts';
 import { formatIpv4, isHostIn, parseCidr, parseIpv4 } from './addr.ts';
 import { LabError } from './errors.ts';
 
@@ -36,77 +33,48 @@ export const LAB_DEFAULTS = {
   bridge: 'tandem0',
   gateway: '10.77.0.1/24',
   cacheDir: '/var/cache/tandem',
+  /** Relative to the inventory's folder. */
   stateDir: '.lab',
-  key: '.lab/id_ed25519',
-  knownHosts: 'lab.known_hosts',
-  user: 'root',
 } as const;
 
 const HOST_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
 const BRIDGE_NAME = /^[a-z][a-z0-9]{0,10}$/;
 
-const schema = z.object({
-  ssh: z
-    .object({ user: z.string().optional(), key: z.string().optional(), known_hosts: z.string().optional() })
-    .optional(),
-  lab: z
-    .object({
-      bridge: z.string().optional(),
-      gateway: z.string().optional(),
-      cache: z.string().optional(),
-      state: z.string().optional(),
-    })
-    .optional(),
-  hosts: z.record(z.string(), z.object({ address: z.string() })),
-});
-
-function resolveFrom(dir: string, p: string): string {
-  if (p === '~' || p.startsWith('~/')) return path.join(homedir(), p.slice(1));
-  return path.resolve(dir, p);
-}
-
-/** Reads the lab settings from an inventory file; errors name the file and the field. */
+/** Reads the lab settings from an inventory file (the SSH key need not exist yet: `up` makes it). */
 export async function labConfig(inventoryPath: string): Promise<LabConfig> {
-  const file = path.resolve(inventoryPath);
-  let text: string;
+  let inventory: Inventory;
   try {
-    text = await readFile(file, 'utf8');
+    inventory = await loadInventory(inventoryPath, { requireKey: false });
   } catch (cause) {
-    throw new LabError(`cannot read the lab inventory ${file}`, {
-      hint: 'pass an existing inventory with -i/--inventory (the default is inventory/lab.yml)',
-      cause,
-    });
+    if (cause instanceof InventoryError) {
+      throw new LabError(cause.message, {
+        hint: 'fix the inventory (the lab one is inventory/lab.yml; see docs/lab.md), or pass another with -i',
+        cause,
+      });
+    }
+    throw cause;
   }
-  let doc: unknown;
-  try {
-    doc = parseYaml(text);
-  } catch (cause) {
-    throw new LabError(`${file} is not valid YAML: ${(cause as Error).message}`, { cause });
-  }
-  return labConfigFrom(doc, file);
+  return labConfigFromInventory(inventory);
 }
 
-/** The pure half of labConfig: validates a parsed inventory document. */
-export function labConfigFrom(doc: unknown, file: string): LabConfig {
-  const parsed = schema.safeParse(doc);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new LabError(`${file}: ${issue.path.join('.') || '(top level)'}: ${issue.message}`, {
-      hint: 'the lab needs `hosts:` with an `address` for each host; see docs/lab.md',
-    });
-  }
-  const dir = path.dirname(file);
-  const { ssh = {}, lab = {}, hosts } = parsed.data;
+/** Pure: the lab's view of a loaded inventory, validated for what the lab needs. */
+export function labConfigFromInventory(inv: Inventory): LabConfig {
+  const lab = inv.lab ?? {
+    bridge: LAB_DEFAULTS.bridge,
+    gateway: LAB_DEFAULTS.gateway,
+    cacheDir: LAB_DEFAULTS.cacheDir,
+    stateDir: path.resolve(path.dirname(inv.file), LAB_DEFAULTS.stateDir),
+  };
   const config: LabConfig = {
-    inventoryPath: file,
-    hosts: Object.entries(hosts).map(([name, h]) => ({ name, address: h.address })),
-    bridge: lab.bridge ?? LAB_DEFAULTS.bridge,
-    gateway: lab.gateway ?? LAB_DEFAULTS.gateway,
-    cacheDir: resolveFrom(dir, lab.cache ?? LAB_DEFAULTS.cacheDir),
-    stateDir: resolveFrom(dir, lab.state ?? LAB_DEFAULTS.stateDir),
-    keyPath: resolveFrom(dir, ssh.key ?? LAB_DEFAULTS.key),
-    knownHostsPath: resolveFrom(dir, ssh.known_hosts ?? LAB_DEFAULTS.knownHosts),
-    sshUser: ssh.user ?? LAB_DEFAULTS.user,
+    inventoryPath: inv.file,
+    hosts: inv.hosts.map((h) => ({ name: h.name, address: h.address })),
+    bridge: lab.bridge,
+    gateway: lab.gateway,
+    cacheDir: lab.cacheDir,
+    stateDir: lab.stateDir,
+    keyPath: inv.ssh.key,
+    knownHostsPath: inv.ssh.knownHosts,
+    sshUser: inv.ssh.user,
   };
   validateLabConfig(config);
   return config;

@@ -1,5 +1,5 @@
 // The lab's public surface: settings, the five verbs, their events and errors.
-export { labConfig, labConfigFrom, withHostCount, findHost, LAB_DEFAULTS } from './config.ts';
+export { labConfig, labConfigFromInventory, withHostCount, findHost, LAB_DEFAULTS } from './config.ts';
 export type { LabConfig, LabHost } from './config.ts';
 export { LabError, isLabError } from './errors.ts';
 export type { LabEvent, Progress } from './events.ts';

@@ -3,17 +3,27 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { macFor, isHostIn, parseCidr, subnetOf, lastOctet } from '../../src/lab/addr.ts';
 import { apt, debootstrap, ip, mountOverlay, nspawn, packTarball, sshArgv, unpackTarball } from '../../src/lab/commands.ts';
-import { labConfigFrom } from '../../src/lab/config.ts';
+import type { LabConfig } from '../../src/lab/config.ts';
 import { hostLayout } from '../../src/lab/layout.ts';
 import { isHostProcess, rootOf, supervisorArgv, SUPERVISOR_MARKER } from '../../src/lab/supervisor.ts';
 import { BASE_EDITS, BASE_PACKAGES, imageId } from '../../src/lab/base-recipe.ts';
 import { guestEdits, hostsFile } from '../../src/lab/guest-files.ts';
 import { proxyConfig } from '../../src/lab/proxy.ts';
 
-const config = labConfigFrom(
-  { lab: { state: '/st' }, hosts: { 'web-01': { address: '10.77.0.11' }, 'web-02': { address: '10.77.0.12' } } },
-  '/repo/inventory/lab.yml',
-);
+const config: LabConfig = {
+  inventoryPath: '/repo/inventory/lab.yml',
+  hosts: [
+    { name: 'web-01', address: '10.77.0.11' },
+    { name: 'web-02', address: '10.77.0.12' },
+  ],
+  bridge: 'tandem0',
+  gateway: '10.77.0.1/24',
+  cacheDir: '/var/cache/tandem',
+  stateDir: '/st',
+  keyPath: '/st/id_ed25519',
+  knownHostsPath: '/repo/inventory/lab.known_hosts',
+  sshUser: 'root',
+};
 
 test('addresses: subnet membership, fixed locally administered MACs', () => {
   const gw = parseCidr('10.77.0.1/24');

@@ -1,16 +1,32 @@
-// Lab settings from an inventory: defaults, overrides, paths relative to the file, clear errors.
+// Lab settings from an inventory: the committed lab.yml, defaults, overrides, paths relative to
+// the file, and clear errors for settings the lab cannot use.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { labConfigFrom, withHostCount, findHost, type LabConfig } from '../../src/lab/config.ts';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { parseYaml, toInventory } from '../../src/inventory/load.ts';
+import { labConfig, labConfigFromInventory, validateLabConfig, withHostCount, findHost, type LabConfig } from '../../src/lab/config.ts';
 import { LabError } from '../../src/lab/errors.ts';
 
 const FILE = '/repo/inventory/lab.yml';
-const doc = (extra: Record<string, unknown> = {}) => ({
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+type Doc = Record<string, unknown>;
+const hosts2 = {
+  'web-01': { address: '10.77.0.11', roles: ['lb', 'web', 'app', 'db-primary'] },
+  'web-02': { address: '10.77.0.12', roles: ['lb', 'web', 'app', 'db-replica'] },
+};
+const doc = (extra: Doc = {}): Doc => ({
+  name: 'lab',
+  domain: 'www.foobar.test',
   ssh: { user: 'root', key: '../.lab/id_ed25519', known_hosts: 'lab.known_hosts' },
   lab: { bridge: 'tandem0', gateway: '10.77.0.1/24', cache: '/var/cache/tandem', state: '../.lab' },
-  hosts: { 'web-01': { address: '10.77.0.11', roles: ['lb'] }, 'web-02': { address: '10.77.0.12' } },
+  hosts: hosts2,
   ...extra,
 });
+const fromDoc = (d: Doc): LabConfig => labConfigFromInventory(toInventory(parseYaml(stringify(d), 'lab.yml'), FILE, 'lab.yml'));
+const single = (address: string, name = 'a') => ({ [name]: { address, roles: ['lb', 'web', 'app', 'db-primary'] } });
 
 function throwsLab(fn: () => unknown, re: RegExp): void {
   try {
@@ -23,8 +39,8 @@ function throwsLab(fn: () => unknown, re: RegExp): void {
   assert.unreachable('expected a LabError');
 }
 
-test('reads the committed lab inventory shape, paths relative to the inventory folder', () => {
-  const c = labConfigFrom(doc(), FILE);
+test('the committed inventory/lab.yml: two hosts, settings, paths relative to the inventory folder', async () => {
+  const c = await labConfig(path.join(repo, 'inventory/lab.yml'));
   assert.equal(c.hosts, [
     { name: 'web-01', address: '10.77.0.11' },
     { name: 'web-02', address: '10.77.0.12' },
@@ -32,14 +48,25 @@ test('reads the committed lab inventory shape, paths relative to the inventory f
   assert.is(c.bridge, 'tandem0');
   assert.is(c.gateway, '10.77.0.1/24');
   assert.is(c.cacheDir, '/var/cache/tandem');
-  assert.is(c.stateDir, '/repo/.lab');
-  assert.is(c.keyPath, '/repo/.lab/id_ed25519');
-  assert.is(c.knownHostsPath, '/repo/inventory/lab.known_hosts');
+  assert.is(c.stateDir, path.join(repo, '.lab'));
+  assert.is(c.keyPath, path.join(repo, '.lab/id_ed25519'));
+  assert.is(c.knownHostsPath, path.join(repo, 'inventory/lab.known_hosts'));
   assert.is(c.sshUser, 'root');
 });
 
-test('defaults when the lab: and ssh: sections are missing', () => {
-  const c = labConfigFrom({ hosts: { a: { address: '10.77.0.20' } } }, FILE);
+test('an inventory error becomes a lab error that says what to do', async () => {
+  try {
+    await labConfig('/nonexistent/lab.yml');
+    assert.unreachable();
+  } catch (err) {
+    assert.instance(err, LabError);
+    assert.match((err as Error).message, /file not found/);
+    assert.match((err as LabError).hint ?? '', /-i/);
+  }
+});
+
+test('defaults when the lab: section is missing', () => {
+  const c = fromDoc({ ...doc(), lab: undefined });
   assert.is(c.bridge, 'tandem0');
   assert.is(c.gateway, '10.77.0.1/24');
   assert.is(c.cacheDir, '/var/cache/tandem');
@@ -47,30 +74,27 @@ test('defaults when the lab: and ssh: sections are missing', () => {
 });
 
 test('settings are overridable', () => {
-  const c = labConfigFrom(
-    doc({ lab: { bridge: 'lab7', gateway: '10.88.5.1/24', cache: 'cache', state: '/tmp/st' }, hosts: { x: { address: '10.88.5.9' } } }),
-    FILE,
-  );
+  const c = fromDoc(doc({ lab: { bridge: 'lab7', gateway: '10.88.5.1/24', cache: 'cache', state: '/tmp/st' }, hosts: single('10.88.5.9') }));
   assert.is(c.bridge, 'lab7');
+  assert.is(c.gateway, '10.88.5.1/24');
   assert.is(c.cacheDir, '/repo/inventory/cache');
   assert.is(c.stateDir, '/tmp/st');
 });
 
-test('errors name the file and the field', () => {
-  throwsLab(() => labConfigFrom({ hosts: { a: {} } }, FILE), /lab\.yml: hosts\.a\.address/);
-  throwsLab(() => labConfigFrom(doc({ hosts: { a: { address: '192.168.1.5' } } }), FILE), /outside the lab subnet/);
-  throwsLab(() => labConfigFrom(doc({ hosts: { a: { address: '10.77.0.1' } } }), FILE), /outside the lab subnet/);
-  throwsLab(() => labConfigFrom(doc({ hosts: { a: { address: '10.77.0.255' } } }), FILE), /outside the lab subnet/);
-  throwsLab(() => labConfigFrom(doc({ hosts: { a: { address: '10.77.0.5' }, b: { address: '10.77.0.5' } } }), FILE), /used twice/);
-  throwsLab(() => labConfigFrom(doc({ hosts: { Web_1: { address: '10.77.0.5' } } }), FILE), /not a valid host name/);
-  throwsLab(() => labConfigFrom(doc({ lab: { bridge: 'a-very-long-bridge' } }), FILE), /bridge name/);
-  throwsLab(() => labConfigFrom(doc({ lab: { gateway: '10.77.0.1' } }), FILE), /prefix length/);
-  throwsLab(() => labConfigFrom(doc({ lab: { state: '/tmp/a b' } }), FILE), /comma, colon or space/);
-  throwsLab(() => labConfigFrom(doc({ hosts: {} }), FILE), /at least one host/);
+test('settings the lab cannot use are refused, naming the file and field', () => {
+  throwsLab(() => fromDoc(doc({ hosts: single('192.168.1.5') })), /lab\.yml: hosts\.a\.address 192\.168\.1\.5 is outside the lab subnet/);
+  throwsLab(() => fromDoc(doc({ hosts: single('10.77.0.1') })), /outside the lab subnet/);
+  throwsLab(() => fromDoc(doc({ hosts: single('10.77.0.255') })), /outside the lab subnet/);
+  const ok = fromDoc(doc());
+  throwsLab(() => validateLabConfig({ ...ok, hosts: [{ name: 'Web_1', address: '10.77.0.5' }] }), /not a valid host name/);
+  throwsLab(() => validateLabConfig({ ...ok, hosts: [] }), /at least one host/);
+  throwsLab(() => fromDoc(doc({ lab: { bridge: 'a-long-bridge' } })), /bridge name/);
+  throwsLab(() => fromDoc(doc({ lab: { gateway: '10.77.0.1/31' } })), /prefix length/);
+  throwsLab(() => fromDoc(doc({ lab: { state: '/tmp/a,b' } })), /comma, colon or space/);
 });
 
 test('--hosts N: fewer takes the first N; more adds web-03.. at .13..', () => {
-  const c: LabConfig = labConfigFrom(doc(), FILE);
+  const c = fromDoc(doc());
   assert.equal(withHostCount(c, 1).hosts.map((h) => h.name), ['web-01']);
   assert.equal(withHostCount(c, 4).hosts, [
     { name: 'web-01', address: '10.77.0.11' },
@@ -83,7 +107,7 @@ test('--hosts N: fewer takes the first N; more adds web-03.. at .13..', () => {
 });
 
 test('findHost names the known hosts when asked for another', () => {
-  const c = labConfigFrom(doc(), FILE);
+  const c = fromDoc(doc());
   assert.is(findHost(c, 'web-02').address, '10.77.0.12');
   throwsLab(() => findHost(c, 'db-9'), /no lab host named "db-9"/);
 });

@@ -15,6 +15,8 @@ const FILE_TIMEOUT_MS = Number(process.env.TANDEM_TEST_FILE_TIMEOUT_MS ?? 30 * 6
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const failures: string[] = [];
 let current: ChildProcess | undefined;
+/** Set by a signal: run nothing more, only tear down. */
+let stopping = false;
 
 const say = (line: string) => console.log(line);
 const labProgress = (e: LabEvent) => say(`  lab: ${e.type === 'done' ? `done: ${e.message}` : e.message}`);
@@ -136,6 +138,7 @@ async function labTests(): Promise<void> {
   releaseRun = await acquireLockFile(path.join(config.stateDir, 'test-run.lock'), 'npm test run on this lab', labProgress, FILE_TIMEOUT_MS);
   say(`== lab up (${labInventory})`);
   const started = Date.now();
+  if (stopping) return;
   try {
     labIsUp = true; // from here on, whatever happens, tear down
     await labUp(await labConfig(labInventory), { progress: labProgress });
@@ -148,6 +151,7 @@ async function labTests(): Promise<void> {
     return;
   }
   for (const file of files) {
+    if (stopping) return;
     say(`== ${file}`);
     const { code, output } = await runChild([process.execPath, ...tsxImport, file], {
       ...process.env,
@@ -158,6 +162,8 @@ async function labTests(): Promise<void> {
 }
 
 async function onSignal(signal: NodeJS.Signals): Promise<void> {
+  if (stopping) return; // a wrapper (tsx, npm) may relay the same signal again
+  stopping = true;
   say(`\n!! ${signal}: stopping the tests and taking the lab down`);
   current?.kill('SIGKILL');
   await tearDown();

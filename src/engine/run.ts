@@ -3,7 +3,7 @@
 // facts are re-read (again in one batch) before the next op that needs them.
 import type { HostSpec } from '../inventory/types.ts';
 import type { Connection } from '../ssh/connection.ts';
-import { BACKUP_SUFFIX } from '../ssh/connection.ts';
+import { backupPath } from '../ssh/connection.ts';
 import { shellQuote } from '../ssh/quote.ts';
 import type { Redactor } from '../secrets/secret.ts';
 import { TandemError } from '../errors.ts';
@@ -216,7 +216,7 @@ async function runHandler(
   } catch (err) {
     return done('failed', errorText(err, redactor));
   }
-  if (files.length > 0) await conn.exec({ argv: ['rm', '-f', ...files.map((f) => f + BACKUP_SUFFIX)] });
+  if (files.length > 0) await conn.exec({ argv: ['rm', '-f', ...files.map(backupPath)] });
   return done('changed');
 }
 
@@ -226,7 +226,7 @@ async function restoreFiles(conn: Connection, files: string[]): Promise<void> {
   const script = files
     .map((f) => {
       const p = shellQuote(f);
-      const b = shellQuote(f + BACKUP_SUFFIX);
+      const b = shellQuote(backupPath(f));
       return `if [ -e ${b} ]; then mv -f ${b} ${p}; else rm -f ${p}; fi`;
     })
     .join('\n');

@@ -22,7 +22,7 @@ export interface PutOptions {
   mode: string;
   owner: string;
   group: string;
-  /** Keep the previous content at `<path>.tandem-bak` until a handler has validated the new one. */
+  /** Keep the previous content at backupPath(path) until a handler has validated the new one. */
   backup?: boolean;
 }
 
@@ -38,7 +38,15 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-export const BACKUP_SUFFIX = '.tandem-bak';
+/**
+ * Where the previous content of a file waits for its handler's validation. Outside the file's
+ * own folder: services include whole folders (nginx's sites-enabled/*), so a backup beside the
+ * file would be read as configuration too.
+ */
+export const BACKUP_ROOT = '/var/lib/tandem/backup';
+export function backupPath(path: string): string {
+  return `${BACKUP_ROOT}${path.startsWith('/') ? '' : '/'}${path}`;
+}
 
 /** The remote script behind put(): content arrives on stdin, never on the command line. */
 export function atomicPutScript(path: string, opts: PutOptions): string {
@@ -53,7 +61,9 @@ export function atomicPutScript(path: string, opts: PutOptions): string {
     `chown ${q(`${opts.owner}:${opts.group}`)} "$tmp"`,
     `chmod ${q(opts.mode)} "$tmp"`,
     'sync "$tmp" 2>/dev/null || sync',
-    opts.backup ? `if [ -e ${p} ]; then cp -p ${p} ${q(path + BACKUP_SUFFIX)}; else rm -f ${q(path + BACKUP_SUFFIX)}; fi` : ':',
+    opts.backup
+      ? `mkdir -p ${q(backupPath(path).replace(/\/[^/]*$/, ''))} && if [ -e ${p} ]; then cp -p ${p} ${q(backupPath(path))}; else rm -f ${q(backupPath(path))}; fi`
+      : ':',
     `mv -Tf "$tmp" ${p}`,
     'trap - EXIT',
   ].join('\n');

@@ -54,20 +54,23 @@ export async function converge(mode: Mode, opts: ConvergeOptions): Promise<{ rep
   }
 }
 
-export function registerConverge(program: Command): void {
-  addCommonOptions(
-    program
-      .command('plan')
-      .description('show exactly what apply would change (packages, file diffs, services); change nothing')
-      .option('--recipe <names>', 'only these recipes (comma-separated)')
-      .addHelpText('after', '\nExit codes: 0 nothing to change, 1 failure, 2 changes pending.'),
-  ).action(action(async (opts: ConvergeOptions) => (await converge('plan', opts)).code));
+const VERBS: { mode: Mode; description: string; exitCodes: string }[] = [
+  {
+    mode: 'plan',
+    description: 'show exactly what apply would change (packages, file diffs, services); change nothing',
+    exitCodes: 'Exit codes: 0 nothing to change, 1 failure, 2 changes pending.',
+  },
+  { mode: 'apply', description: 'converge every host to the inventory; a second run changes nothing', exitCodes: 'Exit codes: 0 success, 1 failure.' },
+];
 
-  addCommonOptions(
-    program
-      .command('apply')
-      .description('converge every host to the inventory; a second run changes nothing')
-      .option('--recipe <names>', 'only these recipes (comma-separated)')
-      .addHelpText('after', '\nExit codes: 0 success, 1 failure.'),
-  ).action(action(async (opts: ConvergeOptions) => (await converge('apply', opts)).code));
+export function registerConverge(program: Command): void {
+  for (const verb of VERBS) {
+    addCommonOptions(
+      program
+        .command(verb.mode)
+        .description(verb.description)
+        .option('--recipe <names>', 'only these recipes (comma-separated)')
+        .addHelpText('after', `\n${verb.exitCodes}`),
+    ).action(action(async (opts: ConvergeOptions) => (await converge(verb.mode, opts)).code));
+  }
 }

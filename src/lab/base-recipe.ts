@@ -15,7 +15,7 @@ export const BASE_PACKAGES = [
 ] as const;
 
 export type FileEdit =
-  | { kind: 'write'; path: string; content: string; mode?: number }
+  | { kind: 'write'; path: string; content: string; mode?: number; dirMode?: number }
   | { kind: 'remove'; path: string }
   | { kind: 'symlink'; path: string; target: string }
   /** Removes the entries of a folder whose names match, keeping the folder. */

@@ -44,6 +44,6 @@ export function guestEdits(g: GuestIdentity): FileEdit[] {
       path: 'etc/apt/apt.conf.d/01tandem-lab-proxy',
       content: `Acquire::http::Proxy "${proxyUrl(g.gatewayAddress)}";\n`,
     },
-    { kind: 'write', path: 'root/.ssh/authorized_keys', content: `${g.authorizedKey.trim()}\n`, mode: 0o600 },
+    { kind: 'write', path: 'root/.ssh/authorized_keys', content: `${g.authorizedKey.trim()}\n`, mode: 0o600, dirMode: 0o700 },
   ];
 }

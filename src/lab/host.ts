@@ -1,7 +1,7 @@
 // One lab host's life: a fresh overlay over the base, its identity files, its supervisor, and
 // the hard stop that leaves no process, mount or cgroup behind.
 import { mkdir, readFile, rm, rmdir } from 'node:fs/promises';
-import { applyEdits } from './image.ts';
+import { applyEdits } from './edits.ts';
 import { mountOverlay, nspawn, sshKeygen } from './commands.ts';
 import type { LabConfig, LabHost } from './config.ts';
 import { killCgroups, removeCgroups, createCgroups } from './cgroups.ts';

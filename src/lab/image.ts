@@ -1,15 +1,15 @@
 // The cached Debian 12 base: built once with debootstrap, kept as a zstd tarball in the cache
 // folder (outside the checkout, so fresh clones reuse it), unpacked once per state folder as
 // the read-only lower layer of every host.
-import { access, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { access, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { BASE_EDITS, BASE_PACKAGES, imageId, SUITE, type FileEdit } from './base-recipe.ts';
+import { BASE_EDITS, BASE_PACKAGES, imageId, SUITE } from './base-recipe.ts';
+import { applyEdits } from './edits.ts';
 import { debootstrap, packTarball, unpackTarball } from './commands.ts';
 import { step, type Progress } from './events.ts';
 import { runOk } from './exec.ts';
 import { paths } from './layout.ts';
 import { unmountAll } from './mounts.ts';
-import { removeInto, symlinkInto, writeInto } from './safe-files.ts';
 import type { LabConfig } from './config.ts';
 
 export interface BaseImage {
@@ -24,34 +24,6 @@ const exists = (p: string) =>
     () => true,
     () => false,
   );
-
-export async function applyEdits(root: string, edits: readonly FileEdit[]): Promise<void> {
-  for (const edit of edits) {
-    switch (edit.kind) {
-      case 'write':
-        await writeInto(root, edit.path, edit.content, edit.mode === undefined ? {} : { mode: edit.mode });
-        break;
-      case 'remove':
-        await removeInto(root, edit.path);
-        break;
-      case 'symlink':
-        await symlinkInto(root, edit.path, edit.target);
-        break;
-      case 'prune': {
-        const dir = path.join(root, edit.dir);
-        const entries = await readdir(dir).catch(() => [] as string[]);
-        for (const entry of entries) {
-          if (!edit.keep.includes(entry)) await removeInto(root, path.join(edit.dir, entry));
-        }
-        break;
-      }
-      default: {
-        const never: never = edit;
-        throw new Error(`unknown edit ${JSON.stringify(never)}`);
-      }
-    }
-  }
-}
 
 async function buildTarball(config: LabConfig, id: string, tarball: string, progress: Progress): Promise<void> {
   const buildDir = path.join(paths.imagesDir(config), `build-${id}-${process.pid}`);

@@ -9,7 +9,7 @@ import { withLock } from './lock.ts';
 import { preflight } from './preflight.ts';
 import { ensureLabKey } from './ssh-key.ts';
 import { readState } from './state.ts';
-import { bootHosts } from './up.ts';
+import { bootHosts } from './boot.ts';
 
 export interface ResetOptions {
   /** Host names; default every host that is up. */
@@ -43,7 +43,7 @@ export async function labReset(config: LabConfig, opts: ResetOptions): Promise<s
           await stopHost(layout, recorded.cgroups, [...running.pids, ...(recorded.supervisorPid ? [recorded.supervisorPid] : [])]);
         }),
       );
-      await bootHosts(config, state, layouts, allHosts, authorizedKey, progress, opts.bootTimeoutMs ?? 60_000, false,
+      await bootHosts(config, state, layouts, allHosts, authorizedKey, opts.bootTimeoutMs ?? 60_000, false,
         (h) => state.hosts[h.name]!.cgroups);
     });
     return names;

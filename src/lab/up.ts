@@ -5,17 +5,18 @@ import { withHostCount, type LabConfig, type LabHost } from './config.ts';
 import { LabError } from './errors.ts';
 import { step, type Progress } from './events.ts';
 import { ensureHostPackages } from './host-packages.ts';
-import { findForeignLab, findHostProcesses, hostKey, prepareHost, startHost, stopHost, wipeHost } from './host.ts';
+import { bootHosts } from './boot.ts';
+import { findForeignLab, findHostProcesses, hostKey, stopHost, wipeHost } from './host.ts';
 import { ensureBaseImage } from './image.ts';
 import { updateKnownHosts } from './known-hosts.ts';
 import { CGROUP_PARENT, hostLayout, type HostLayout } from './layout.ts';
 import { withLock } from './lock.ts';
-import { createHostNetwork, ensureBridge, flushNeighbours, hostNetworkReady, removeHostNetwork } from './network.ts';
+import { ensureBridge, removeHostNetwork } from './network.ts';
 import { preflight } from './preflight.ts';
 import { ensureProxy } from './proxy.ts';
 import { waitForSsh } from './probe.ts';
 import { ensureLabKey } from './ssh-key.ts';
-import { readState, writeState, type LabState } from './state.ts';
+import { readState, writeState } from './state.ts';
 import path from 'node:path';
 
 export interface UpOptions {
@@ -33,42 +34,6 @@ export interface UpResult {
   hosts: LabHost[];
   /** Hosts left running that are not among `hosts` (extra ones from an earlier --hosts N). */
   alsoRunning: string[];
-}
-
-/** Starts hosts (fresh overlays) in parallel and waits for their sshd; records them in state. */
-export async function bootHosts(
-  config: LabConfig,
-  state: LabState,
-  hosts: readonly HostLayout[],
-  allHosts: readonly LabHost[],
-  authorizedKey: string,
-  progress: Progress,
-  bootTimeoutMs: number,
-  freshNetwork: boolean,
-  /** Where each host's cgroups go: reset keeps the recorded ones, up uses the current parents. */
-  cgroupsFor: (host: HostLayout) => string[],
-): Promise<void> {
-  const subnet = parseCidr(config.gateway);
-  const others = Object.entries(state.hosts).map(([name, h]) => hostLayout(config, { name, address: h.address }));
-  const keys: { address: string; key: string }[] = [];
-  for (const host of hosts) {
-    if (freshNetwork || !(await hostNetworkReady(host))) await createHostNetwork(config, host);
-    await flushNeighbours(config, host, others.filter((o) => o.name !== host.name));
-    keys.push({ address: host.address, key: await prepareHost({ config, host, allHosts, baseDir: state.baseDir!, authorizedKey }) });
-  }
-  await updateKnownHosts(config.knownHostsPath, keys);
-  for (const host of hosts) {
-    const cgroups = cgroupsFor(host);
-    state.hosts[host.name] = { address: host.address, cgroups };
-    await writeState(config, state); // recorded before it starts, so `down` can always undo it
-    state.hosts[host.name]!.supervisorPid = await startHost(host, cgroups);
-    await writeState(config, state);
-  }
-  await Promise.all(
-    hosts.map((h) =>
-      waitForSsh(subnet, h.address, bootTimeoutMs, h.consoleLog, async () => !!(await findHostProcesses(h)).supervisorPid),
-    ),
-  );
 }
 
 export async function labUp(config: LabConfig, opts: UpOptions): Promise<UpResult> {
@@ -146,7 +111,7 @@ export async function labUp(config: LabConfig, opts: UpOptions): Promise<UpResul
     const timeout = opts.bootTimeoutMs ?? 60_000;
     if (toStart.length) {
       await step(progress, `starting ${toStart.map((h) => `${h.name} (${h.address})`).join(', ')}`, () =>
-        bootHosts(config, state, toStart, wanted.hosts, authorizedKey, progress, timeout, true, cgroupsFor),
+        bootHosts(config, state, toStart, wanted.hosts, authorizedKey, timeout, true, cgroupsFor),
       );
     }
     // Hosts that were already up: make sure their keys are pinned and sshd answers.

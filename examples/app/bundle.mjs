@@ -13,7 +13,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const APP_SOURCE = path.dirname(fileURLToPath(import.meta.url));
 
 /** What goes into a release besides node_modules/ and VERSION. */
-const COPY = ['src', 'public', 'package.json', 'package-lock.json', 'README.md'];
+// FAIL_HEALTH is the app's own test hook (/healthz answers 503); it travels with the release.
+const COPY = ['src', 'public', 'package.json', 'package-lock.json', 'README.md', 'FAIL_HEALTH'];
 const REQUIRED = ['src', 'package.json'];
 const VERSION_RE = /^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$/;
 

@@ -4,6 +4,7 @@ import { registerConverge } from './converge.ts';
 import { registerLab } from './lab.ts';
 import { registerVerify } from './verify.ts';
 import { registerDemo } from './demo.ts';
+import { registerDeploy } from './deploy.ts';
 
 const program = new Command('tandem')
   .description('Provision and maintain a load-balanced, replicated web stack over SSH')
@@ -12,6 +13,7 @@ const program = new Command('tandem')
 
 registerConverge(program);
 registerVerify(program);
+registerDeploy(program);
 registerDemo(program);
 registerLab(program);
 

@@ -1,5 +1,5 @@
 // Running the real CLI and real commands on lab servers, for the lab tests.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -39,4 +39,22 @@ export function tandemJson<T = any>(args: string[], env: NodeJS.ProcessEnv = {})
 export function onHost(host: string, command: string): Ran {
   // ssh hands the remote shell one string, so the command goes as one argument.
   return tandem(['lab', 'ssh', host, command]);
+}
+
+/** The CLI in the background, so the test process keeps sending requests meanwhile. */
+export function tandemAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, NO_COLOR: '1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, ms: Math.round(performance.now() - t0) }));
+  });
 }

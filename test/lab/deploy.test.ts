@@ -1,0 +1,95 @@
+// Issue 5 on real lab servers, under a steady load (>= 50 requests/s over both load balancers):
+// deploys and rollbacks drop no request; a failing release is rolled back by itself; a second
+// deploy is refused while one runs.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { onHost, ROOT, tandemAsync, tandemJson } from './tandem.ts';
+import { resetHosts } from './harness.ts';
+import { startLoad } from './load.ts';
+import { prepareRelease } from '../../src/release/prepare.ts';
+
+const LBS = ['10.77.0.11', '10.77.0.12'];
+const HOSTS = ['web-01', 'web-02'];
+
+function appVersion(version: string, opts: { failHealth?: boolean } = {}): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `tandem-app-${version}-`));
+  cpSync(path.join(ROOT, 'examples/app'), dir, { recursive: true, filter: (src) => !src.includes('node_modules') });
+  const pkg = path.join(dir, 'package.json');
+  writeFileSync(pkg, readFileSync(pkg, 'utf8').replace(/"version": "[^"]+"/, `"version": "${version}"`));
+  if (opts.failHealth) writeFileSync(path.join(dir, 'FAIL_HEALTH'), 'this release fails its health check\n');
+  else rmSync(path.join(dir, 'FAIL_HEALTH'), { force: true });
+  return dir;
+}
+
+function versionsServed(): string[] {
+  return HOSTS.map((h) => onHost(h, 'curl -sS http://127.0.0.1:8080/version').stdout.trim());
+}
+
+test.before(async () => {
+  await resetHosts(HOSTS);
+  const r = tandemJson(['apply']);
+  assert.is(r.code, 0, r.stderr);
+});
+
+test('deploying a new version under load: 0 failed requests, every server on the new version', async () => {
+  const load = startLoad(LBS, { ratePerSecond: 80 });
+  const r = await tandemAsync(['deploy', '--source', appVersion('1.0.1'), '--json']);
+  const l = await load.stop();
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  const report = JSON.parse(r.stdout);
+  assert.is(l.failed, 0, l.failures.join('\n'));
+  assert.ok(l.perSecond >= 50, `${l.perSecond.toFixed(0)} requests/s`);
+  assert.equal(versionsServed(), ['1.0.1', '1.0.1']);
+  for (const h of HOSTS) {
+    assert.is(report.servers[h].status, 'updated');
+    assert.match(report.servers[h].from, /^1\.0\.0-/);
+    assert.match(report.servers[h].to, /^1\.0\.1-/);
+  }
+  const longest = Math.max(...HOSTS.map((h) => report.servers[h].outOfRotationMs));
+  console.log(`    deploy: ${r.ms} ms wall, longest out of rotation ${longest} ms; load ${l.sent} requests at ${l.perSecond.toFixed(0)}/s, ${l.failed} failed`);
+});
+
+test('a release whose /healthz fails is rolled back by itself: 0 failed requests, old version everywhere, exit 1', async () => {
+  const load = startLoad(LBS, { ratePerSecond: 80 });
+  const r = await tandemAsync(['deploy', '--source', appVersion('1.0.2', { failHealth: true })]);
+  const l = await load.stop();
+  assert.is(r.code, 1);
+  assert.match(r.stdout + r.stderr, /web-01: \/healthz failed after the switch: HTTP 503: .*FAIL_HEALTH/);
+  assert.is(l.failed, 0, l.failures.join('\n'));
+  assert.ok(l.perSecond >= 50);
+  assert.equal(versionsServed(), ['1.0.1', '1.0.1']);
+});
+
+test('rollback after a good deploy: the previous version everywhere, 0 failed requests', async () => {
+  const load = startLoad(LBS, { ratePerSecond: 80 });
+  const r = await tandemAsync(['rollback', '--json']);
+  const l = await load.stop();
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.is(l.failed, 0, l.failures.join('\n'));
+  assert.equal(versionsServed(), ['1.0.0', '1.0.0']);
+});
+
+test('two deploys at once: the second is refused, naming the holder of the lock', async () => {
+  // Build both releases first, so the two deploys overlap on the servers, not in npm.
+  const [v3, v4] = [appVersion('1.0.3'), appVersion('1.0.4')];
+  await prepareRelease(v3);
+  await prepareRelease(v4);
+  const first = tandemAsync(['deploy', '--source', v3]);
+  let locked = false;
+  for (let i = 0; i < 100 && !locked; i++) {
+    locked = onHost('web-01', 'cat /var/lib/tandem/deploy.lock').code === 0;
+  }
+  assert.ok(locked, 'the first deploy took the lock');
+  const second = await tandemAsync(['deploy', '--source', v4]);
+  assert.is(second.code, 1);
+  assert.match(second.stderr + second.stdout, /another deploy holds the lock: root@\S+ \(pid \d+\) since \S+ \(expires \S+\)/);
+  const done = await first;
+  assert.is(done.code, 0, done.stdout + done.stderr);
+  assert.equal(versionsServed(), ['1.0.3', '1.0.3']);
+  assert.is(onHost('web-01', 'test -e /var/lib/tandem/deploy.lock').code, 1, 'the lock is released');
+});
+
+test.run();

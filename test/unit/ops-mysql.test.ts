@@ -1,0 +1,161 @@
+// Database ops as tables: {args, facts} -> SQL, for MariaDB and MySQL 8 dialects.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mariadb, mysql8 } from '../../src/ops/mysql/dialect.ts';
+import { grantsSatisfied, nativePasswordHash, planAccount, planDatabase } from '../../src/ops/mysql/ops.ts';
+import { planReplication, seedScript } from '../../src/ops/mysql/replication.ts';
+import { parseMysqlState, type MysqlState } from '../../src/facts/mysql.ts';
+import { Secret, Redactor } from '../../src/secrets/secret.ts';
+import { describeCommand } from '../../src/engine/commands.ts';
+import { serverId } from '../../recipes/database.ts';
+
+const state = (over: Partial<MysqlState> = {}): MysqlState => ({
+  up: true,
+  databases: new Set(['mysql']),
+  users: new Map(),
+  grants: new Map(),
+  replica: {},
+  ...over,
+});
+const stdinOf = (c: { stdin?: unknown }) => (c.stdin instanceof Secret ? c.stdin.reveal() : String(c.stdin));
+const pw = new Secret('s3cret-pass-word');
+
+test('mysql_native_password hash matches the server form', () => {
+  // SELECT PASSWORD('password') on MariaDB.
+  assert.is(nativePasswordHash('password'), '*2470C0C06DEE42FD1618BB99005ADCA2EC9D1E19');
+});
+
+test('database: created when missing, nothing when present', () => {
+  const c = planDatabase({ name: 'app', dialect: mariadb }, state())!;
+  assert.match(stdinOf(c.commands[0] as never), /CREATE DATABASE IF NOT EXISTS `app`/);
+  assert.is(planDatabase({ name: 'app', dialect: mariadb }, state({ databases: new Set(['app']) })), null);
+});
+
+test('account: created with its grants, the password only on stdin and masked in descriptions', () => {
+  const args = { user: 'app', host: '10.0.0.2', password: pw, grants: [{ privileges: ['SELECT', 'INSERT'], on: '`app`.*' }], dialect: mariadb };
+  const c = planAccount(args, state())!;
+  const sql = stdinOf(c.commands[0] as never);
+  assert.match(sql, /CREATE USER IF NOT EXISTS 'app'@'10\.0\.0\.2' IDENTIFIED BY 's3cret-pass-word';/);
+  assert.match(sql, /GRANT SELECT, INSERT ON `app`\.\* TO 'app'@'10\.0\.0\.2';/);
+  const shown = describeCommand(c.commands[0]!, new Redactor([pw]));
+  assert.not.match(shown, /s3cret/);
+  assert.not.match(JSON.stringify(c), /s3cret/);
+});
+
+test('account: nothing when the hash and grants match; ALTER when the password differs; GRANT when one is missing', () => {
+  const args = { user: 'app', host: 'h', password: pw, grants: [{ privileges: ['SELECT', 'INSERT'], on: '`app`.*' }], dialect: mariadb };
+  const grants = new Map([['app@h', ["GRANT USAGE ON *.* TO `app`@`h` IDENTIFIED BY PASSWORD '*X'", 'GRANT SELECT, INSERT ON `app`.* TO `app`@`h`']]]);
+  assert.is(planAccount(args, state({ users: new Map([['app@h', nativePasswordHash(pw.reveal())]]), grants })), null);
+  const alter = planAccount(args, state({ users: new Map([['app@h', '*OLD']]), grants }))!;
+  assert.match(stdinOf(alter.commands[0] as never), /^ALTER USER 'app'@'h' IDENTIFIED BY/m);
+  assert.not.match(stdinOf(alter.commands[0] as never), /GRANT/);
+  const missing = planAccount(args, state({ users: new Map([['app@h', nativePasswordHash(pw.reveal())]]), grants: new Map([['app@h', []]]) }))!;
+  assert.match(stdinOf(missing.commands[0] as never), /^GRANT SELECT, INSERT ON `app`\.\* TO 'app'@'h';/m);
+});
+
+test('account local to a replica keeps its statements out of the binary log', () => {
+  const c = planAccount({ user: 'app', host: 'h', password: pw, grants: [], dialect: mariadb, local: true }, state())!;
+  assert.match(stdinOf(c.commands[0] as never), /^SET SESSION sql_log_bin = 0;/);
+});
+
+test('grants: MariaDB prints REPLICATION CLIENT as BINLOG MONITOR; ALL PRIVILEGES covers all', () => {
+  assert.ok(grantsSatisfied(['GRANT RELOAD, BINLOG MONITOR, REPLICATION SLAVE ON *.* TO `r`@`h`'], { privileges: ['REPLICATION SLAVE', 'REPLICATION CLIENT', 'RELOAD'], on: '*.*' }));
+  assert.ok(grantsSatisfied(['GRANT ALL PRIVILEGES ON `tandem`.* TO `v`@`h`'], { privileges: ['SELECT'], on: '`tandem`.*' }));
+  assert.not.ok(grantsSatisfied(['GRANT SELECT ON `app`.* TO `a`@`h`'], { privileges: ['INSERT'], on: '`app`.*' }));
+  assert.not.ok(grantsSatisfied(['GRANT SELECT ON `other`.* TO `a`@`h`'], { privileges: ['SELECT'], on: '`app`.*' }));
+});
+
+const repl = (dialect = mariadb) => ({
+  dialect,
+  primary: { name: 'web-01', address: '10.0.0.1', port: 3306 },
+  user: 'tandem_repl',
+  password: pw,
+  databases: ['app', 'tandem'],
+});
+const running = (d = mariadb, over: Record<string, string> = {}) => ({
+  [d.status.sourceHost]: '10.0.0.1',
+  [d.status.sourceUser]: 'tandem_repl',
+  [d.status.ioRunning]: 'Yes',
+  [d.status.sqlRunning]: 'Yes',
+  [d.status.lastIoError]: '',
+  [d.status.lastSqlError]: '',
+  ...over,
+});
+
+test('replication: a replica never set up is seeded from a dump, credentials on stdin only', () => {
+  const c = planReplication(repl(), state())!;
+  assert.match(c.summary, /seed from a consistent dump of web-01/);
+  const cmd = c.commands[0]!;
+  assert.is(cmd.kind, 'script');
+  const script = (cmd as { script: string }).script;
+  assert.match(script, /mysqldump --defaults-extra-file="\$work\/client.cnf" --single-transaction --gtid --master-data=2/);
+  assert.match(script, /--databases app tandem/);
+  assert.match(script, /sql_log_bin=0/);
+  assert.not.match(script, /s3cret/);
+  const stdin = stdinOf(cmd as never);
+  assert.match(stdin, /password="s3cret-pass-word"/);
+  assert.match(stdin, /CHANGE MASTER TO MASTER_HOST='10\.0\.0\.1'.*MASTER_USE_GTID=slave_pos/);
+  assert.match(stdin, /START SLAVE;/);
+});
+
+test('replication: healthy is left alone; stopped threads are started; an IO error is repaired', () => {
+  assert.is(planReplication(repl(), state({ replica: running() })), null);
+  const stopped = planReplication(repl(), state({ replica: running(mariadb, { Slave_IO_Running: 'No', Slave_SQL_Running: 'No' }) }))!;
+  assert.match(stopped.summary, /start replication/);
+  const io = planReplication(repl(), state({ replica: running(mariadb, { Slave_IO_Running: 'Connecting', Last_IO_Error: 'Access denied for user' }) }))!;
+  assert.match(io.summary, /repair replication \(IO thread: Access denied/);
+  assert.match(stdinOf(io.commands[0] as never), /^STOP SLAVE;\nCHANGE MASTER TO/);
+});
+
+test('replication: an SQL error is reported with the server own words and not touched', () => {
+  assert.throws(
+    () => planReplication(repl(), state({ replica: running(mariadb, { Slave_SQL_Running: 'No', Last_SQL_Error: "Duplicate entry '1' for key 'PRIMARY'" }) })),
+    /left as it is: the SQL thread stopped with "Duplicate entry '1' for key 'PRIMARY'"/,
+  );
+});
+
+test('replication: pointed elsewhere is re-pointed at the primary', () => {
+  const c = planReplication(repl(), state({ replica: running(mariadb, { Master_Host: '10.0.0.9' }) }))!;
+  assert.match(c.summary, /point replication at web-01 \(10\.0\.0\.1\).*was 10\.0\.0\.9/);
+});
+
+test('MySQL 8 dialect: SOURCE syntax, auto-position, replica status names, GTID wait', () => {
+  const c = planReplication(repl(mysql8), state({ replica: running(mysql8, { Replica_IO_Running: 'No', Replica_SQL_Running: 'No' }) }))!;
+  const sql = stdinOf(c.commands[0] as never);
+  assert.match(sql, /^STOP REPLICA;/);
+  assert.match(sql, /CHANGE REPLICATION SOURCE TO SOURCE_HOST='10\.0\.0\.1'.*SOURCE_AUTO_POSITION=1/);
+  assert.match(sql, /START REPLICA;$/m);
+  assert.is(planReplication(repl(mysql8), state({ replica: running(mysql8) })), null);
+  assert.is(mysql8.waitForGtid("3E11FA47:1-5", 10), "SELECT WAIT_FOR_EXECUTED_GTID_SET('3E11FA47:1-5', 10)");
+  assert.is(mariadb.waitForGtid('0-1-5', 10), "SELECT MASTER_GTID_WAIT('0-1-5', 10)");
+  assert.ok(mysql8.replicationConfig({ readOnly: true }).includes('gtid_mode = ON'));
+  assert.ok(mysql8.replicationConfig({ readOnly: true }).includes('super_read_only = ON'));
+  assert.match(seedScript(repl(mysql8)), /--set-gtid-purged=ON/);
+  assert.equal(mysql8.packages, ['mysql-server', 'mysql-client']);
+});
+
+test('parseMysqlState reads databases, users, grants and the replica status', () => {
+  const out = [
+    '-- section databases', 'app', 'mysql',
+    '-- section users', 'app@10.0.0.2\t*ABC', 'root@localhost\tinvalid',
+    '-- section grants app@10.0.0.2', 'GRANT SELECT ON `app`.* TO `app`@`10.0.0.2`',
+    '-- section replica', '*************************** 1. row ***************************', '           Slave_IO_Running: Yes', '             Last_SQL_Error: ',
+  ].join('\n');
+  const s = parseMysqlState(out, 0);
+  assert.ok(s.databases.has('app'));
+  assert.is(s.users.get('app@10.0.0.2'), '*ABC');
+  assert.equal(s.grants.get('app@10.0.0.2'), ['GRANT SELECT ON `app`.* TO `app`@`10.0.0.2`']);
+  assert.is(s.replica.Slave_IO_Running, 'Yes');
+  assert.is(s.replica.Last_SQL_Error, '');
+  assert.is(parseMysqlState('', 3).up, false);
+});
+
+test('server_id is unique per address and stable', () => {
+  const a = serverId({ name: 'a', address: '10.77.0.11', port: 22, roles: [] });
+  const b = serverId({ name: 'b', address: '10.77.0.12', port: 22, roles: [] });
+  assert.is.not(a, b);
+  assert.is(a, serverId({ name: 'renamed', address: '10.77.0.11', port: 22, roles: [] }));
+  assert.ok(a > 0 && a < 2 ** 32);
+});
+
+test.run();

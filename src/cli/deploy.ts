@@ -64,7 +64,7 @@ function listrSink(hosts: string[], out: NodeJS.WriteStream): { sink: (e: Deploy
   };
 }
 
-async function runRolling(opts: DeployOptions, target: (source: string) => Promise<Target>): Promise<number> {
+async function runRolling(verb: 'deployed' | 'rolled back to', opts: DeployOptions, target: (source: string) => Promise<Target>): Promise<number> {
   const session = await openSession(opts, { createSecrets: false });
   const out = opts.json ? process.stderr : process.stdout;
   try {
@@ -92,7 +92,7 @@ async function runRolling(opts: DeployOptions, target: (source: string) => Promi
       const longest = Math.max(0, ...Object.values(report.servers).map((s) => s.outOfRotationMs));
       out.write(
         report.ok
-          ? `${c.green('deployed')} ${report.release} to ${Object.keys(report.servers).join(', ')} in ${(report.durationMs / 1000).toFixed(1)}s (longest out of rotation: ${longest} ms)\n`
+          ? `${c.green(verb)} ${report.release} on ${Object.keys(report.servers).join(', ')} in ${(report.durationMs / 1000).toFixed(1)}s (longest out of rotation: ${longest} ms)\n`
           : `${c.red('FAILED')}: ${report.error}\n`,
       );
     }
@@ -162,7 +162,7 @@ export function registerDeploy(program: Command): void {
       .option('--batch <n>', 'servers switched at once', '1')
       .option('--force-unlock', 'take over the deploy lock even if another deploy holds it')
       .option('--version <version>', 'release version (default: package.json version)'),
-  ).action(action((opts: DeployOptions) => runRolling(opts, async (source) => ({ kind: 'release', release: await prepareRelease(source, { version: opts.version }) }))));
+  ).action(action((opts: DeployOptions) => runRolling('deployed', opts, async (source) => ({ kind: 'release', release: await prepareRelease(source, { version: opts.version }) }))));
 
   addCommonOptions(
     program
@@ -171,7 +171,7 @@ export function registerDeploy(program: Command): void {
       .option('--to <id>', 'release id to go back to (see `tandem status`)')
       .option('--batch <n>', 'servers switched at once', '1')
       .option('--force-unlock', 'take over the deploy lock even if another deploy holds it'),
-  ).action(action((opts: DeployOptions) => runRolling(opts, async () => (opts.to ? { kind: 'named', id: opts.to } : { kind: 'previous' }))));
+  ).action(action((opts: DeployOptions) => runRolling('rolled back to', opts, async () => (opts.to ? { kind: 'named', id: opts.to } : { kind: 'previous' }))));
 
   addCommonOptions(program.command('status').description('one screen: servers, current releases, their state in every load balancer')).action(
     action((opts: CommonOptions) => status(opts)),

@@ -11,7 +11,7 @@ import { TandemError } from '../errors.ts';
 import { hasRole } from '../../recipes/recipe.ts';
 import { HAPROXY_BACKEND } from '../../recipes/haproxy.ts';
 import { parseStatCsv } from '../verify/haproxy.ts';
-import { releaseUploadScript, COMPLETE_MARK } from '../ops/release.ts';
+import { releaseUploadScript } from '../ops/release.ts';
 import type { Release } from '../release/prepare.ts';
 import {
   HEALTH_THROUGH_NGINX,
@@ -311,4 +311,3 @@ async function acquireLocks(
   return held;
 }
 
-export { COMPLETE_MARK };

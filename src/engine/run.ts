@@ -10,7 +10,7 @@ import { TandemError } from '../errors.ts';
 import { describeCommand, runCommand } from './commands.ts';
 import { batchScript, FactCache, newToken, splitBatch, uniqueFacts } from './facts.ts';
 import type { EventSink, HandlerResult, HostReport, Mode, OpResult, RunReport } from './events.ts';
-import { PHASES, type Fact, type Handler, type HostWork, type Op, type Phase } from './types.ts';
+import { PHASES, type Fact, type Handler, type HostWork, type Phase } from './types.ts';
 
 export interface RunInput {
   mode: Mode;
@@ -250,4 +250,3 @@ async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promis
   await Promise.all(workers);
 }
 
-export type { Op };

@@ -8,20 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildRelease } from '../../examples/app/bundle.mjs';
+import { NODE, rejects } from '../fixtures/assert-async.ts';
 
-/** Node that runs the app; APP_TEST_NODE=/path/to/node-18 checks the servers' Node version. */
-const NODE = process.env.APP_TEST_NODE || process.execPath;
-
-/** uvu/assert has no async throws: await a promise that must reject (matching re, if given). */
-async function rejects(promise: Promise<unknown>, re?: RegExp) {
-  try {
-    await promise;
-  } catch (err) {
-    if (re) assert.match(String((err as Error)?.message ?? err), re);
-    return;
-  }
-  assert.unreachable('expected a rejection');
-}
 
 let tmp = '';
 

@@ -7,24 +7,12 @@ import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE, rejects } from '../fixtures/assert-async.ts';
 
 const APP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/app');
 const SERVER = path.join(APP_DIR, 'src/server.js');
 const PKG_VERSION: string = JSON.parse(fs.readFileSync(path.join(APP_DIR, 'package.json'), 'utf8')).version;
 
-/** Node that runs the app; APP_TEST_NODE=/path/to/node-18 checks the servers' Node version. */
-const NODE = process.env.APP_TEST_NODE || process.execPath;
-
-/** uvu/assert has no async throws: await a promise that must reject (matching re, if given). */
-async function rejects(promise: Promise<unknown>, re?: RegExp) {
-  try {
-    await promise;
-  } catch (err) {
-    if (re) assert.match(String((err as Error)?.message ?? err), re);
-    return;
-  }
-  assert.unreachable('expected a rejection');
-}
 
 interface Running {
   child: ChildProcess;

@@ -6,7 +6,7 @@ import type { Connection } from '../ssh/connection.ts';
 import { backupPath } from '../ssh/connection.ts';
 import { shellQuote } from '../ssh/quote.ts';
 import type { Redactor } from '../secrets/secret.ts';
-import { TandemError } from '../errors.ts';
+import { ConnectionError, TandemError } from '../errors.ts';
 import { describeCommand, runCommand } from './commands.ts';
 import { batchScript, FactCache, newToken, splitBatch, uniqueFacts } from './facts.ts';
 import type { EventSink, HandlerResult, HostReport, Mode, OpResult, RunReport } from './events.ts';
@@ -238,7 +238,16 @@ async function gather(conn: Connection, cache: FactCache, facts: Fact<unknown>[]
   if (todo.length === 0) return;
   const token = newToken();
   const res = await conn.exec({ script: batchScript(todo, token) });
-  const raw = splitBatch(res.stdout, todo.length, token);
+  let raw;
+  try {
+    raw = splitBatch(res.stdout, todo.length, token);
+  } catch (err) {
+    // The batch itself never exits early, so a cut answer means the shell or the link died.
+    throw new ConnectionError(
+      `${conn.host.name}: reading facts was cut short (${(err as Error).message}; exit ${res.exitCode}${res.stderr.trim() ? `: ${res.stderr.trim().split('\n').slice(-3).join(' ')}` : ''}). Is the server going down?`,
+      { cause: err, host: conn.host.name },
+    );
+  }
   todo.forEach((f, i) => cache.set(f.id, f.parse(raw[i]!.stdout, raw[i]!.exitCode)));
 }
 

@@ -16,7 +16,8 @@ export function lineRenderer(stream: NodeJS.WriteStream, opts: { verbose: boolea
         write(c.bold(`== ${e.phase} (${e.hosts.join(', ') || 'no hosts'})`));
         break;
       case 'op:end':
-        if (e.status !== 'ok' || opts.verbose) write(`[${e.host}] ${opLine(e, mode, c)}`);
+        // A plan's changes are printed once, with their diffs, by the plan text at the end.
+        if (e.status === 'failed' || (mode === 'apply' && e.status !== 'ok') || opts.verbose) write(`[${e.host}] ${opLine(e, mode, c)}`);
         break;
       case 'handler:end':
         write(`[${e.host}] ${e.status === 'failed' ? c.red('✖ handler') : c.yellow('↻ handler')} ${e.handler}${e.error ? `: ${e.error}` : ''}`);

@@ -90,4 +90,27 @@ test('a broken inventory fails before any connection, naming file, field and rea
   assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
 });
 
+test('a non-root user works through sudo: facts and changes as root, nothing asked for', () => {
+  const setup = onHost(
+    'web-01',
+    [
+      'set -e',
+      'DEBIAN_FRONTEND=noninteractive apt-get -q -y install sudo >/dev/null',
+      'id deploy >/dev/null 2>&1 || useradd --create-home --shell /bin/sh deploy',
+      "echo 'deploy ALL=(ALL) NOPASSWD: ALL' > /etc/sudoers.d/deploy",
+      'install -d -m 700 -o deploy -g deploy /home/deploy/.ssh',
+      'install -m 600 -o deploy -g deploy /root/.ssh/authorized_keys /home/deploy/.ssh/authorized_keys',
+      'rm -f /etc/tandem/host',
+    ].join('\n'),
+  );
+  assert.is(setup.code, 0, setup.stdout + setup.stderr);
+  const { file, knownHosts } = inventoryWithKnownHosts(readFileSync(path.join(path.dirname(LAB_INVENTORY), 'lab.known_hosts'), 'utf8'));
+  writeFileSync(file, readFileSync(file, 'utf8').replace('user: root', 'user: deploy'));
+  assert.ok(readFileSync(knownHosts, 'utf8').length > 0);
+  const r = tandemJson(['apply', '--recipe', 'base', '--limit', 'web-01', '-i', file]);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.json.summary.changed, 1, 'only the removed file comes back');
+  assert.is(onHost('web-01', "stat -c '%U %a' /etc/tandem/host").stdout.trim(), 'root 644');
+});
+
 test.run();

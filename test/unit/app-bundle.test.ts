@@ -3,12 +3,11 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
-import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildRelease } from '../../examples/app/bundle.mjs';
-import { NODE, rejects } from '../fixtures/assert-async.ts';
+import { closedPort, NODE, rejects } from '../fixtures/app-tests.ts';
 
 
 let tmp = '';
@@ -20,13 +19,6 @@ test.after(() => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 function get(port: number, urlPath: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {

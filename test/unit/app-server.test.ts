@@ -7,7 +7,7 @@ import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE, rejects } from '../fixtures/assert-async.ts';
+import { closedPort, NODE, rejects } from '../fixtures/app-tests.ts';
 
 const APP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/app');
 const SERVER = path.join(APP_DIR, 'src/server.js');
@@ -21,14 +21,6 @@ interface Running {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** A port on 127.0.0.1 that nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const { port } = srv.address() as net.AddressInfo;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** A "database" that accepts TCP connections and never answers (a hung server). */
 async function hangingServer(): Promise<{ port: number; close: () => Promise<void> }> {

@@ -13,8 +13,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const APP_SOURCE = path.dirname(fileURLToPath(import.meta.url));
 
 /** What goes into a release besides node_modules/ and VERSION. */
-// FAIL_HEALTH is the app's own test hook (/healthz answers 503); it travels with the release.
-const COPY = ['src', 'public', 'package.json', 'package-lock.json', 'README.md', 'FAIL_HEALTH'];
+// FAIL_HEALTH (/healthz answers 503) and START_DELAY_MS (a slow start) are the app's own test
+// hooks; they travel with the release.
+const COPY = ['src', 'public', 'package.json', 'package-lock.json', 'README.md', 'FAIL_HEALTH', 'START_DELAY_MS'];
 const REQUIRED = ['src', 'package.json'];
 const VERSION_RE = /^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$/;
 

@@ -265,6 +265,22 @@ test('SIGTERM: the wait for in-flight requests is bounded', async () => {
   }
 });
 
+test('APP_START_DELAY_MS: the app says it waits, and listens only after the delay', async () => {
+  const app = await startApp({ APP_START_DELAY_MS: '300' });
+  try {
+    const out = app.output();
+    assert.match(out, /waiting 300 ms before listening/);
+    assert.ok(out.indexOf('waiting 300 ms') < out.indexOf('listening on'), out);
+    assert.is((await request(app.port, 'GET', '/version')).status, 200);
+  } finally {
+    await stop(app);
+  }
+});
+
+test('a bad APP_START_DELAY_MS exits 2 with a message', async () => {
+  await rejects(startApp({ APP_START_DELAY_MS: 'soon' }), /bad configuration: APP_START_DELAY_MS/);
+});
+
 test('a bad APP_PORT exits 2 with a message', async () => {
   await rejects(startApp({ APP_PORT: 'eighty' }), /bad configuration: APP_PORT/);
 });

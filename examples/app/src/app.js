@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 
-/** The release directory (parent of src/): holds package.json, VERSION, FAIL_HEALTH. */
+/** The release directory (parent of src/): holds package.json, VERSION, FAIL_HEALTH, START_DELAY_MS. */
 export const APP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export const SCHEMA_SQL = `CREATE TABLE IF NOT EXISTS visits (
@@ -50,6 +50,15 @@ export function readVersion(env = process.env, appDir = APP_DIR) {
   }
 }
 
+/** A test hook: a START_DELAY_MS file in the release makes the app wait that long before it listens. */
+function startDelayFromFile(appDir) {
+  try {
+    return fs.readFileSync(path.join(appDir, 'START_DELAY_MS'), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** All settings come from the environment (the systemd unit loads an env file). */
 export function loadConfig(env = process.env, appDir = APP_DIR) {
   const localHost = env.DB_LOCAL_HOST || '127.0.0.1';
@@ -69,6 +78,7 @@ export function loadConfig(env = process.env, appDir = APP_DIR) {
     forceFailHealth: env.APP_FAIL_HEALTH === '1',
     healthTimeoutMs: msFrom(env.APP_HEALTH_TIMEOUT_MS, 1000, 'APP_HEALTH_TIMEOUT_MS'),
     shutdownTimeoutMs: msFrom(env.APP_SHUTDOWN_TIMEOUT_MS, 10000, 'APP_SHUTDOWN_TIMEOUT_MS'),
+    startDelayMs: msFrom(env.APP_START_DELAY_MS ?? startDelayFromFile(appDir), 0, 'APP_START_DELAY_MS'),
     db: {
       primary: { host: env.DB_PRIMARY_HOST || localHost, port: portFrom(env.DB_PRIMARY_PORT, 3306, 'DB_PRIMARY_PORT'), ...common },
       local: { host: localHost, port: localPort, ...common },
@@ -353,7 +363,11 @@ export function createApp(config = loadConfig(), { log = (...a) => console.log('
     });
   });
 
-  function start() {
+  async function start() {
+    if (config.startDelayMs > 0) {
+      log(`waiting ${config.startDelayMs} ms before listening (START_DELAY_MS test hook)`);
+      await new Promise((resolve) => setTimeout(resolve, config.startDelayMs));
+    }
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => {

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { Listr } from 'listr2';
 import { rollingDeploy, type DeployEvent, type DeployReport, type Target } from '../deploy/rolling.ts';
-import { LIST_RELEASES, parseReleaseList, SHOW_STAT } from '../deploy/commands.ts';
+import { LIST_RELEASES, parseReleaseList, previousRelease, SHOW_STAT } from '../deploy/commands.ts';
 import { parseStatCsv } from '../verify/haproxy.ts';
 import { prepareRelease } from '../release/prepare.ts';
 import { hasRole } from '../../recipes/recipe.ts';
@@ -107,7 +107,7 @@ async function status(opts: CommonOptions): Promise<number> {
   try {
     const inv = session.inventory;
     const lbs = inv.hosts.filter((h) => hasRole(h, 'lb'));
-    const result: { servers: Record<string, { roles: string[]; current?: string; releases?: string[]; error?: string }>; loadBalancers: Record<string, Record<string, string>> } = {
+    const result: { servers: Record<string, { roles: string[]; current?: string; rollbackTo?: string; releases?: string[]; error?: string }>; loadBalancers: Record<string, Record<string, string>> } = {
       servers: {},
       loadBalancers: {},
     };
@@ -116,7 +116,7 @@ async function status(opts: CommonOptions): Promise<number> {
         try {
           const conn = await session.connect(h);
           const list = hasRole(h, 'app') ? parseReleaseList((await conn.exec({ script: LIST_RELEASES })).stdout) : undefined;
-          result.servers[h.name] = { roles: h.roles, current: list?.current, releases: list?.releases };
+          result.servers[h.name] = { roles: h.roles, current: list?.current, rollbackTo: list && previousRelease(list), releases: list?.releases };
         } catch (err) {
           result.servers[h.name] = { roles: h.roles, error: (err as Error).message };
         }

@@ -20,18 +20,22 @@ export const SHOW_STAT = haproxyRuntime('show stat');
 
 export const releasesDir = `${APP_ROOT}/releases`;
 export const currentLink = `${APP_ROOT}/current`;
+/** The release that was live before `current`: what `rollback` goes back to. */
+export const previousLink = `${APP_ROOT}/previous`;
 
-/** Lists complete releases, newest first, then where `current` points. */
+/** Lists complete releases, newest first, then where `current` and `previous` point. */
 export const LIST_RELEASES = [
   `cd ${releasesDir} 2>/dev/null || exit 0`,
   `for d in $(ls -1t); do [ -e "$d/${COMPLETE_MARK}" ] && echo "release $d"; done`,
   `echo "current $(readlink ${currentLink} 2>/dev/null)"`,
+  `echo "previous $(readlink ${previousLink} 2>/dev/null)"`,
 ].join('\n');
 
 export interface ReleaseList {
   /** Newest first (by the time they were unpacked). */
   releases: string[];
   current?: string;
+  previous?: string;
 }
 
 export function parseReleaseList(stdout: string): ReleaseList {
@@ -40,14 +44,35 @@ export function parseReleaseList(stdout: string): ReleaseList {
     const [tag, value] = line.split(' ');
     if (tag === 'release' && value) out.releases.push(value);
     if (tag === 'current' && value) out.current = value.split('/').pop();
+    if (tag === 'previous' && value) out.previous = value.split('/').pop();
   }
   return out;
 }
 
-/** Switch `current` in one rename, so it never points nowhere. */
-export function switchCurrent(id: string): string {
+/** The release live before `current`: the `previous` link, else (older servers) the next older one. */
+export function previousRelease(list: ReleaseList): string | undefined {
+  if (list.previous && list.previous !== list.current && list.releases.includes(list.previous)) return list.previous;
+  const i = list.current ? list.releases.indexOf(list.current) : -1;
+  return i >= 0 ? list.releases[i + 1] : undefined;
+}
+
+/** Point a link at a path in one rename, so it never points nowhere. */
+function relink(link: string, target: string): string {
+  return `ln -sfn ${shellQuote(target)} ${shellQuote(`${link}.tandem-new`)}\nmv -Tf ${shellQuote(`${link}.tandem-new`)} ${shellQuote(link)}`;
+}
+
+/**
+ * Switch `current` to `id`, and `previous` to `previous` (null: remove it). A deploy passes the
+ * release it replaces; undoing a failed switch passes back what `previous` was before.
+ */
+export function switchCurrent(id: string, previous: string | null): string {
   const target = `${releasesDir}/${id}`;
-  return `set -e\n[ -e ${shellQuote(`${target}/${COMPLETE_MARK}`)} ] || { echo "release ${id} is not on this server" >&2; exit 1; }\nln -sfn ${shellQuote(target)} ${shellQuote(`${currentLink}.tandem-new`)}\nmv -Tf ${shellQuote(`${currentLink}.tandem-new`)} ${shellQuote(currentLink)}`;
+  return [
+    'set -e',
+    `[ -e ${shellQuote(`${target}/${COMPLETE_MARK}`)} ] || { echo "release ${id} is not on this server" >&2; exit 1; }`,
+    relink(currentLink, target),
+    previous && previous !== id ? relink(previousLink, `${releasesDir}/${previous}`) : `rm -f ${shellQuote(previousLink)}`,
+  ].join('\n');
 }
 
 export const RESTART_APP = ['systemctl', 'restart', APP_SERVICE];
@@ -55,17 +80,24 @@ export const RESTART_APP = ['systemctl', 'restart', APP_SERVICE];
 /** /healthz through the host's Nginx: body, then the status code on the last line. */
 export const HEALTH_THROUGH_NGINX = ['curl', '-sS', '--max-time', '2', '-w', '\n%{http_code}', `http://127.0.0.1:${NGINX_PORT}/healthz`];
 
-/** Releases to delete: all but the newest `keep`, never `current` nor the one before it. */
+/** Releases to delete: all but the newest `keep`, never `current` nor the one `rollback` would use. */
 export function releasesToPrune(list: ReleaseList, keep: number): string[] {
   const protectedIds = new Set<string>();
-  if (list.current) {
-    protectedIds.add(list.current);
-    const i = list.releases.indexOf(list.current);
-    if (i >= 0 && list.releases[i + 1]) protectedIds.add(list.releases[i + 1]!);
-  }
+  if (list.current) protectedIds.add(list.current);
+  const previous = previousRelease(list);
+  if (previous) protectedIds.add(previous);
   return list.releases.slice(keep).filter((id) => !protectedIds.has(id));
 }
 
 export function pruneReleases(ids: string[]): string[] {
   return ['rm', '-rf', '--', ...ids.map((id) => `${releasesDir}/${id}`)];
+}
+
+/**
+ * Remove a release that failed its deploy, unless `current` still points at it (a server whose
+ * own roll back failed keeps it, so it can still serve).
+ */
+export function removeFailedRelease(id: string): string {
+  const target = `${releasesDir}/${id}`;
+  return `[ "$(readlink ${shellQuote(currentLink)})" = ${shellQuote(target)} ] && { echo "release ${id} is still current here: kept" >&2; exit 1; }\nrm -rf -- ${shellQuote(target)}`;
 }

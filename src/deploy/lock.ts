@@ -1,5 +1,7 @@
-// The deploy lock on each app server: a file created atomically (noclobber), recording who holds
-// it, since when and until when. A live lock refuses a second deploy; an expired one is taken over.
+// The deploy lock on each app server: a file that appears atomically with its content, recording
+// who holds it, since when and until when. A live or unreadable lock refuses a second deploy; an
+// expired one is taken over.
+import path from 'node:path';
 import { shellQuote } from '../ssh/quote.ts';
 
 export const LOCK_FILE = '/var/lib/tandem/deploy.lock';
@@ -19,24 +21,62 @@ export function parseLock(text: string): LockInfo | undefined {
   }
 }
 
-/** Create the lock only if absent; otherwise print the current one and exit 3. */
-export function acquireScript(): string {
-  const f = shellQuote(LOCK_FILE);
-  return `mkdir -p /var/lib/tandem\nif ( set -C; cat > ${f} ) 2>/dev/null; then exit 0; fi\ncat ${f}\nexit 3`;
+/** Exit code of the lock scripts when another lock is in the way (its text on stdout). */
+export const LOCK_HELD = 3;
+
+/**
+ * Create the lock only if absent. The content (stdin) goes into a temporary file first, which is
+ * then hard-linked to the lock's name: `ln` fails if the name exists, so a reader never sees a
+ * half-written lock. Otherwise print the current lock and exit LOCK_HELD.
+ */
+export function acquireScript(file = LOCK_FILE): string {
+  const f = shellQuote(file);
+  const dir = shellQuote(path.posix.dirname(file));
+  return [
+    'set -e',
+    `mkdir -p ${dir}`,
+    `tmp=$(mktemp ${f}.XXXXXX)`,
+    'cat > "$tmp"',
+    `if ln "$tmp" ${f} 2>/dev/null; then rm -f "$tmp"; exit 0; fi`,
+    'rm -f "$tmp"',
+    `cat ${f} || { echo "the deploy lock was released while reading it: try again" >&2; exit 1; }`,
+    `exit ${LOCK_HELD}`,
+  ].join('\n');
 }
 
 /** Replace a lock we decided to take over (expired, or --force-unlock), only if it is still that lock. */
-export function takeOverScript(expected: string): string {
-  const f = shellQuote(LOCK_FILE);
-  return `set -e\n[ "$(cat ${f} 2>/dev/null)" = ${shellQuote(expected)} ] || { cat ${f}; exit 3; }\ncat > ${f}.new\nmv -f ${f}.new ${f}`;
+export function takeOverScript(expected: string, file = LOCK_FILE): string {
+  const f = shellQuote(file);
+  return `set -e\n[ "$(cat ${f} 2>/dev/null)" = ${shellQuote(expected)} ] || { cat ${f}; exit ${LOCK_HELD}; }\ncat > ${f}.new\nmv -f ${f}.new ${f}`;
 }
 
 /** Remove the lock only if it is still ours. */
-export function releaseScript(ours: string): string {
-  const f = shellQuote(LOCK_FILE);
+export function releaseScript(ours: string, file = LOCK_FILE): string {
+  const f = shellQuote(file);
   return `[ "$(cat ${f} 2>/dev/null)" = ${shellQuote(ours)} ] && rm -f ${f}; exit 0`;
 }
 
 export function describeLock(l: LockInfo): string {
   return `${l.holder} since ${l.since} (expires ${l.until})`;
+}
+
+export type LockVerdict =
+  | { action: 'refuse'; reason: string }
+  | { action: 'take-over'; warning: string };
+
+/**
+ * What to do about a lock someone else holds. Only a lock we can read and whose time is up is
+ * taken over by itself: an unreadable one may belong to a deploy that is running now.
+ */
+export function lockVerdict(existingText: string, now: Date, forceUnlock: boolean): LockVerdict {
+  const existing = parseLock(existingText);
+  const until = existing ? new Date(existing.until).getTime() : NaN;
+  const expired = Number.isFinite(until) && until < now.getTime();
+  const who = existing && Number.isFinite(until) ? describeLock(existing) : `an unreadable lock (${JSON.stringify(existingText.slice(0, 200))})`;
+  if (forceUnlock) return { action: 'take-over', warning: `taking over a deploy lock (--force-unlock): ${who}` };
+  if (expired) return { action: 'take-over', warning: `taking over an expired deploy lock: ${who}` };
+  return {
+    action: 'refuse',
+    reason: `another deploy holds the lock: ${who}. Wait for it to finish, or pass --force-unlock if it is dead.`,
+  };
 }

@@ -17,9 +17,11 @@ import {
   HEALTH_THROUGH_NGINX,
   LIST_RELEASES,
   parseReleaseList,
+  previousRelease,
   pruneReleases,
   releasesDir,
   releasesToPrune,
+  removeFailedRelease,
   RESTART_APP,
   setServerState,
   SHOW_STAT,
@@ -27,7 +29,7 @@ import {
   type ReleaseList,
   type ServerState,
 } from './commands.ts';
-import { acquireScript, describeLock, parseLock, releaseScript, takeOverScript, type LockInfo } from './lock.ts';
+import { acquireScript, LOCK_HELD, lockVerdict, releaseScript, takeOverScript, type LockInfo } from './lock.ts';
 
 export class DeployError extends TandemError {}
 
@@ -113,11 +115,14 @@ export async function rollingDeploy(input: DeployInput): Promise<DeployReport> {
     report.release = targetId;
     emit({ type: 'deploy:start', hosts: apps.map((h) => h.name), release: targetId });
 
+    // Servers this deploy brings the release to: if it fails, it leaves them as it found them.
+    const uploaded: HostSpec[] = [];
     if (input.target.kind === 'release') {
       const tar = readFileSync(input.target.release.tarball);
       await Promise.all(
         apps.map(async (h) => {
           if (lists.get(h.name)!.releases.includes(targetId)) return;
+          uploaded.push(h);
           emit({ type: 'server:step', host: h.name, step: `upload release ${targetId}` });
           await must(conn(h), { script: releaseUploadScript(`${releasesDir}/${targetId}`), stdin: tar }, 'uploading the release', redactor);
         }),
@@ -141,7 +146,7 @@ export async function rollingDeploy(input: DeployInput): Promise<DeployReport> {
             return;
           }
           try {
-            const ms = await roll(h, targetId);
+            const ms = await roll(h, targetId, from ?? null);
             done.push(h);
             const r: ServerReport = { from, to: targetId, status: 'updated', outOfRotationMs: ms };
             report.servers[h.name] = r;
@@ -149,7 +154,7 @@ export async function rollingDeploy(input: DeployInput): Promise<DeployReport> {
           } catch (err) {
             // Put this server back on what it ran, then let the caller roll the others back.
             let back = 0;
-            if (from) back = await roll(h, from).catch(() => -1);
+            if (from) back = await roll(h, from, lists.get(h.name)!.previous ?? null).catch(() => -1);
             const r: ServerReport = { from, to: from ?? targetId, status: 'failed', outOfRotationMs: back };
             report.servers[h.name] = r;
             emit({ type: 'server:done', host: h.name, report: r });
@@ -160,11 +165,21 @@ export async function rollingDeploy(input: DeployInput): Promise<DeployReport> {
       const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failure) {
         for (const h of [...done].reverse()) {
-          const from = lists.get(h.name)!.current!;
+          const before = lists.get(h.name)!;
+          const from = before.current!;
           emit({ type: 'server:step', host: h.name, step: `roll back to ${from}` });
-          const ms = await roll(h, from);
+          const ms = await roll(h, from, before.previous ?? null);
           report.servers[h.name] = { from: targetId, to: from, status: 'rolled back', outOfRotationMs: ms + report.servers[h.name]!.outOfRotationMs };
           emit({ type: 'server:done', host: h.name, report: report.servers[h.name]! });
+        }
+        // A failed release left on disk would be the next `rollback`'s target.
+        for (const h of uploaded) {
+          emit({ type: 'server:step', host: h.name, step: `remove the failed release ${targetId}` });
+          try {
+            await must(conn(h), { script: removeFailedRelease(targetId) }, `removing the failed release ${targetId}`, redactor);
+          } catch (err) {
+            warn((err as Error).message);
+          }
         }
         throw failure.reason;
       }
@@ -228,8 +243,11 @@ export async function rollingDeploy(input: DeployInput): Promise<DeployReport> {
     }
   }
 
-  /** Take one server out, switch it to `id`, bring it back; returns the time it was out of rotation. */
-  async function roll(h: HostSpec, id: string): Promise<number> {
+  /**
+   * Take one server out, switch it to `id` (recording `previous` for a later rollback), bring it
+   * back; returns the time it was out of rotation.
+   */
+  async function roll(h: HostSpec, id: string, previous: string | null): Promise<number> {
     const c = conn(h);
     const out = performance.now();
     emit({ type: 'server:step', host: h.name, step: 'drain in every load balancer' });
@@ -239,7 +257,7 @@ export async function rollingDeploy(input: DeployInput): Promise<DeployReport> {
       warn(`${(err as Error).message}; going on`),
     );
     emit({ type: 'server:step', host: h.name, step: `switch current to ${id}` });
-    await must(c, { script: switchCurrent(id) }, 'switching current', redactor);
+    await must(c, { script: switchCurrent(id, previous) }, 'switching current', redactor);
     emit({ type: 'server:step', host: h.name, step: 'restart the app' });
     await must(c, { argv: RESTART_APP }, 'restarting the app', redactor);
     emit({ type: 'server:step', host: h.name, step: 'wait for /healthz through Nginx' });
@@ -257,8 +275,7 @@ function resolveTarget(target: Target, apps: HostSpec[], lists: Map<string, Rele
   const previous = new Set<string>();
   for (const h of apps) {
     const l = lists.get(h.name)!;
-    const i = l.current ? l.releases.indexOf(l.current) : -1;
-    const p = i >= 0 ? l.releases[i + 1] : undefined;
+    const p = previousRelease(l);
     if (!p) throw new DeployError(`${h.name}: there is no release before ${l.current ?? '(none)'} to roll back to`);
     previous.add(p);
   }
@@ -288,18 +305,11 @@ async function acquireLocks(
         held.set(h.name, body);
         continue;
       }
-      if (res.exitCode !== 3) throw new DeployError(`${h.name}: cannot take the deploy lock: ${(res.stderr || res.stdout).trim()}`, { host: h.name });
+      if (res.exitCode !== LOCK_HELD) throw new DeployError(`${h.name}: cannot take the deploy lock: ${(res.stderr || res.stdout).trim()}`, { host: h.name });
       const existingText = res.stdout.trim();
-      const existing = parseLock(existingText);
-      const expired = existing ? new Date(existing.until).getTime() < now().getTime() : true;
-      if (!input.forceUnlock && !expired) {
-        throw new DeployError(
-          `${h.name}: another deploy holds the lock: ${existing ? describeLock(existing) : existingText}. ` +
-            `Wait for it to finish, or pass --force-unlock if it is dead.`,
-          { host: h.name },
-        );
-      }
-      warn(`${h.name}: taking over ${expired ? 'an expired' : 'a live'} deploy lock${existing ? ` held by ${describeLock(existing)}` : ''}`);
+      const verdict = lockVerdict(existingText, now(), input.forceUnlock ?? false);
+      if (verdict.action === 'refuse') throw new DeployError(`${h.name}: ${verdict.reason}`, { host: h.name });
+      warn(`${h.name}: ${verdict.warning}`);
       const over = await conn(h).exec({ script: takeOverScript(existingText), stdin: body });
       if (over.exitCode !== 0) throw new DeployError(`${h.name}: the deploy lock changed hands while taking it over: ${over.stdout.trim()}`);
       held.set(h.name, body);

@@ -14,13 +14,14 @@ import { prepareRelease } from '../../src/release/prepare.ts';
 const LBS = ['10.77.0.11', '10.77.0.12'];
 const HOSTS = ['web-01', 'web-02'];
 
-function appVersion(version: string, opts: { failHealth?: boolean } = {}): string {
+function appVersion(version: string, opts: { failHealth?: boolean; startDelayMs?: number } = {}): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), `tandem-app-${version}-`));
   cpSync(path.join(ROOT, 'examples/app'), dir, { recursive: true, filter: (src) => !src.includes('node_modules') });
   const pkg = path.join(dir, 'package.json');
   writeFileSync(pkg, readFileSync(pkg, 'utf8').replace(/"version": "[^"]+"/, `"version": "${version}"`));
   if (opts.failHealth) writeFileSync(path.join(dir, 'FAIL_HEALTH'), 'this release fails its health check\n');
   else rmSync(path.join(dir, 'FAIL_HEALTH'), { force: true });
+  if (opts.startDelayMs) writeFileSync(path.join(dir, 'START_DELAY_MS'), `${opts.startDelayMs}\n`);
   return dir;
 }
 
@@ -61,6 +62,9 @@ test('a release whose /healthz fails is rolled back by itself: 0 failed requests
   assert.is(l.failed, 0, l.failures.join('\n'));
   assert.ok(l.perSecond >= 50);
   assert.equal(versionsServed(), ['1.0.1', '1.0.1']);
+  for (const h of HOSTS) {
+    assert.not.match(onHost(h, 'ls /srv/app/releases').stdout, /^1\.0\.2-/m, `${h}: the failed release is removed, so rollback cannot land on it`);
+  }
 });
 
 test('rollback after a good deploy: the previous version everywhere, 0 failed requests', async () => {
@@ -73,8 +77,10 @@ test('rollback after a good deploy: the previous version everywhere, 0 failed re
 });
 
 test('two deploys at once: the second is refused, naming the holder of the lock', async () => {
-  // Build both releases first, so the two deploys overlap on the servers, not in npm.
-  const [v3, v4] = [appVersion('1.0.3'), appVersion('1.0.4')];
+  // Build both releases first, so the two deploys overlap on the servers, not in npm. The first
+  // release starts slowly (4 s per server), so the first deploy holds the lock for 8 s or more
+  // whatever the machine's speed: the second deploy reaches the servers well inside that.
+  const [v3, v4] = [appVersion('1.0.3', { startDelayMs: 4000 }), appVersion('1.0.4')];
   await prepareRelease(v3);
   await prepareRelease(v4);
   const first = tandemAsync(['deploy', '--source', v3]);
@@ -90,6 +96,23 @@ test('two deploys at once: the second is refused, naming the holder of the lock'
   assert.is(done.code, 0, done.stdout + done.stderr);
   assert.equal(versionsServed(), ['1.0.3', '1.0.3']);
   assert.is(onHost('web-01', 'test -e /var/lib/tandem/deploy.lock').code, 1, 'the lock is released');
+});
+
+test('a lock left by a dead deploy: an unreadable one refuses, an expired one is taken over with a warning', async () => {
+  onHost('web-02', `printf 'half-writ' > /var/lib/tandem/deploy.lock`);
+  const refused = await tandemAsync(['rollback']);
+  assert.is(refused.code, 1);
+  assert.match(refused.stdout + refused.stderr, /web-02: another deploy holds the lock: an unreadable lock \("half-writ"\)\. .*--force-unlock/);
+  assert.equal(versionsServed(), ['1.0.3', '1.0.3'], 'a refused rollback touches nothing');
+  assert.is(onHost('web-01', 'test -e /var/lib/tandem/deploy.lock').code, 1, 'the lock taken on web-01 was given back');
+
+  const expired = JSON.stringify({ holder: 'ghost@ctl (pid 1)', since: '2026-01-01T00:00:00Z', until: '2026-01-01T00:30:00Z' });
+  onHost('web-02', `printf '%s' '${expired}' > /var/lib/tandem/deploy.lock`);
+  const r = await tandemAsync(['rollback']);
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout + r.stderr, /web-02: taking over an expired deploy lock: ghost@ctl \(pid 1\)/);
+  assert.equal(versionsServed(), ['1.0.0', '1.0.0']);
+  assert.is(onHost('web-02', 'test -e /var/lib/tandem/deploy.lock').code, 1, 'the lock is released');
 });
 
 test.run();

@@ -80,10 +80,17 @@ export const RESTART_APP = ['systemctl', 'restart', APP_SERVICE];
 /** /healthz through the host's Nginx: body, then the status code on the last line. */
 export const HEALTH_THROUGH_NGINX = ['curl', '-sS', '--max-time', '2', '-w', '\n%{http_code}', `http://127.0.0.1:${NGINX_PORT}/healthz`];
 
-/** Releases to delete: all but the newest `keep`, never `current` nor the one `rollback` would use. */
+/**
+ * Releases to delete: all but the newest `keep`, never `current`, the release `rollback` would
+ * use, nor the release uploaded just before `current`.
+ */
 export function releasesToPrune(list: ReleaseList, keep: number): string[] {
   const protectedIds = new Set<string>();
-  if (list.current) protectedIds.add(list.current);
+  if (list.current) {
+    protectedIds.add(list.current);
+    const older = list.releases[list.releases.indexOf(list.current) + 1];
+    if (older && list.releases.includes(list.current)) protectedIds.add(older);
+  }
   const previous = previousRelease(list);
   if (previous) protectedIds.add(previous);
   return list.releases.slice(keep).filter((id) => !protectedIds.has(id));

@@ -76,26 +76,23 @@ test('rollback after a good deploy: the previous version everywhere, 0 failed re
   assert.equal(versionsServed(), ['1.0.0', '1.0.0']);
 });
 
-test('two deploys at once: the second is refused, naming the holder of the lock', async () => {
-  // Build both releases first, so the two deploys overlap on the servers, not in npm. The first
-  // release starts slowly (4 s per server), so the first deploy holds the lock for 8 s or more
-  // whatever the machine's speed: the second deploy reaches the servers well inside that.
-  const [v3, v4] = [appVersion('1.0.3', { startDelayMs: 4000 }), appVersion('1.0.4')];
-  await prepareRelease(v3);
-  await prepareRelease(v4);
-  const first = tandemAsync(['deploy', '--source', v3]);
-  let locked = false;
-  for (let i = 0; i < 100 && !locked; i++) {
-    locked = onHost('web-01', 'cat /var/lib/tandem/deploy.lock').code === 0;
-  }
-  assert.ok(locked, 'the first deploy took the lock');
-  const second = await tandemAsync(['deploy', '--source', v4]);
-  assert.is(second.code, 1);
-  assert.match(second.stderr + second.stdout, /another deploy holds the lock: root@\S+ \(pid \d+\) since \S+ \(expires \S+\)/);
-  const done = await first;
-  assert.is(done.code, 0, done.stdout + done.stderr);
-  assert.equal(versionsServed(), ['1.0.3', '1.0.3']);
-  assert.is(onHost('web-01', 'test -e /var/lib/tandem/deploy.lock').code, 1, 'the lock is released');
+/** The version the race below left live (1.0.0 was live before it). */
+let live = '';
+
+test('two deploys started at once: one goes through, the other is refused naming the holder of the lock', async () => {
+  // Build both releases first, so the two deploys race on the servers, not in npm. Both start
+  // slowly (4 s per server), so the winner holds the lock for 8 s or more whatever the machine's
+  // speed, and the loser cannot arrive after it is done.
+  const sources = { '1.0.3': appVersion('1.0.3', { startDelayMs: 4000 }), '1.0.4': appVersion('1.0.4', { startDelayMs: 4000 }) };
+  for (const dir of Object.values(sources)) await prepareRelease(dir);
+  const runs = await Promise.all(Object.values(sources).map((dir) => tandemAsync(['deploy', '--source', dir])));
+  assert.equal(runs.map((r) => r.code).sort(), [0, 1], runs.map((r) => r.stdout + r.stderr).join('\n----\n'));
+  const winner = Object.keys(sources)[runs.findIndex((r) => r.code === 0)]!;
+  const loser = runs.find((r) => r.code === 1)!;
+  assert.match(loser.stderr + loser.stdout, /web-01: another deploy holds the lock: root@\S+ \(pid \d+\) since \S+ \(expires \S+\)/);
+  assert.equal(versionsServed(), [winner, winner]);
+  for (const h of HOSTS) assert.is(onHost(h, 'test -e /var/lib/tandem/deploy.lock').code, 1, `${h}: the lock is released`);
+  live = winner;
 });
 
 test('a lock left by a dead deploy: an unreadable one refuses, an expired one is taken over with a warning', async () => {
@@ -103,7 +100,7 @@ test('a lock left by a dead deploy: an unreadable one refuses, an expired one is
   const refused = await tandemAsync(['rollback']);
   assert.is(refused.code, 1);
   assert.match(refused.stdout + refused.stderr, /web-02: another deploy holds the lock: an unreadable lock \("half-writ"\)\. .*--force-unlock/);
-  assert.equal(versionsServed(), ['1.0.3', '1.0.3'], 'a refused rollback touches nothing');
+  assert.equal(versionsServed(), [live, live], 'a refused rollback touches nothing');
   assert.is(onHost('web-01', 'test -e /var/lib/tandem/deploy.lock').code, 1, 'the lock taken on web-01 was given back');
 
   const expired = JSON.stringify({ holder: 'ghost@ctl (pid 1)', since: '2026-01-01T00:00:00Z', until: '2026-01-01T00:30:00Z' });

@@ -28,14 +28,14 @@ for (const [name, list, expected] of previousCases) {
   test(`rollback target: ${name}`, () => assert.is(previousRelease(list), expected));
 }
 
-test('pruning keeps the newest N and never current nor the release before it', () => {
+test('pruning keeps the newest N and never current, the release before it, nor the rollback target', () => {
   const list = { releases: ['f', 'e', 'd', 'c', 'b', 'a'], current: 'f' };
   assert.equal(releasesToPrune(list, 3), ['c', 'b', 'a']);
   // After a rollback current is old: it and the one before it survive however old they are.
   assert.equal(releasesToPrune({ releases: ['f', 'e', 'd', 'c', 'b', 'a'], current: 'b' }, 2), ['d', 'c']);
   assert.equal(releasesToPrune({ releases: ['b', 'a'], current: 'b' }, 5), []);
   // The previous link protects the rollback target wherever it is in the list.
-  assert.equal(releasesToPrune({ releases: ['f', 'e', 'd', 'c', 'b', 'a'], current: 'f', previous: 'a' }, 2), ['d', 'c', 'b']);
+  assert.equal(releasesToPrune({ releases: ['f', 'e', 'd', 'c', 'b', 'a'], current: 'f', previous: 'a' }, 1), ['d', 'c', 'b']);
 });
 
 test('switching current is one rename onto a complete release, and records previous', () => {

@@ -216,7 +216,7 @@ async function runHandler(
   } catch (err) {
     return done('failed', errorText(err, redactor));
   }
-  if (files.length > 0) await conn.exec({ argv: ['rm', '-f', ...files.map(backupPath)] });
+  if (files.length > 0) await conn.exec({ argv: ['rm', '-f', ...files.map((f) => backupPath(f, conn.backupRoot))] });
   return done('changed');
 }
 
@@ -226,7 +226,7 @@ async function restoreFiles(conn: Connection, files: string[]): Promise<void> {
   const script = files
     .map((f) => {
       const p = shellQuote(f);
-      const b = shellQuote(backupPath(f));
+      const b = shellQuote(backupPath(f, conn.backupRoot));
       return `if [ -e ${b} ]; then mv -f ${b} ${p}; else rm -f ${p}; fi`;
     })
     .join('\n');

@@ -22,7 +22,7 @@ export interface PutOptions {
   mode: string;
   owner: string;
   group: string;
-  /** Keep the previous content at backupPath(path) until a handler has validated the new one. */
+  /** Keep the previous content at backupPath(path, backupRoot) until a handler has validated the new one. */
   backup?: boolean;
 }
 
@@ -30,6 +30,8 @@ export interface Connection {
   readonly host: HostSpec;
   /** Remote commands sent so far over this connection. */
   readonly roundTrips: number;
+  /** Where put() keeps previous contents for handlers (BACKUP_ROOT on a real host). */
+  readonly backupRoot: string;
   exec(req: ExecRequest): Promise<ExecResult>;
   /** Write a file atomically (temp file in the same directory, fsync, rename). */
   put(path: string, content: string | Buffer, opts: PutOptions): Promise<ExecResult>;
@@ -44,12 +46,12 @@ export interface Connection {
  * file would be read as configuration too.
  */
 export const BACKUP_ROOT = '/var/lib/tandem/backup';
-export function backupPath(path: string): string {
-  return `${BACKUP_ROOT}${path.startsWith('/') ? '' : '/'}${path}`;
+export function backupPath(path: string, root: string): string {
+  return `${root}${path.startsWith('/') ? '' : '/'}${path}`;
 }
 
 /** The remote script behind put(): content arrives on stdin, never on the command line. */
-export function atomicPutScript(path: string, opts: PutOptions): string {
+export function atomicPutScript(path: string, opts: PutOptions, backupRoot: string): string {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const p = q(path);
   return [
@@ -62,7 +64,7 @@ export function atomicPutScript(path: string, opts: PutOptions): string {
     `chmod ${q(opts.mode)} "$tmp"`,
     'sync "$tmp" 2>/dev/null || sync',
     opts.backup
-      ? `mkdir -p ${q(backupPath(path).replace(/\/[^/]*$/, ''))} && if [ -e ${p} ]; then cp -p ${p} ${q(backupPath(path))}; else rm -f ${q(backupPath(path))}; fi`
+      ? `mkdir -p ${q(backupPath(path, backupRoot).replace(/\/[^/]*$/, ''))} && if [ -e ${p} ]; then cp -p ${p} ${q(backupPath(path, backupRoot))}; else rm -f ${q(backupPath(path, backupRoot))}; fi`
       : ':',
     `mv -Tf "$tmp" ${p}`,
     'trap - EXIT',

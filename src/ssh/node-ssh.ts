@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { NodeSSH } from 'node-ssh';
 import type { HostSpec, SshSettings } from '../inventory/types.ts';
 import { ConnectionError, HostKeyError } from '../errors.ts';
-import { atomicPutScript, type Connection, type ExecRequest, type ExecResult, type PutOptions } from './connection.ts';
+import { atomicPutScript, BACKUP_ROOT, type Connection, type ExecRequest, type ExecResult, type PutOptions } from './connection.ts';
 import { fingerprint, hostPattern, keyTypeOf, pinHostKey, readKnownHosts, type PinnedKey } from './known-hosts.ts';
 import { shellJoin, shellQuote } from './quote.ts';
 
@@ -102,6 +102,7 @@ export async function connect(host: HostSpec, opts: ConnectOptions): Promise<Con
 
 class SshConnection implements Connection {
   #roundTrips = 0;
+  readonly backupRoot = BACKUP_ROOT;
   constructor(
     readonly host: HostSpec,
     private readonly ssh: NodeSSH,
@@ -138,7 +139,7 @@ class SshConnection implements Connection {
   }
 
   put(path: string, content: string | Buffer, opts: PutOptions): Promise<ExecResult> {
-    return this.exec({ script: atomicPutScript(path, opts), stdin: content });
+    return this.exec({ script: atomicPutScript(path, opts, this.backupRoot), stdin: content });
   }
 
   async forward(toHost: string, toPort: number): Promise<Duplex> {

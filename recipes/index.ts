@@ -8,10 +8,11 @@ import { database_ } from './database.ts';
 import { app } from './app.ts';
 import { nginx } from './nginx.ts';
 import { haproxy } from './haproxy.ts';
+import { keepalived } from './keepalived.ts';
 import type { Release } from '../src/release/prepare.ts';
 import type { Recipe } from './recipe.ts';
 
-export const RECIPES: Recipe[] = [base, database_, app, nginx, haproxy];
+export const RECIPES: Recipe[] = [base, database_, app, nginx, haproxy, keepalived];
 
 export function selectRecipes(names: string | undefined): Recipe[] {
   if (!names) return RECIPES;

@@ -30,10 +30,13 @@ export function registerDemo(program: Command): void {
         const verified = await runVerify({ inventory: opts.inventory });
         const inv = await loadInventory(opts.inventory);
         const lbs = inv.hosts.filter((h) => hasRole(h, 'lb'));
+        // active-passive: the shared address is the one to use; otherwise any load balancer.
+        const front = inv.lb.failover?.vip ?? lbs[0]!.address;
+        const others = inv.lb.failover ? [] : lbs.slice(1).map((h) => `http://${h.address}/`);
         process.stdout.write(
-          `\nThe stack is up. Open http://${lbs[0]!.address}/ or, for the domain, add this line to /etc/hosts:\n` +
-            `  ${lbs[0]!.address} ${inv.domain}\nand open http://${inv.domain}/\n` +
-            `Other load balancers: ${lbs.slice(1).map((h) => `http://${h.address}/`).join(' ') || 'none'}\n` +
+          `\nThe stack is up. Open http://${front}/ or, for the domain, add this line to /etc/hosts:\n` +
+            `  ${front} ${inv.domain}\nand open http://${inv.domain}/\n` +
+            (others.length ? `Other load balancers: ${others.join(' ')}\n` : '') +
             `Tear the lab down with: npx tandem lab down\n`,
         );
         return verified.code;

@@ -7,7 +7,7 @@ import os from 'node:os';
 import { LineCounter, parseDocument } from 'yaml';
 import { InventoryError } from '../errors.ts';
 import { inventorySchema, type RawInventory } from './schema.ts';
-import type { HostSpec, Inventory, Role } from './types.ts';
+import type { Failover, HostSpec, Inventory, Role } from './types.ts';
 
 export interface LoadOptions {
   /** Check that the SSH key file exists (off for `lab up`, which creates it). */
@@ -125,6 +125,7 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
     if (other) problems.push(`${shown}: hosts.${h.name}.address: ${h.address} is already the address of ${other}`);
     else seen.set(key, h.name);
   }
+  const failover = failoverOf(raw.lb, hosts, shown, problems);
   if (problems.length > 0) throw new InventoryError(problems);
 
   const base = path.basename(absFile).replace(/\.ya?ml$/, '');
@@ -139,7 +140,7 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
       connectTimeoutMs: raw.ssh.connect_timeout * 1000,
     },
     hosts,
-    lb: raw.lb,
+    lb: { algorithm: raw.lb.algorithm, mode: raw.lb.mode, ...(failover && { failover }) },
     // Without app.source, the sample app of this checkout.
     app: { source: raw.app.source ? resolve(raw.app.source) : path.resolve(import.meta.dirname, '../../examples/app'), port: raw.app.port, keepReleases: raw.app.keep_releases },
     db: raw.db,
@@ -153,6 +154,33 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
       stateDir: resolve(raw.lab.state),
     },
   };
+}
+
+/** lb.vip and lb.interface go with active-passive, and only with it. */
+function failoverOf(lb: RawInventory['lb'], hosts: HostSpec[], shown: string, problems: string[]): Failover | undefined {
+  if (lb.mode !== 'active-passive') {
+    for (const field of ['vip', 'interface'] as const) {
+      if (lb[field] !== undefined) problems.push(`${shown}: lb.${field}: only used with mode: active-passive (the mode is ${lb.mode})`);
+    }
+    return undefined;
+  }
+  const before = problems.length;
+  if (lb.vip === undefined) problems.push(`${shown}: lb.vip: is required with mode: active-passive (the address the load balancers share, such as 10.0.0.10/24)`);
+  if (lb.interface === undefined) problems.push(`${shown}: lb.interface: is required with mode: active-passive (the interface that carries the hosts' addresses, such as eth0)`);
+  const lbs = hosts.filter((h) => h.roles.includes('lb'));
+  if (lbs.length < 2) problems.push(`${shown}: lb.mode: active-passive needs at least two hosts with the role lb (found ${lbs.length})`);
+  if (lb.vip === undefined || lb.interface === undefined || problems.length > before) return undefined;
+  const [vip, prefix] = lb.vip.split('/') as [string, string];
+  if (vip.split('.').some((o) => Number(o) > 255) || Number(prefix) > 32) {
+    problems.push(`${shown}: lb.vip: ${lb.vip} is not a valid IPv4 address with prefix`);
+    return undefined;
+  }
+  const owner = hosts.find((h) => h.address === vip);
+  if (owner) {
+    problems.push(`${shown}: lb.vip: ${vip} is the address of ${owner.name}; the shared address must be a free one`);
+    return undefined;
+  }
+  return { vip, prefix: Number(prefix), interface: lb.interface, routerId: lb.router_id };
 }
 
 /** Restrict the inventory to the hosts named by --limit (comma-separated); unknown names are an error. */

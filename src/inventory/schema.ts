@@ -47,8 +47,17 @@ export const inventorySchema = z.strictObject({
       mode: z.enum(['active-active', 'active-passive'], {
         error: (iss) => `unknown mode ${JSON.stringify(iss.input)} (expected active-active or active-passive)`,
       }).default('active-active'),
+      // active-passive: keepalived moves this address to a healthy load balancer.
+      vip: z.string({ error: 'must be an address with prefix, such as 10.0.0.10/24' })
+        .regex(/^(\d{1,3})(\.\d{1,3}){3}\/\d{1,2}$/, 'must be an address with prefix, such as 10.0.0.10/24')
+        .optional(),
+      interface: z.string({ error: 'must be a network interface name such as eth0' })
+        .regex(/^[a-zA-Z0-9_.-]{1,15}$/, 'must be a network interface name such as eth0')
+        .optional(),
+      router_id: z.number({ error: 'must be a whole number from 1 to 255' }).int('must be a whole number from 1 to 255')
+        .min(1, 'must be a whole number from 1 to 255').max(255, 'must be a whole number from 1 to 255').default(51),
     })
-    .default({ algorithm: 'roundrobin', mode: 'active-active' }),
+    .default({ algorithm: 'roundrobin', mode: 'active-active', router_id: 51 }),
   app: z
     .strictObject({
       source: z.string().optional(),

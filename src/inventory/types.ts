@@ -28,6 +28,14 @@ export interface LabSettings {
   stateDir: string;
 }
 
+/** active-passive: the virtual address keepalived keeps on one healthy load balancer. */
+export interface Failover {
+  vip: string;
+  prefix: number;
+  interface: string;
+  routerId: number;
+}
+
 export interface Inventory {
   /** Absolute path of the inventory file. */
   file: string;
@@ -35,7 +43,12 @@ export interface Inventory {
   domain: string;
   ssh: SshSettings;
   hosts: HostSpec[];
-  lb: { algorithm: 'roundrobin' | 'leastconn' | 'source'; mode: 'active-active' | 'active-passive' };
+  lb: {
+    algorithm: 'roundrobin' | 'leastconn' | 'source';
+    mode: 'active-active' | 'active-passive';
+    /** Present exactly when mode is active-passive. */
+    failover?: Failover;
+  };
   app: { source: string; port: number; keepReleases: number };
   db: { name: string; user: string; engine: 'mariadb' | 'mysql' };
   apt: { proxy?: string; cacheValidSeconds: number };

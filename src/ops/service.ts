@@ -6,6 +6,8 @@ export interface ServiceArgs {
   name: string;
   enabled?: boolean;
   running?: boolean;
+  /** Leave a unit that is not installed alone (for "stopped if present"). */
+  onlyIfInstalled?: boolean;
 }
 
 export function planService(args: ServiceArgs, have: ServiceState): Change | null {
@@ -13,6 +15,7 @@ export function planService(args: ServiceArgs, have: ServiceState): Change | nul
   const notes: string[] = [];
   const wantEnabled = args.enabled ?? true;
   const wantRunning = args.running ?? true;
+  if (args.onlyIfInstalled && !have.exists) return null;
   if (have.enabled === wantEnabled && have.active === wantRunning) return null;
   if (have.enabled !== wantEnabled) {
     commands.push({ kind: 'exec', argv: ['systemctl', wantEnabled ? 'enable' : 'disable', '--quiet', args.name] });

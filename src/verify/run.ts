@@ -24,6 +24,8 @@ export interface VerifyInput {
   maxLagSeconds?: number;
   /** Requests sent through each load balancer. */
   requests?: number;
+  /** How long the shared address may take to settle on one load balancer (active-passive). */
+  failoverWaitMs?: number;
 }
 
 type Check = () => Promise<{ figure: string; ok?: boolean; detail?: string }>;
@@ -81,6 +83,34 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
     });
   }
 
+  const failover = inv.lb.failover;
+  if (failover) {
+    await run('the shared address is on exactly one load balancer and answers', undefined, async () => {
+      const lbs = inv.hosts.filter((h) => hasRole(h, 'lb'));
+      const holdersNow = async () => {
+        const holders: string[] = [];
+        for (const lb of lbs) {
+          const res = await (await input.connect(lb)).exec({ argv: ['ip', '-o', '-4', 'addr', 'show', 'dev', failover.interface] });
+          if (res.exitCode !== 0) throw new Error(`${lb.name}: cannot list the addresses of ${failover.interface}: ${res.stderr.trim()}`);
+          if (holdsAddress(res.stdout, failover.vip)) holders.push(lb.name);
+        }
+        return holders;
+      };
+      // Right after keepalived starts, the election takes a few seconds (advert_int 1, 3 missed).
+      const deadline = performance.now() + (input.failoverWaitMs ?? 10_000);
+      let holders = await holdersNow();
+      while (holders.length !== 1 && performance.now() < deadline) {
+        await new Promise((res) => setTimeout(res, 500));
+        holders = await holdersNow();
+      }
+      if (holders.length !== 1) {
+        return { ok: false, figure: `${failover.vip} on ${holders.length} load balancers`, detail: holders.length ? `held by ${holders.join(', ')}` : 'no load balancer holds it: is keepalived running?' };
+      }
+      const res = await httpGet(`http://${failover.vip}/healthz`);
+      return { ok: res.status === 200, figure: `${failover.vip} on ${holders[0]}, HTTP ${res.status}`, detail: res.status === 200 ? undefined : res.body.slice(0, 200) };
+    });
+  }
+
   for (const h of input.hosts.filter((x) => hasRole(x, 'app'))) {
     await run('the app answers its health endpoint', h.name, async () => {
       const conn = await input.connect(h);
@@ -95,6 +125,11 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
 
   await verifyReplication(input, run);
   return results;
+}
+
+/** Pure: whether `ip -o -4 addr show` output lists this address (with any prefix). */
+export function holdsAddress(ipOutput: string, address: string): boolean {
+  return ipOutput.split('\n').some((line) => line.split(/\s+/).some((word) => word.split('/')[0] === address && word.includes('/')));
 }
 
 async function verifyReplication(input: VerifyInput, run: (c: string, h: string | undefined, fn: Check) => Promise<void>) {

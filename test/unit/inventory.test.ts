@@ -94,8 +94,8 @@ domain: shop.example.com
 ssh: { user: deploy, key: ~/.ssh/tandem_test_key, port: 2200, known_hosts: pins/hosts, connect_timeout: 3 }
 hosts:
   a: { address: 10.0.0.1, roles: [lb, web, app, db-primary] }
-  b: { address: 10.0.0.2, port: 22, roles: [web, db-replica] }
-lb: { algorithm: leastconn, mode: active-passive }
+  b: { address: 10.0.0.2, port: 22, roles: [lb, web, db-replica] }
+lb: { algorithm: leastconn, mode: active-passive, vip: 10.0.0.10/24, interface: ens3, router_id: 7 }
 app: { source: ../app, port: 8000, keep_releases: 3 }
 db: { name: shop, user: shop_rw }
 apt: { proxy: "http://10.0.0.9:3142", cache_valid: 60 }
@@ -118,7 +118,7 @@ secrets: private/secrets.yml
       ['b', 22],
     ],
   );
-  assert.equal(got.lb, { algorithm: 'leastconn', mode: 'active-passive' });
+  assert.equal(got.lb, { algorithm: 'leastconn', mode: 'active-passive', failover: { vip: '10.0.0.10', prefix: 24, interface: 'ens3', routerId: 7 } });
   assert.equal(got.app, { source: path.resolve(dir, '../app'), port: 8000, keepReleases: 3 });
   assert.is(got.db.name, 'shop');
   assert.is(got.db.user, 'shop_rw');
@@ -236,6 +236,41 @@ hosts: {}
     expected: ['lb.algorithm: unknown algorithm "random" (expected one of roundrobin, leastconn, source)'],
   },
   {
+    name: 'active-passive without its shared address and interface',
+    yaml: inv(TWO, 'lb: { mode: active-passive }\n'),
+    expected: [
+      'lb.vip: is required with mode: active-passive (the address the load balancers share, such as 10.0.0.10/24)',
+      "lb.interface: is required with mode: active-passive (the interface that carries the hosts' addresses, such as eth0)",
+    ],
+  },
+  {
+    name: 'active-passive with one load balancer',
+    yaml: inv(`  web-01: { address: 203.0.113.11, roles: [lb, web, app, db-primary] }
+  web-02: { address: 203.0.113.12, roles: [web, app, db-replica] }
+`, 'lb: { mode: active-passive, vip: 203.0.113.10/24, interface: eth0 }\n'),
+    expected: ['lb.mode: active-passive needs at least two hosts with the role lb (found 1)'],
+  },
+  {
+    name: 'a shared address that a host already has',
+    yaml: inv(TWO, 'lb: { mode: active-passive, vip: 203.0.113.12/24, interface: eth0 }\n'),
+    expected: ['lb.vip: 203.0.113.12 is the address of web-02; the shared address must be a free one'],
+  },
+  {
+    name: 'a shared address without its prefix, and a bad router id',
+    yaml: inv(TWO, 'lb: { mode: active-passive, vip: 203.0.113.10, interface: eth0, router_id: 300 }\n'),
+    expected: ['lb.vip: must be an address with prefix, such as 10.0.0.10/24', 'lb.router_id: must be a whole number from 1 to 255'],
+  },
+  {
+    name: 'an address that is not IPv4',
+    yaml: inv(TWO, 'lb: { mode: active-passive, vip: 203.0.113.300/24, interface: eth0 }\n'),
+    expected: ['lb.vip: 203.0.113.300/24 is not a valid IPv4 address with prefix'],
+  },
+  {
+    name: 'a shared address in active-active mode',
+    yaml: inv(TWO, 'lb: { vip: 203.0.113.10/24 }\n'),
+    expected: ['lb.vip: only used with mode: active-passive (the mode is active-active)'],
+  },
+  {
     name: 'bad address',
     yaml: inv(`  web-01: { address: 203.0.113, roles: [lb, web, app, db-primary] }\n`),
     expected: ['hosts.web-01.address: not an IPv4 address or host name: "203.0.113"'],
@@ -313,6 +348,18 @@ test('limitHosts: names select hosts in inventory order; an unknown name is refu
     () => limitHosts(got, 'db-1,db-2'),
     (err: Error) => err instanceof InventoryError && err.message === '--limit: unknown hosts db-1, db-2 (the inventory has web-01, web-02, web-03)',
   );
+});
+
+test('the inventories shipped in inventory/ load', async () => {
+  const shipped = path.resolve(import.meta.dirname, '../../inventory');
+  const lab = await loadInventory(path.join(shipped, 'lab.yml'), { requireKey: false });
+  assert.is(lab.lb.mode, 'active-active');
+  const failover = await loadInventory(path.join(shipped, 'lab-failover.yml'), { requireKey: false });
+  assert.equal(failover.lb.failover, { vip: '10.77.0.10', prefix: 24, interface: 'eth0', routerId: 51 });
+  assert.is(failover.secretsFile, lab.secretsFile, 'the failover lab shares the lab secrets');
+  assert.is(failover.ssh.knownHosts, lab.ssh.knownHosts);
+  const example = await loadInventory(path.join(shipped, 'example.yml'), { requireKey: false });
+  assert.equal(example.hosts.map((h) => h.address), ['203.0.113.11', '203.0.113.12']);
 });
 
 test.run();

@@ -46,6 +46,19 @@ const CASES: { name: string; args: ServiceArgs; have: ServiceState; summary: str
     have: S(false, false),
     summary: null,
   },
+  {
+    name: 'stopped if installed, and it is not installed: nothing',
+    args: { name: 'keepalived', enabled: false, running: false, onlyIfInstalled: true },
+    have: { exists: false, enabled: false, active: false },
+    summary: null,
+  },
+  {
+    name: 'stopped if installed, and it runs: disable and stop',
+    args: { name: 'keepalived', enabled: false, running: false, onlyIfInstalled: true },
+    have: S(true, true),
+    summary: 'disable and stop keepalived',
+    commands: ['systemctl disable --quiet keepalived', 'systemctl stop keepalived'],
+  },
 ];
 
 for (const c of CASES) {

@@ -38,6 +38,8 @@ export interface ServerReport {
   to: string;
   status: 'updated' | 'unchanged' | 'rolled back' | 'failed';
   outOfRotationMs: number;
+  /** Which batch (from 1) the server was switched in: servers of one batch are out together. */
+  batch: number;
 }
 
 export interface DeployReport {
@@ -136,11 +138,12 @@ export async function rollingDeploy(input: DeployInput): Promise<DeployReport> {
     const done: HostSpec[] = [];
     for (let i = 0; i < apps.length; i += batch) {
       const group = apps.slice(i, i + batch);
+      const batchNo = i / batch + 1;
       const results = await Promise.allSettled(
         group.map(async (h) => {
           const from = lists.get(h.name)!.current;
           if (from === targetId) {
-            const r: ServerReport = { from, to: targetId, status: 'unchanged', outOfRotationMs: 0 };
+            const r: ServerReport = { from, to: targetId, status: 'unchanged', outOfRotationMs: 0, batch: batchNo };
             report.servers[h.name] = r;
             emit({ type: 'server:done', host: h.name, report: r });
             return;
@@ -148,14 +151,14 @@ export async function rollingDeploy(input: DeployInput): Promise<DeployReport> {
           try {
             const ms = await roll(h, targetId, from ?? null);
             done.push(h);
-            const r: ServerReport = { from, to: targetId, status: 'updated', outOfRotationMs: ms };
+            const r: ServerReport = { from, to: targetId, status: 'updated', outOfRotationMs: ms, batch: batchNo };
             report.servers[h.name] = r;
             emit({ type: 'server:done', host: h.name, report: r });
           } catch (err) {
             // Put this server back on what it ran, then let the caller roll the others back.
             let back = 0;
             if (from) back = await roll(h, from, lists.get(h.name)!.previous ?? null).catch(() => -1);
-            const r: ServerReport = { from, to: from ?? targetId, status: 'failed', outOfRotationMs: back };
+            const r: ServerReport = { from, to: from ?? targetId, status: 'failed', outOfRotationMs: back, batch: batchNo };
             report.servers[h.name] = r;
             emit({ type: 'server:done', host: h.name, report: r });
             throw err;
@@ -169,7 +172,8 @@ export async function rollingDeploy(input: DeployInput): Promise<DeployReport> {
           const from = before.current!;
           emit({ type: 'server:step', host: h.name, step: `roll back to ${from}` });
           const ms = await roll(h, from, before.previous ?? null);
-          report.servers[h.name] = { from: targetId, to: from, status: 'rolled back', outOfRotationMs: ms + report.servers[h.name]!.outOfRotationMs };
+          const earlier = report.servers[h.name]!;
+          report.servers[h.name] = { from: targetId, to: from, status: 'rolled back', outOfRotationMs: ms + earlier.outOfRotationMs, batch: earlier.batch };
           emit({ type: 'server:done', host: h.name, report: report.servers[h.name]! });
         }
         // A failed release left on disk would be the next `rollback`'s target.

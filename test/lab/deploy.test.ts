@@ -3,27 +3,13 @@
 // deploy is refused while one runs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { onHost, ROOT, tandemAsync, tandemJson } from './tandem.ts';
+import { appVersion, onHost, tandemAsync, tandemJson } from './tandem.ts';
 import { resetHosts } from './harness.ts';
 import { startLoad } from './load.ts';
 import { prepareRelease } from '../../src/release/prepare.ts';
 
 const LBS = ['10.77.0.11', '10.77.0.12'];
 const HOSTS = ['web-01', 'web-02'];
-
-function appVersion(version: string, opts: { failHealth?: boolean; startDelayMs?: number } = {}): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `tandem-app-${version}-`));
-  cpSync(path.join(ROOT, 'examples/app'), dir, { recursive: true, filter: (src) => !src.includes('node_modules') });
-  const pkg = path.join(dir, 'package.json');
-  writeFileSync(pkg, readFileSync(pkg, 'utf8').replace(/"version": "[^"]+"/, `"version": "${version}"`));
-  if (opts.failHealth) writeFileSync(path.join(dir, 'FAIL_HEALTH'), 'this release fails its health check\n');
-  else rmSync(path.join(dir, 'FAIL_HEALTH'), { force: true });
-  if (opts.startDelayMs) writeFileSync(path.join(dir, 'START_DELAY_MS'), `${opts.startDelayMs}\n`);
-  return dir;
-}
 
 function versionsServed(): string[] {
   return HOSTS.map((h) => onHost(h, 'curl -sS http://127.0.0.1:8080/version').stdout.trim());

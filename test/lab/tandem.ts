@@ -1,5 +1,7 @@
 // Running the real CLI and real commands on lab servers, for the lab tests.
 import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -57,4 +59,16 @@ export function tandemAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promis
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, ms: Math.round(performance.now() - t0) }));
   });
+}
+
+/** A copy of the sample app with another version, and optionally its test hooks set. */
+export function appVersion(version: string, opts: { failHealth?: boolean; startDelayMs?: number } = {}): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `tandem-app-${version}-`));
+  cpSync(path.join(ROOT, 'examples/app'), dir, { recursive: true, filter: (src) => !src.includes('node_modules') });
+  const pkg = path.join(dir, 'package.json');
+  writeFileSync(pkg, readFileSync(pkg, 'utf8').replace(/"version": "[^"]+"/, `"version": "${version}"`));
+  if (opts.failHealth) writeFileSync(path.join(dir, 'FAIL_HEALTH'), 'this release fails its health check\n');
+  else rmSync(path.join(dir, 'FAIL_HEALTH'), { force: true });
+  if (opts.startDelayMs) writeFileSync(path.join(dir, 'START_DELAY_MS'), `${opts.startDelayMs}\n`);
+  return dir;
 }

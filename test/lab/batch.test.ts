@@ -1,0 +1,65 @@
+// Three servers (inventory/lab-three.yml): one apply builds a stack with two replicas, and
+// `deploy --batch 2` switches two servers at once with no failed request, while a batch that would
+// empty the pool is refused. Adds web-03 to the lab, and stops it again at the end.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { appVersion, tandem, tandemAsync, tandemJson } from './tandem.ts';
+import { startLoad } from './load.ts';
+import { httpGet } from '../../src/verify/http.ts';
+
+const THREE = 'inventory/lab-three.yml';
+const WEB = { 'web-01': '10.77.0.11', 'web-02': '10.77.0.12', 'web-03': '10.77.0.13' } as const;
+const LBS = [WEB['web-01'], WEB['web-02']];
+
+async function versionsServed(): Promise<string[]> {
+  return Promise.all(Object.values(WEB).map(async (a) => (await httpGet(`http://${a}:8080/version`)).body.trim()));
+}
+
+test.before(() => {
+  for (const args of [['lab', 'up', '-i', THREE], ['lab', 'reset', '-i', THREE]]) {
+    const r = tandem(args);
+    assert.is(r.code, 0, r.stdout + r.stderr);
+  }
+});
+
+test.after(() => {
+  // Back to the two servers the other lab tests use.
+  tandem(['lab', 'up', '--hosts', '2']);
+});
+
+test('one apply on three pristine servers: verify passes, with both replicas carrying the canary', () => {
+  const r = tandemJson(['apply', '-i', THREE]);
+  assert.is(r.code, 0, r.stderr);
+  console.log(`    fresh apply of three servers: ${r.ms} ms wall, ${r.json.summary.changed} changes`);
+  const v = tandemJson(['verify', '-i', THREE]);
+  assert.is(v.code, 0, JSON.stringify(v.json.checks.filter((c: any) => !c.ok)));
+  const canaries = v.json.checks.filter((c: any) => c.check === 'a canary row written on the primary is read on the replica');
+  assert.equal(canaries.map((c: any) => c.host).sort(), ['web-02', 'web-03']);
+  const backends = v.json.checks.filter((c: any) => c.check === 'every backend is UP in HAProxy');
+  for (const b of backends) assert.is(b.figure, '3/3 backends UP');
+});
+
+test('deploy --batch 3 would empty the pool: refused, nothing changes', async () => {
+  const r = await tandemAsync(['deploy', '-i', THREE, '--batch', '3', '--source', appVersion('1.0.9')]);
+  assert.is(r.code, 1);
+  assert.match(r.stdout + r.stderr, /--batch 3 would take every web server out of rotation at once \(there are 3\); use at most 2/);
+  assert.equal(await versionsServed(), ['1.0.0', '1.0.0', '1.0.0']);
+});
+
+test('deploy --batch 2 under load: two servers switched together, then the third; 0 failed requests', async () => {
+  const load = startLoad(LBS, { ratePerSecond: 80 });
+  const r = await tandemAsync(['deploy', '-i', THREE, '--batch', '2', '--json', '--source', appVersion('1.0.1')]);
+  const l = await load.stop();
+  assert.is(r.code, 0, r.stdout + r.stderr);
+  assert.is(l.failed, 0, l.failures.join('\n'));
+  assert.ok(l.perSecond >= 50, `${l.perSecond.toFixed(0)} requests/s`);
+  const report = JSON.parse(r.stdout);
+  assert.equal(
+    Object.fromEntries(Object.entries(report.servers).map(([h, s]: [string, any]) => [h, [s.status, s.batch]])),
+    { 'web-01': ['updated', 1], 'web-02': ['updated', 1], 'web-03': ['updated', 2] },
+  );
+  assert.equal(await versionsServed(), ['1.0.1', '1.0.1', '1.0.1']);
+  console.log(`    deploy --batch 2 of three servers: ${r.ms} ms wall; load ${l.sent} requests at ${l.perSecond.toFixed(0)}/s, ${l.failed} failed`);
+});
+
+test.run();

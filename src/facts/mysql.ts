@@ -1,5 +1,6 @@
 // Facts about the database server, read with the local `mysql` client as root over its socket.
-// One fact returns every section the database ops need, so it costs one section of the batch.
+// The server's state (databases, accounts, replica status) is one fact that every database op
+// shares; each account's grants are a fact of their own, so no query is repeated in a batch.
 import type { Fact } from '../engine/types.ts';
 import { sqlString } from '../ops/mysql/dialect.ts';
 
@@ -14,8 +15,6 @@ export interface MysqlState {
   databases: Set<string>;
   /** "user@host" -> authentication string (password hash). */
   users: Map<string, string>;
-  /** "user@host" -> the lines of SHOW GRANTS. */
-  grants: Map<string, string[]>;
   /** SHOW SLAVE/REPLICA STATUS as field -> value; empty when replication is not configured. */
   replica: Record<string, string>;
 }
@@ -24,21 +23,18 @@ export const accountKey = (a: Account) => `${a.user}@${a.host}`;
 
 const SECTION = '-- section ';
 
-export function mysqlStateScript(accounts: Account[], showReplicaStatus: string): string {
-  const q = (sql: string) => `mysql -N -B -e ${shellSingle(sql)}`;
-  const lines = [
-    `${q('SELECT 1')} >/dev/null || exit 3`,
+const query = (sql: string) => `mysql -N -B -e ${shellSingle(sql)}`;
+
+export function mysqlStateScript(showReplicaStatus: string): string {
+  return [
+    `${query('SELECT 1')} >/dev/null || exit 3`,
     `echo '${SECTION}databases'`,
-    q('SHOW DATABASES'),
+    query('SHOW DATABASES'),
     `echo '${SECTION}users'`,
-    q("SELECT CONCAT(user, '@', host), authentication_string FROM mysql.user"),
-  ];
-  for (const a of accounts) {
-    lines.push(`echo '${SECTION}grants ${accountKey(a)}'`);
-    lines.push(`${q(`SHOW GRANTS FOR ${sqlString(a.user)}@${sqlString(a.host)}`)} || true`);
-  }
-  lines.push(`echo '${SECTION}replica'`, `mysql -e ${shellSingle(showReplicaStatus.replace(/\\G$/, ''))} -E || true`);
-  return lines.join('\n');
+    query("SELECT CONCAT(user, '@', host), authentication_string FROM mysql.user"),
+    `echo '${SECTION}replica'`,
+    `mysql -e ${shellSingle(showReplicaStatus.replace(/\\G$/, ''))} -E || true`,
+  ].join('\n');
 }
 
 function shellSingle(s: string): string {
@@ -46,13 +42,12 @@ function shellSingle(s: string): string {
 }
 
 export function parseMysqlState(stdout: string, exitCode: number): MysqlState {
-  const state: MysqlState = { up: exitCode === 0, databases: new Set(), users: new Map(), grants: new Map(), replica: {} };
+  const state: MysqlState = { up: exitCode === 0, databases: new Set(), users: new Map(), replica: {} };
   if (!state.up) return state;
   let section = '';
   for (const line of stdout.split('\n')) {
     if (line.startsWith(SECTION)) {
       section = line.slice(SECTION.length);
-      if (section.startsWith('grants ')) state.grants.set(section.slice(7), []);
       continue;
     }
     if (!line.trim()) continue;
@@ -60,8 +55,7 @@ export function parseMysqlState(stdout: string, exitCode: number): MysqlState {
     else if (section === 'users') {
       const [acct, auth] = line.split('\t');
       if (acct) state.users.set(acct, auth ?? '');
-    } else if (section.startsWith('grants ')) state.grants.get(section.slice(7))!.push(line.trim());
-    else if (section === 'replica') {
+    } else if (section === 'replica') {
       const m = /^\s*([A-Za-z_]+):\s?(.*)$/.exec(line);
       if (m) state.replica[m[1]!] = m[2]!;
     }
@@ -69,11 +63,15 @@ export function parseMysqlState(stdout: string, exitCode: number): MysqlState {
   return state;
 }
 
-export function mysqlStateFact(accounts: Account[], showReplicaStatus: string): Fact<MysqlState> {
-  const sorted = [...accounts].sort((a, b) => accountKey(a).localeCompare(accountKey(b)));
+export function mysqlStateFact(showReplicaStatus: string): Fact<MysqlState> {
+  return { id: 'mysql:state', script: mysqlStateScript(showReplicaStatus), parse: parseMysqlState };
+}
+
+/** The lines of SHOW GRANTS for one account; none when it does not exist or the server is down. */
+export function mysqlGrantsFact(account: Account): Fact<string[]> {
   return {
-    id: `mysql:${sorted.map(accountKey).join(',')}`,
-    script: mysqlStateScript(sorted, showReplicaStatus),
-    parse: parseMysqlState,
+    id: `mysql:grants:${accountKey(account)}`,
+    script: `${query(`SHOW GRANTS FOR ${sqlString(account.user)}@${sqlString(account.host)}`)} 2>/dev/null || true`,
+    parse: (stdout) => stdout.split('\n').map((l) => l.trim()).filter(Boolean),
   };
 }

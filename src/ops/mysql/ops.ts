@@ -1,7 +1,7 @@
 // Database ops: databases, accounts with their grants, and GTID replication on a replica.
 // Every statement reaches the server on the mysql client's stdin: passwords never sit in argv.
 import { createHash } from 'node:crypto';
-import { accountKey, mysqlStateFact, type Account, type MysqlState } from '../../facts/mysql.ts';
+import { accountKey, mysqlGrantsFact, mysqlStateFact, type Account, type MysqlState } from '../../facts/mysql.ts';
 import { Secret } from '../../secrets/secret.ts';
 import type { Change, Command, Op } from '../../engine/types.ts';
 import { sqlString, type Dialect } from './dialect.ts';
@@ -29,12 +29,12 @@ export function planDatabase(args: DatabaseArgs, have: MysqlState): Change | nul
   return {
     summary: `create database ${args.name}`,
     commands: [sqlCommand(`CREATE DATABASE IF NOT EXISTS \`${args.name}\` CHARACTER SET utf8mb4;`, { describe: `CREATE DATABASE ${args.name}` })],
-    invalidates: [mysqlStateFact([], args.dialect.showReplicaStatus).id],
+    invalidates: [mysqlStateFact(args.dialect.showReplicaStatus).id],
   };
 }
 
 export function database(args: DatabaseArgs): Op {
-  const fact = mysqlStateFact([], args.dialect.showReplicaStatus);
+  const fact = mysqlStateFact(args.dialect.showReplicaStatus);
   return { id: `mysql database ${args.name}`, facts: [fact], plan: (f) => planDatabase(args, f.get(fact)) };
 }
 
@@ -64,7 +64,8 @@ export function grantsSatisfied(lines: string[], grant: Grant): boolean {
   });
 }
 
-export function planAccount(args: AccountArgs, have: MysqlState): Change | null {
+/** `grants`: the account's SHOW GRANTS lines (mysqlGrantsFact). */
+export function planAccount(args: AccountArgs, have: MysqlState, grants: string[]): Change | null {
   const key = accountKey(args);
   const exists = have.up && have.users.has(key);
   const statements: string[] = [];
@@ -77,19 +78,19 @@ export function planAccount(args: AccountArgs, have: MysqlState): Change | null 
     statements.push(`ALTER USER ${quoteAccount(args)} IDENTIFIED BY ${pw};`);
     notes.push(`set the password of ${key}`);
   }
-  const lines = have.grants.get(key) ?? [];
-  const missing = args.grants.filter((g) => !exists || !grantsSatisfied(lines, g));
+  const missing = args.grants.filter((g) => !exists || !grantsSatisfied(grants, g));
   for (const g of missing) statements.push(`GRANT ${g.privileges.join(', ')} ON ${g.on} TO ${quoteAccount(args)};`);
   if (missing.length && exists) notes.push(`grant ${missing.map((g) => `${g.privileges.join(', ')} ON ${g.on}`).join('; ')} to ${key}`);
   if (statements.length === 0) return null;
   return {
     summary: notes.join(', '),
     commands: [sqlCommand(statements.join('\n'), { secret: true, describe: notes.join(', '), noBinlog: args.local })],
-    invalidates: [mysqlStateFact([args], args.dialect.showReplicaStatus).id],
+    invalidates: [mysqlStateFact(args.dialect.showReplicaStatus).id, mysqlGrantsFact(args).id],
   };
 }
 
 export function account(args: AccountArgs): Op {
-  const fact = mysqlStateFact([args], args.dialect.showReplicaStatus);
-  return { id: `mysql account ${accountKey(args)}`, facts: [fact], plan: (f) => planAccount(args, f.get(fact)) };
+  const state = mysqlStateFact(args.dialect.showReplicaStatus);
+  const grants = mysqlGrantsFact(args);
+  return { id: `mysql account ${accountKey(args)}`, facts: [state, grants], plan: (f) => planAccount(args, f.get(state), f.get(grants)) };
 }

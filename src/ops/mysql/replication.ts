@@ -46,7 +46,7 @@ export function planReplication(args: ReplicationArgs, have: MysqlState): Change
   const d = args.dialect;
   const s = d.status;
   const r = have.replica;
-  const factId = mysqlStateFact([], d.showReplicaStatus).id;
+  const factId = mysqlStateFact(d.showReplicaStatus).id;
   const restart = (why: string): Change => ({
     summary: why,
     commands: [sqlCommand(`${d.stopReplica}\n${d.changeSource(source(args))}\n${d.startReplica}`, { secret: true, describe: why })],
@@ -85,6 +85,6 @@ export function planReplication(args: ReplicationArgs, have: MysqlState): Change
 }
 
 export function replication(args: ReplicationArgs): Op {
-  const fact = mysqlStateFact([], args.dialect.showReplicaStatus);
+  const fact = mysqlStateFact(args.dialect.showReplicaStatus);
   return { id: `mysql replication from ${args.primary.name}`, facts: [fact], plan: (f) => planReplication(args, f.get(fact)) };
 }

@@ -1,12 +1,9 @@
-// `tandem deploy`, `tandem rollback` and `tandem status`.
+// `tandem deploy` and `tandem rollback`.
 import type { Command } from 'commander';
 import { Listr } from 'listr2';
 import { rollingDeploy, type DeployEvent, type DeployReport, type Target } from '../deploy/rolling.ts';
-import { LIST_RELEASES, parseReleaseList, previousRelease, SHOW_STAT } from '../deploy/commands.ts';
-import { parseStatCsv } from '../verify/haproxy.ts';
 import { prepareRelease } from '../release/prepare.ts';
 import { hasRole } from '../../recipes/recipe.ts';
-import { HAPROXY_BACKEND } from '../../recipes/haproxy.ts';
 import { addCommonOptions, type CommonOptions } from './options.ts';
 import { openSession } from './session.ts';
 import { action } from './exit.ts';
@@ -102,57 +99,6 @@ async function runRolling(verb: 'deployed' | 'rolled back to', opts: DeployOptio
   }
 }
 
-async function status(opts: CommonOptions): Promise<number> {
-  const session = await openSession(opts, { createSecrets: false });
-  try {
-    const inv = session.inventory;
-    const lbs = inv.hosts.filter((h) => hasRole(h, 'lb'));
-    const result: { servers: Record<string, { roles: string[]; current?: string; rollbackTo?: string; releases?: string[]; error?: string }>; loadBalancers: Record<string, Record<string, string>> } = {
-      servers: {},
-      loadBalancers: {},
-    };
-    await Promise.all(
-      session.hosts.map(async (h) => {
-        try {
-          const conn = await session.connect(h);
-          const list = hasRole(h, 'app') ? parseReleaseList((await conn.exec({ script: LIST_RELEASES })).stdout) : undefined;
-          result.servers[h.name] = { roles: h.roles, current: list?.current, rollbackTo: list && previousRelease(list), releases: list?.releases };
-        } catch (err) {
-          result.servers[h.name] = { roles: h.roles, error: (err as Error).message };
-        }
-      }),
-    );
-    await Promise.all(
-      lbs.map(async (lb) => {
-        try {
-          const res = await (await session.connect(lb)).exec({ script: SHOW_STAT });
-          result.loadBalancers[lb.name] = Object.fromEntries(
-            parseStatCsv(res.stdout).filter((s) => s.backend === HAPROXY_BACKEND).map((s) => [s.server, s.status]),
-          );
-        } catch (err) {
-          result.loadBalancers[lb.name] = { error: (err as Error).message };
-        }
-      }),
-    );
-    if (opts.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    else {
-      const lines = [`SERVER  ROLES                       CURRENT RELEASE          ${lbs.map((l) => `IN ${l.name}`.padEnd(14)).join('')}`];
-      for (const h of session.hosts) {
-        const s = result.servers[h.name]!;
-        lines.push(
-          `${h.name.padEnd(8)}${h.roles.join(',').padEnd(28)}${(s.error ? 'unreachable' : (s.current ?? '-')).padEnd(25)}${lbs
-            .map((l) => (result.loadBalancers[l.name]?.[h.name] ?? '-').padEnd(14))
-            .join('')}`,
-        );
-      }
-      process.stdout.write(lines.join('\n') + '\n');
-    }
-    return Object.values(result.servers).some((s) => s.error) ? 1 : 0;
-  } finally {
-    await session.close();
-  }
-}
-
 export function registerDeploy(program: Command): void {
   addCommonOptions(
     program
@@ -172,8 +118,4 @@ export function registerDeploy(program: Command): void {
       .option('--batch <n>', 'servers switched at once', '1')
       .option('--force-unlock', 'take over the deploy lock even if another deploy holds it'),
   ).action(action((opts: DeployOptions) => runRolling('rolled back to', opts, async () => (opts.to ? { kind: 'named', id: opts.to } : { kind: 'previous' }))));
-
-  addCommonOptions(program.command('status').description('one screen: servers, current releases, their state in every load balancer')).action(
-    action((opts: CommonOptions) => status(opts)),
-  );
 }

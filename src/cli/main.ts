@@ -5,6 +5,7 @@ import { registerLab } from './lab.ts';
 import { registerVerify } from './verify.ts';
 import { registerDemo } from './demo.ts';
 import { registerDeploy } from './deploy.ts';
+import { registerStatus } from './status.ts';
 
 const program = new Command('tandem')
   .description('Provision and maintain a load-balanced, replicated web stack over SSH')
@@ -14,6 +15,7 @@ const program = new Command('tandem')
 registerConverge(program);
 registerVerify(program);
 registerDeploy(program);
+registerStatus(program);
 registerDemo(program);
 registerLab(program);
 

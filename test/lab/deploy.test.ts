@@ -3,7 +3,7 @@
 // deploy is refused while one runs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appVersion, onHost, tandemAsync, tandemJson } from './tandem.ts';
+import { appVersion, onHost, tandem, tandemAsync, tandemJson } from './tandem.ts';
 import { resetHosts } from './harness.ts';
 import { startLoad } from './load.ts';
 import { prepareRelease } from '../../src/release/prepare.ts';
@@ -37,6 +37,20 @@ test('deploying a new version under load: 0 failed requests, every server on the
   }
   const longest = Math.max(...HOSTS.map((h) => report.servers[h].outOfRotationMs));
   console.log(`    deploy: ${r.ms} ms wall, longest out of rotation ${longest} ms; load ${l.sent} requests at ${l.perSecond.toFixed(0)}/s, ${l.failed} failed`);
+});
+
+test('status after the deploy: the new release on each server, the old one to roll back to, UP in every load balancer, replication running', () => {
+  const st = tandemJson(['status']);
+  assert.is(st.code, 0, st.stderr);
+  for (const h of HOSTS) {
+    assert.match(st.json.servers[h].current, /^1\.0\.1-/);
+    assert.match(st.json.servers[h].rollbackTo, /^1\.0\.0-/);
+  }
+  for (const lb of HOSTS) assert.equal(st.json.loadBalancers[lb], { 'web-01': 'UP', 'web-02': 'UP' }, `in ${lb}`);
+  assert.is(st.json.servers['web-02'].replication.io, 'Yes');
+  assert.is(st.json.servers['web-02'].replication.sql, 'Yes');
+  const table = tandem(['status']);
+  assert.match(table.stdout, /^web-02\s+lb,web,app,db-replica\s+1\.0\.1-\S+\s+IO Yes, SQL Yes, lag \d+ s\s+UP\s+UP$/m);
 });
 
 test('a release whose /healthz fails is rolled back by itself: 0 failed requests, old version everywhere, exit 1', async () => {

@@ -46,6 +46,8 @@ test('apply with active-passive: the shared address is on web-01 only, verify pr
   const check = v.json.checks.find((c: any) => c.check === 'the shared address is on exactly one load balancer and answers');
   assert.match(check.figure, /^10\.77\.0\.10 on web-01, HTTP 200$/);
   assert.equal(await holders(), ['web-01']);
+  const st = tandemJson(['status', '-i', FAILOVER]);
+  assert.equal(st.json.sharedAddress, { address: VIP, heldBy: ['web-01'] });
   const again = tandemJson(['apply', '-i', FAILOVER]);
   assert.is(again.json.summary.changed, 0);
   for (const h of HOSTS) assert.ok(again.json.roundTrips[h] <= 2, `${h}: ${again.json.roundTrips[h]} remote commands`);

@@ -1,0 +1,58 @@
+// `tandem status`: one screen of what runs where; reads only.
+import type { Command } from 'commander';
+import { gatherStatus, type ServerStatus, type StackStatus } from '../status/gather.ts';
+import { hasRole } from '../../recipes/recipe.ts';
+import { addCommonOptions, type CommonOptions } from './options.ts';
+import { openSession } from './session.ts';
+import { action } from './exit.ts';
+
+function replicationText(s: ServerStatus): string {
+  const r = s.replication;
+  if (!r) return '-';
+  if (r === 'not configured') return 'not configured';
+  const text = `IO ${r.io}, SQL ${r.sql}, lag ${r.lagSeconds ?? '?'} s`;
+  return r.error ? `${text}: ${r.error}` : text;
+}
+
+/** Pure: the table a person reads. */
+export function renderStatus(st: StackStatus, hostNames: string[], lbNames: string[]): string {
+  const header = ['SERVER', 'ROLES', 'CURRENT RELEASE', 'REPLICATION', ...lbNames.map((l) => `IN ${l}`)];
+  const rows = hostNames.map((name) => {
+    const s = st.servers[name]!;
+    if (s.error) return [name, s.roles.join(','), `unreachable: ${s.error}`, '', ...lbNames.map(() => '')];
+    return [name, s.roles.join(','), s.current ?? '-', replicationText(s), ...lbNames.map((l) => st.loadBalancers[l]?.[name] ?? '-')];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const out = [line(header), ...rows.map(line)];
+  for (const l of lbNames) {
+    const e = st.loadBalancers[l]?.error;
+    if (e) out.push(`${l}: cannot read HAProxy: ${e}`);
+  }
+  if (st.sharedAddress) {
+    const { address, heldBy } = st.sharedAddress;
+    out.push(`shared address ${address}: ${heldBy.length === 1 ? `on ${heldBy[0]}` : heldBy.length ? `on ${heldBy.join(' and ')} (more than one!)` : 'on no load balancer'}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+async function status(opts: CommonOptions): Promise<number> {
+  const session = await openSession(opts, { createSecrets: false });
+  try {
+    const st = await gatherStatus({ inventory: session.inventory, hosts: session.hosts, connect: session.connect });
+    if (opts.json) process.stdout.write(JSON.stringify(st, null, 2) + '\n');
+    else {
+      const lbs = session.hosts.filter((h) => hasRole(h, 'lb')).map((h) => h.name);
+      process.stdout.write(renderStatus(st, session.hosts.map((h) => h.name), lbs));
+    }
+    return Object.values(st.servers).some((s) => s.error) ? 1 : 0;
+  } finally {
+    await session.close();
+  }
+}
+
+export function registerStatus(program: Command): void {
+  addCommonOptions(
+    program.command('status').description('one screen: servers, current releases, replication, their state in every load balancer'),
+  ).action(action((opts: CommonOptions) => status(opts)));
+}

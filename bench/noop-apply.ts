@@ -31,7 +31,7 @@ async function perFactBaseline(): Promise<{ ms: number; commands: number }> {
   const t0 = performance.now();
   const inv = await loadInventory(INVENTORY);
   const secrets = await loadSecrets(inv.secretsFile, { create: false });
-  const release = await prepareRelease(inv.app.source);
+  const release = await prepareRelease(inv.app.source, { entry: inv.app.entry });
   const work = buildWork(inv, inv.hosts, secrets, RECIPES, release);
   let commands = 0;
   await Promise.all(

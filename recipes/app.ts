@@ -65,7 +65,7 @@ export const app: Recipe = {
           template({
             path: `/etc/systemd/system/${APP_SERVICE}.service`,
             template: 'app/tandem-app.service.ejs',
-            vars: { host: host.name, user: APP_USER, envFile: APP_ENV_FILE, root: APP_ROOT },
+            vars: { host: host.name, user: APP_USER, envFile: APP_ENV_FILE, root: APP_ROOT, entry: inventory.app.entry },
             mode: '0644',
             notify: [daemonReload.id, restart],
           }),

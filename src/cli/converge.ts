@@ -20,7 +20,7 @@ export async function converge(mode: Mode, opts: ConvergeOptions): Promise<{ rep
   const session = await openSession(opts, { createSecrets: mode === 'apply' });
   try {
     // Recipes render templates here: a template error stops the run before any connection.
-    const release = recipes.some((r) => r.name === 'app') ? await prepareRelease(session.inventory.app.source) : undefined;
+    const release = recipes.some((r) => r.name === 'app') ? await prepareRelease(session.inventory.app.source, { entry: session.inventory.app.entry }) : undefined;
     const work = buildWork(session.inventory, session.hosts, session.secrets, recipes, release);
     const out = opts.json ? process.stderr : process.stdout;
     const names = session.hosts.map((h) => h.name);

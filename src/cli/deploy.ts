@@ -4,14 +4,15 @@ import { Listr } from 'listr2';
 import { rollingDeploy, type DeployEvent, type DeployReport, type Target } from '../deploy/rolling.ts';
 import { prepareRelease } from '../release/prepare.ts';
 import { hasRole } from '../../recipes/recipe.ts';
-import { addCommonOptions, type CommonOptions } from './options.ts';
+import { addCommonOptions, positiveInt, type CommonOptions } from './options.ts';
+import type { Inventory } from '../inventory/types.ts';
 import { openSession } from './session.ts';
 import { action } from './exit.ts';
 import { colorizer } from './render/format.ts';
 
 interface DeployOptions extends CommonOptions {
   source?: string;
-  batch?: string;
+  batch?: number;
   forceUnlock?: boolean;
   to?: string;
   version?: string;
@@ -61,11 +62,11 @@ function listrSink(hosts: string[], out: NodeJS.WriteStream): { sink: (e: Deploy
   };
 }
 
-async function runRolling(verb: 'deployed' | 'rolled back to', opts: DeployOptions, target: (source: string) => Promise<Target>): Promise<number> {
+async function runRolling(verb: 'deployed' | 'rolled back to', opts: DeployOptions, target: (source: string, inventory: Inventory) => Promise<Target>): Promise<number> {
   const session = await openSession(opts, { createSecrets: false });
   const out = opts.json ? process.stderr : process.stdout;
   try {
-    const t = await target(opts.source ?? session.inventory.app.source);
+    const t = await target(opts.source ?? session.inventory.app.source, session.inventory);
     const apps = session.hosts.filter((h) => hasRole(h, 'app')).map((h) => h.name);
     const view = out.isTTY && !opts.verbose ? listrSink(apps, out) : undefined;
     const lines = !view && (!opts.json || opts.verbose) ? lineSink(out) : undefined;
@@ -79,7 +80,7 @@ async function runRolling(verb: 'deployed' | 'rolled back to', opts: DeployOptio
         lines?.(e);
       },
       target: t,
-      batch: opts.batch ? Number(opts.batch) : 1,
+      batch: opts.batch ?? 1,
       forceUnlock: opts.forceUnlock,
     });
     await view?.finish();
@@ -105,17 +106,17 @@ export function registerDeploy(program: Command): void {
       .command('deploy')
       .description('roll a new app release out, one batch of servers at a time, with no failed requests')
       .option('--source <dir>', 'application folder to build the release from (default: app.source)')
-      .option('--batch <n>', 'servers switched at once', '1')
+      .option('--batch <n>', 'servers switched at once', positiveInt, 1)
       .option('--force-unlock', 'take over the deploy lock even if another deploy holds it')
       .option('--version <version>', 'release version (default: package.json version)'),
-  ).action(action((opts: DeployOptions) => runRolling('deployed', opts, async (source) => ({ kind: 'release', release: await prepareRelease(source, { version: opts.version }) }))));
+  ).action(action((opts: DeployOptions) => runRolling('deployed', opts, async (source, inv) => ({ kind: 'release', release: await prepareRelease(source, { version: opts.version, entry: inv.app.entry }) }))));
 
   addCommonOptions(
     program
       .command('rollback')
       .description('roll back to the previous release (or --to ID), the same rolling way')
       .option('--to <id>', 'release id to go back to (see `tandem status`)')
-      .option('--batch <n>', 'servers switched at once', '1')
+      .option('--batch <n>', 'servers switched at once', positiveInt, 1)
       .option('--force-unlock', 'take over the deploy lock even if another deploy holds it'),
   ).action(action((opts: DeployOptions) => runRolling('rolled back to', opts, async () => (opts.to ? { kind: 'named', id: opts.to } : { kind: 'previous' }))));
 }

@@ -1,5 +1,5 @@
 // `tandem lab ...`: local disposable Debian 12 servers. Parses flags, calls src/lab, prints.
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import {
   isLabError,
   labConfig,
@@ -12,6 +12,7 @@ import {
   type LabEvent,
   type LabStatus,
 } from '../lab/index.ts';
+import { positiveInt } from './options.ts';
 
 const DEFAULT_INVENTORY = 'inventory/lab.yml';
 
@@ -72,12 +73,6 @@ async function guarded(fn: () => Promise<number | void>): Promise<void> {
     }
     process.exitCode = 1;
   }
-}
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
-  return n;
 }
 
 export function registerLab(program: Command): void {

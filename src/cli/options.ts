@@ -1,5 +1,5 @@
 // Flags shared by the verbs that work on an inventory.
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 
 export interface CommonOptions {
   inventory: string;
@@ -16,4 +16,11 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--json', 'print one JSON report on standard output (progress goes to standard error)')
     .option('-v, --verbose', 'show the commands behind every change')
     .option('--accept-new-host-keys', 'pin the key of a host seen for the first time (otherwise it is refused)');
+}
+
+/** commander argParser for options such as --batch and --hosts. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
 }

@@ -142,7 +142,7 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
     hosts,
     lb: { algorithm: raw.lb.algorithm, mode: raw.lb.mode, ...(failover && { failover }) },
     // Without app.source, the sample app of this checkout.
-    app: { source: raw.app.source ? resolve(raw.app.source) : path.resolve(import.meta.dirname, '../../examples/app'), port: raw.app.port, keepReleases: raw.app.keep_releases },
+    app: { source: raw.app.source ? resolve(raw.app.source) : path.resolve(import.meta.dirname, '../../examples/app'), port: raw.app.port, keepReleases: raw.app.keep_releases, entry: raw.app.entry },
     db: raw.db,
     apt: { proxy: raw.apt.proxy, cacheValidSeconds: raw.apt.cache_valid },
     timezone: raw.timezone,

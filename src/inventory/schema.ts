@@ -63,8 +63,11 @@ export const inventorySchema = z.strictObject({
       source: z.string().optional(),
       port: port.default(3000),
       keep_releases: z.number({ error: 'must be a whole number' }).int().min(2, 'must keep at least 2 releases').default(5),
+      entry: z.string({ error: 'must be a path inside the release, such as src/server.js' })
+        .regex(/^(?!\/)(?!.*(^|\/)\.\.(\/|$))[A-Za-z0-9._/-]+$/, 'must be a path inside the release, such as src/server.js')
+        .default('src/server.js'),
     })
-    .default({ port: 3000, keep_releases: 5 }),
+    .default({ port: 3000, keep_releases: 5, entry: 'src/server.js' }),
   db: z
     .strictObject({
       name: z.string().regex(/^[a-zA-Z0-9_]+$/, 'must be letters, digits and underscores').default('app'),

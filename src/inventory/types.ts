@@ -49,7 +49,8 @@ export interface Inventory {
     /** Present exactly when mode is active-passive. */
     failover?: Failover;
   };
-  app: { source: string; port: number; keepReleases: number };
+  /** entry: the file the unit runs with node, relative to the release. */
+  app: { source: string; port: number; keepReleases: number; entry: string };
   db: { name: string; user: string; engine: 'mariadb' | 'mysql' };
   apt: { proxy?: string; cacheValidSeconds: number };
   timezone: string;

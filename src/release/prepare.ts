@@ -6,10 +6,13 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import os from 'node:os';
-import { buildRelease } from '../../examples/app/bundle.mjs';
+import { buildReleaseDir } from './build.ts';
 import { TandemError } from '../errors.ts';
 
 const exec = promisify(execFile);
+
+/** What the unit starts when the inventory names nothing else. */
+export const DEFAULT_ENTRY = 'src/server.js';
 
 export interface Release {
   id: string;
@@ -20,7 +23,10 @@ export interface Release {
 
 const SKIP = new Set(['node_modules', '.git']);
 
-/** A hash of every source file (names and contents), node_modules excluded. */
+/**
+ * A hash of every source file (names and contents), node_modules and .git excluded: a superset
+ * of what the release ships, so any change that could matter gives a new release id.
+ */
 export async function sourceHash(dir: string): Promise<string> {
   const h = createHash('sha256');
   const walk = async (rel: string): Promise<void> => {
@@ -40,7 +46,7 @@ export function releaseCacheDir(): string {
   return process.env.TANDEM_CACHE ?? path.join(os.homedir(), '.cache', 'tandem', 'releases');
 }
 
-export async function prepareRelease(source: string, opts: { version?: string } = {}): Promise<Release> {
+export async function prepareRelease(source: string, opts: { version?: string; entry?: string } = {}): Promise<Release> {
   try {
     await stat(path.join(source, 'package.json'));
   } catch {
@@ -61,10 +67,11 @@ export async function prepareRelease(source: string, opts: { version?: string } 
   const dir = path.join(cache, id);
   await rm(dir, { recursive: true, force: true });
   try {
-    await buildRelease({ source, outDir: dir, version });
+    await buildReleaseDir({ source, outDir: dir, version, entry: opts.entry ?? DEFAULT_ENTRY });
     await exec('tar', ['-czf', `${tarball}.tmp`, '-C', dir, '.']);
     await exec('mv', ['-f', `${tarball}.tmp`, tarball]);
   } catch (err) {
+    if (err instanceof TandemError) throw err;
     throw new TandemError(`building release ${id} from ${source} failed: ${(err as Error).message}`, { cause: err });
   } finally {
     await rm(dir, { recursive: true, force: true });

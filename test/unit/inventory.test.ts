@@ -78,6 +78,7 @@ test('a valid inventory loads with its defaults and absolute paths', async () =>
   assert.is(got.app.port, 3000);
   assert.is(got.app.keepReleases, 5);
   assert.ok(path.isAbsolute(got.app.source), got.app.source);
+  assert.is(got.app.entry, 'src/server.js');
   assert.is(got.db.name, 'app');
   assert.is(got.db.user, 'app');
   assert.equal(got.apt, { proxy: undefined, cacheValidSeconds: 3600 });
@@ -96,7 +97,7 @@ hosts:
   a: { address: 10.0.0.1, roles: [lb, web, app, db-primary] }
   b: { address: 10.0.0.2, port: 22, roles: [lb, web, db-replica] }
 lb: { algorithm: leastconn, mode: active-passive, vip: 10.0.0.10/24, interface: ens3, router_id: 7 }
-app: { source: ../app, port: 8000, keep_releases: 3 }
+app: { source: ../app, port: 8000, keep_releases: 3, entry: dist/main.js }
 db: { name: shop, user: shop_rw }
 apt: { proxy: "http://10.0.0.9:3142", cache_valid: 60 }
 timezone: Europe/Paris
@@ -119,7 +120,7 @@ secrets: private/secrets.yml
     ],
   );
   assert.equal(got.lb, { algorithm: 'leastconn', mode: 'active-passive', failover: { vip: '10.0.0.10', prefix: 24, interface: 'ens3', routerId: 7 } });
-  assert.equal(got.app, { source: path.resolve(dir, '../app'), port: 8000, keepReleases: 3 });
+  assert.equal(got.app, { source: path.resolve(dir, '../app'), port: 8000, keepReleases: 3, entry: 'dist/main.js' });
   assert.is(got.db.name, 'shop');
   assert.is(got.db.user, 'shop_rw');
   assert.equal(got.apt, { proxy: 'http://10.0.0.9:3142', cacheValidSeconds: 60 });
@@ -234,6 +235,16 @@ hosts: {}
     name: 'bad algorithm',
     yaml: inv(TWO, 'lb: { algorithm: random }\n'),
     expected: ['lb.algorithm: unknown algorithm "random" (expected one of roundrobin, leastconn, source)'],
+  },
+  {
+    name: 'an app entry outside the release',
+    yaml: inv(TWO, 'app: { entry: ../../etc/passwd }\n'),
+    expected: ['app.entry: must be a path inside the release, such as src/server.js'],
+  },
+  {
+    name: 'an absolute app entry',
+    yaml: inv(TWO, 'app: { entry: /usr/bin/node }\n'),
+    expected: ['app.entry: must be a path inside the release, such as src/server.js'],
   },
   {
     name: 'active-passive without its shared address and interface',

@@ -96,7 +96,8 @@ export async function rollingDeploy(input: DeployInput): Promise<DeployReport> {
   const webNames = new Set(input.inventory.hosts.filter((h) => hasRole(h, 'web')).map((h) => h.name));
   const batch = input.batch ?? 1;
   const inRotation = apps.filter((h) => webNames.has(h.name)).length;
-  if (batch < 1 || (inRotation > 0 && batch >= webNames.size)) {
+  if (!Number.isInteger(batch) || batch < 1) throw new DeployError(`--batch must be a whole number of at least 1, not ${batch}`);
+  if (inRotation > 0 && batch >= webNames.size) {
     throw new DeployError(`--batch ${batch} would take every web server out of rotation at once (there are ${webNames.size}); use at most ${webNames.size - 1}`);
   }
   const conns = new Map<string, Connection>();

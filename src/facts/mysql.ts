@@ -1,6 +1,7 @@
 // Facts about the database server, read with the local `mysql` client as root over its socket.
-// The server's state (databases, accounts, replica status) is one fact that every database op
-// shares; each account's grants are a fact of their own, so no query is repeated in a batch.
+// The server's state (databases, replica status) is one fact that the database and replication
+// ops share; each account is a fact of its own (password hash and grants, one query), so a
+// change to one account leaves what plan knows of the others intact.
 import type { Fact } from '../engine/types.ts';
 import { sqlString } from '../ops/mysql/dialect.ts';
 
@@ -13,8 +14,6 @@ export interface MysqlState {
   /** The server answered (installed and running). */
   up: boolean;
   databases: Set<string>;
-  /** "user@host" -> authentication string (password hash). */
-  users: Map<string, string>;
   /** SHOW SLAVE/REPLICA STATUS as field -> value; empty when replication is not configured. */
   replica: Record<string, string>;
 }
@@ -30,8 +29,6 @@ export function mysqlStateScript(showReplicaStatus: string): string {
     `${query('SELECT 1')} >/dev/null || exit 3`,
     `echo '${SECTION}databases'`,
     query('SHOW DATABASES'),
-    `echo '${SECTION}users'`,
-    query("SELECT CONCAT(user, '@', host), authentication_string FROM mysql.user"),
     `echo '${SECTION}replica'`,
     `mysql -e ${shellSingle(showReplicaStatus.replace(/\\G$/, ''))} -E || true`,
   ].join('\n');
@@ -42,7 +39,7 @@ function shellSingle(s: string): string {
 }
 
 export function parseMysqlState(stdout: string, exitCode: number): MysqlState {
-  const state: MysqlState = { up: exitCode === 0, databases: new Set(), users: new Map(), replica: {} };
+  const state: MysqlState = { up: exitCode === 0, databases: new Set(), replica: {} };
   if (!state.up) return state;
   let section = '';
   for (const line of stdout.split('\n')) {
@@ -52,10 +49,7 @@ export function parseMysqlState(stdout: string, exitCode: number): MysqlState {
     }
     if (!line.trim()) continue;
     if (section === 'databases') state.databases.add(line.trim());
-    else if (section === 'users') {
-      const [acct, auth] = line.split('\t');
-      if (acct) state.users.set(acct, auth ?? '');
-    } else if (section === 'replica') {
+    else if (section === 'replica') {
       const m = /^\s*([A-Za-z_]+):\s?(.*)$/.exec(line);
       if (m) state.replica[m[1]!] = m[2]!;
     }
@@ -67,11 +61,30 @@ export function mysqlStateFact(showReplicaStatus: string): Fact<MysqlState> {
   return { id: 'mysql:state', script: mysqlStateScript(showReplicaStatus), parse: parseMysqlState };
 }
 
-/** The lines of SHOW GRANTS for one account; none when it does not exist or the server is down. */
-export function mysqlGrantsFact(account: Account): Fact<string[]> {
+export interface AccountState {
+  /** False also when the server does not answer: then there is nothing to compare with. */
+  exists: boolean;
+  /** The stored authentication string (password hash). */
+  auth: string;
+  /** The lines of SHOW GRANTS. */
+  grants: string[];
+}
+
+/** Marks the hash line; grant lines start with GRANT. Plain characters: mysql -B escapes tabs. */
+const AUTH = 'auth:';
+
+/** One account, in one mysql call: its hash (when it exists), then SHOW GRANTS (which fails when it does not). */
+export function mysqlAccountFact(account: Account): Fact<AccountState> {
+  const who = `User = ${sqlString(account.user)} AND Host = ${sqlString(account.host)}`;
   return {
-    id: `mysql:grants:${accountKey(account)}`,
-    script: `${query(`SHOW GRANTS FOR ${sqlString(account.user)}@${sqlString(account.host)}`)} 2>/dev/null || true`,
-    parse: (stdout) => stdout.split('\n').map((l) => l.trim()).filter(Boolean),
+    id: `mysql:account:${accountKey(account)}`,
+    script: `${query(`SELECT CONCAT('${AUTH}', authentication_string) FROM mysql.user WHERE ${who}; SHOW GRANTS FOR ${sqlString(account.user)}@${sqlString(account.host)}`)} 2>/dev/null || true`,
+    parse: parseAccount,
   };
+}
+
+export function parseAccount(stdout: string): AccountState {
+  const lines = stdout.split('\n').filter((l) => l.trim());
+  const auth = lines.find((l) => l.startsWith(AUTH));
+  return { exists: auth !== undefined, auth: auth?.slice(AUTH.length) ?? '', grants: lines.filter((l) => l !== auth).map((l) => l.trim()) };
 }

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { mariadb, mysql8 } from '../../src/ops/mysql/dialect.ts';
 import { account, database, grantsSatisfied, nativePasswordHash, planAccount, planDatabase } from '../../src/ops/mysql/ops.ts';
 import { planReplication, seedScript } from '../../src/ops/mysql/replication.ts';
-import { mysqlGrantsFact, parseMysqlState, type MysqlState } from '../../src/facts/mysql.ts';
+import { mysqlAccountFact, parseAccount, parseMysqlState, type AccountState, type MysqlState } from '../../src/facts/mysql.ts';
 import { Secret, Redactor } from '../../src/secrets/secret.ts';
 import { describeCommand } from '../../src/engine/commands.ts';
 import { serverId } from '../../recipes/database.ts';
@@ -12,10 +12,10 @@ import { serverId } from '../../recipes/database.ts';
 const state = (over: Partial<MysqlState> = {}): MysqlState => ({
   up: true,
   databases: new Set(['mysql']),
-  users: new Map(),
   replica: {},
   ...over,
 });
+const NO_ACCOUNT: AccountState = { exists: false, auth: '', grants: [] };
 const stdinOf = (c: { stdin?: unknown }) => (c.stdin instanceof Secret ? c.stdin.reveal() : String(c.stdin));
 const pw = new Secret('s3cret-pass-word');
 
@@ -32,7 +32,7 @@ test('database: created when missing, nothing when present', () => {
 
 test('account: created with its grants, the password only on stdin and masked in descriptions', () => {
   const args = { user: 'app', host: '10.0.0.2', password: pw, grants: [{ privileges: ['SELECT', 'INSERT'], on: '`app`.*' }], dialect: mariadb };
-  const c = planAccount(args, state(), [])!;
+  const c = planAccount(args, NO_ACCOUNT)!;
   const sql = stdinOf(c.commands[0] as never);
   assert.match(sql, /CREATE USER IF NOT EXISTS 'app'@'10\.0\.0\.2' IDENTIFIED BY 's3cret-pass-word';/);
   assert.match(sql, /GRANT SELECT, INSERT ON `app`\.\* TO 'app'@'10\.0\.0\.2';/);
@@ -44,16 +44,16 @@ test('account: created with its grants, the password only on stdin and masked in
 test('account: nothing when the hash and grants match; ALTER when the password differs; GRANT when one is missing', () => {
   const args = { user: 'app', host: 'h', password: pw, grants: [{ privileges: ['SELECT', 'INSERT'], on: '`app`.*' }], dialect: mariadb };
   const grants = ["GRANT USAGE ON *.* TO `app`@`h` IDENTIFIED BY PASSWORD '*X'", 'GRANT SELECT, INSERT ON `app`.* TO `app`@`h`'];
-  assert.is(planAccount(args, state({ users: new Map([['app@h', nativePasswordHash(pw.reveal())]]) }), grants), null);
-  const alter = planAccount(args, state({ users: new Map([['app@h', '*OLD']]) }), grants)!;
+  assert.is(planAccount(args, { exists: true, auth: nativePasswordHash(pw.reveal()), grants }), null);
+  const alter = planAccount(args, { exists: true, auth: '*OLD', grants })!;
   assert.match(stdinOf(alter.commands[0] as never), /^ALTER USER 'app'@'h' IDENTIFIED BY/m);
   assert.not.match(stdinOf(alter.commands[0] as never), /GRANT/);
-  const missing = planAccount(args, state({ users: new Map([['app@h', nativePasswordHash(pw.reveal())]]) }), [])!;
+  const missing = planAccount(args, { exists: true, auth: nativePasswordHash(pw.reveal()), grants: [] })!;
   assert.match(stdinOf(missing.commands[0] as never), /^GRANT SELECT, INSERT ON `app`\.\* TO 'app'@'h';/m);
 });
 
 test('account local to a replica keeps its statements out of the binary log', () => {
-  const c = planAccount({ user: 'app', host: 'h', password: pw, grants: [], dialect: mariadb, local: true }, state(), [])!;
+  const c = planAccount({ user: 'app', host: 'h', password: pw, grants: [], dialect: mariadb, local: true }, NO_ACCOUNT)!;
   assert.match(stdinOf(c.commands[0] as never), /^SET SESSION sql_log_bin = 0;/);
 });
 
@@ -133,15 +133,13 @@ test('MySQL 8 dialect: SOURCE syntax, auto-position, replica status names, GTID 
   assert.equal(mysql8.packages, ['mysql-server', 'mysql-client']);
 });
 
-test('parseMysqlState reads databases, users and the replica status', () => {
+test('parseMysqlState reads databases and the replica status', () => {
   const out = [
     '-- section databases', 'app', 'mysql',
-    '-- section users', 'app@10.0.0.2\t*ABC', 'root@localhost\tinvalid',
     '-- section replica', '*************************** 1. row ***************************', '           Slave_IO_Running: Yes', '             Last_SQL_Error: ',
   ].join('\n');
   const s = parseMysqlState(out, 0);
   assert.ok(s.databases.has('app'));
-  assert.is(s.users.get('app@10.0.0.2'), '*ABC');
   assert.is(s.replica.Slave_IO_Running, 'Yes');
   assert.is(s.replica.Last_SQL_Error, '');
   assert.is(parseMysqlState('', 3).up, false);
@@ -155,14 +153,24 @@ test('server_id is unique per address and stable', () => {
   assert.ok(a > 0 && a < 2 ** 32);
 });
 
-test('every database op shares one state fact; each account adds only its own grants fact', () => {
+test('database ops share one state fact; each account reads only its own, and invalidates only its own', () => {
   const accounts = ['app', 'repl', 'verify'].map((user) => account({ user, host: '10.0.0.2', password: pw, grants: [], dialect: mariadb }));
   const ids = [database({ name: 'app', dialect: mariadb }), ...accounts].flatMap((op) => op.facts.map((f) => f.id));
-  assert.equal([...new Set(ids)].sort(), ['mysql:grants:app@10.0.0.2', 'mysql:grants:repl@10.0.0.2', 'mysql:grants:verify@10.0.0.2', 'mysql:state']);
-  const grants = mysqlGrantsFact({ user: 'app', host: '10.0.0.2' });
-  assert.match(grants.script, /^mysql -N -B -e 'SHOW GRANTS FOR .*app.*@.*10\.0\.0\.2/);
-  assert.equal(grants.parse('GRANT USAGE ON *.* TO `app`@`10.0.0.2`\n\n', 0), ['GRANT USAGE ON *.* TO `app`@`10.0.0.2`']);
-  assert.equal(grants.parse('', 1), []);
+  assert.equal(ids, ['mysql:state', 'mysql:account:app@10.0.0.2', 'mysql:account:repl@10.0.0.2', 'mysql:account:verify@10.0.0.2']);
+  // So that in a plan, creating one account does not leave the others "pending".
+  assert.equal(accounts[0]!.plan({ get: <T>() => NO_ACCOUNT as T })!.invalidates, ['mysql:account:app@10.0.0.2']);
+  const fact = mysqlAccountFact({ user: 'app', host: '10.0.0.2' });
+  assert.match(fact.script, /^mysql -N -B -e 'SELECT CONCAT\(.*auth:.*authentication_string\) FROM mysql\.user WHERE User = .*; SHOW GRANTS FOR .*app.*10\.0\.0\.2/);
+});
+
+test('parseAccount: the hash line, then the grants; nothing at all is no account', () => {
+  assert.equal(parseAccount('auth:*ABC\nGRANT USAGE ON *.* TO `app`@`h`\nGRANT SELECT ON `app`.* TO `app`@`h`\n'), {
+    exists: true,
+    auth: '*ABC',
+    grants: ['GRANT USAGE ON *.* TO `app`@`h`', 'GRANT SELECT ON `app`.* TO `app`@`h`'],
+  });
+  assert.equal(parseAccount('auth:\n'), { exists: true, auth: '', grants: [] }, 'an account without a password exists');
+  assert.equal(parseAccount(''), NO_ACCOUNT);
 });
 
 test.run();

@@ -1,7 +1,7 @@
 // Database ops: databases, accounts with their grants, and GTID replication on a replica.
 // Every statement reaches the server on the mysql client's stdin: passwords never sit in argv.
 import { createHash } from 'node:crypto';
-import { accountKey, mysqlGrantsFact, mysqlStateFact, type Account, type MysqlState } from '../../facts/mysql.ts';
+import { accountKey, mysqlAccountFact, mysqlStateFact, type Account, type AccountState, type MysqlState } from '../../facts/mysql.ts';
 import { Secret } from '../../secrets/secret.ts';
 import type { Change, Command, Op } from '../../engine/types.ts';
 import { sqlString, type Dialect } from './dialect.ts';
@@ -64,33 +64,31 @@ export function grantsSatisfied(lines: string[], grant: Grant): boolean {
   });
 }
 
-/** `grants`: the account's SHOW GRANTS lines (mysqlGrantsFact). */
-export function planAccount(args: AccountArgs, have: MysqlState, grants: string[]): Change | null {
+export function planAccount(args: AccountArgs, have: AccountState): Change | null {
   const key = accountKey(args);
-  const exists = have.up && have.users.has(key);
+  const exists = have.exists;
   const statements: string[] = [];
   const notes: string[] = [];
   const pw = sqlString(args.password.reveal());
   if (!exists) {
     statements.push(`CREATE USER IF NOT EXISTS ${quoteAccount(args)} IDENTIFIED BY ${pw};`);
     notes.push(`create account ${key}`);
-  } else if (args.dialect.engine === 'mariadb' && have.users.get(key) !== nativePasswordHash(args.password.reveal())) {
+  } else if (args.dialect.engine === 'mariadb' && have.auth !== nativePasswordHash(args.password.reveal())) {
     statements.push(`ALTER USER ${quoteAccount(args)} IDENTIFIED BY ${pw};`);
     notes.push(`set the password of ${key}`);
   }
-  const missing = args.grants.filter((g) => !exists || !grantsSatisfied(grants, g));
+  const missing = args.grants.filter((g) => !exists || !grantsSatisfied(have.grants, g));
   for (const g of missing) statements.push(`GRANT ${g.privileges.join(', ')} ON ${g.on} TO ${quoteAccount(args)};`);
   if (missing.length && exists) notes.push(`grant ${missing.map((g) => `${g.privileges.join(', ')} ON ${g.on}`).join('; ')} to ${key}`);
   if (statements.length === 0) return null;
   return {
     summary: notes.join(', '),
     commands: [sqlCommand(statements.join('\n'), { secret: true, describe: notes.join(', '), noBinlog: args.local })],
-    invalidates: [mysqlStateFact(args.dialect.showReplicaStatus).id, mysqlGrantsFact(args).id],
+    invalidates: [mysqlAccountFact(args).id],
   };
 }
 
 export function account(args: AccountArgs): Op {
-  const state = mysqlStateFact(args.dialect.showReplicaStatus);
-  const grants = mysqlGrantsFact(args);
-  return { id: `mysql account ${accountKey(args)}`, facts: [state, grants], plan: (f) => planAccount(args, f.get(state), f.get(grants)) };
+  const fact = mysqlAccountFact(args);
+  return { id: `mysql account ${accountKey(args)}`, facts: [fact], plan: (f) => planAccount(args, f.get(fact)) };
 }

@@ -120,4 +120,23 @@ test('a hand edit is shown by plan and put back by apply, reloading only that se
   assert.match(onHost('web-02', 'cat /etc/nginx/sites-enabled/tandem.conf').stdout, /keepalive 16;/);
 });
 
+test('a database password changed by hand: plan names that account alone, apply sets it back', () => {
+  assert.is(onHost('web-01', `mysql -e "ALTER USER 'app'@'10.77.0.12' IDENTIFIED BY 'changed-by-hand'"`).code, 0);
+  const plan = tandemJson(['plan']);
+  assert.is(plan.code, 2);
+  const accounts = plan.json.hosts['web-01'].ops.filter((o: any) => o.op.startsWith('mysql account'));
+  assert.equal(
+    accounts.map((o: any) => [o.op, o.status]),
+    [
+      ['mysql account app@10.77.0.11', 'ok'],
+      ['mysql account app@10.77.0.12', 'changed'],
+      ['mysql account tandem_repl@10.77.0.12', 'ok'],
+      ['mysql account tandem_verify@10.77.0.11', 'ok'],
+    ],
+  );
+  assert.is(tandemJson(['apply']).json.summary.changed, 1);
+  const app = onHost('web-02', "curl -s http://127.0.0.1:3000/healthz");
+  assert.match(app.stdout, /"status":"ok"/, 'the app on web-02 reaches the primary with its password again');
+});
+
 test.run();

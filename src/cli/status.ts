@@ -9,7 +9,7 @@ import { action } from './exit.ts';
 function replicationText(s: ServerStatus): string {
   const r = s.replication;
   if (!r) return '-';
-  if (r === 'not configured') return 'not configured';
+  if (typeof r === 'string') return r;
   const text = `IO ${r.io}, SQL ${r.sql}, lag ${r.lagSeconds ?? '?'} s`;
   return r.error ? `${text}: ${r.error}` : text;
 }

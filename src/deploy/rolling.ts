@@ -114,6 +114,10 @@ export async function rollingDeploy(input: DeployInput): Promise<DeployReport> {
   try {
     const lists = new Map<string, ReleaseList>();
     for (const h of apps) lists.set(h.name, parseReleaseList((await must(conn(h), { script: LIST_RELEASES }, 'listing releases', redactor)).stdout));
+    const bare = apps.filter((h) => !lists.get(h.name)!.current);
+    if (bare.length) {
+      throw new DeployError(`${bare.map((h) => h.name).join(', ')}: no release installed yet; run \`tandem apply\` first (deploy updates a provisioned fleet)`);
+    }
     const targetId = resolveTarget(input.target, apps, lists);
     report.release = targetId;
     emit({ type: 'deploy:start', hosts: apps.map((h) => h.name), release: targetId });

@@ -22,7 +22,7 @@ export interface ServerStatus {
   current?: string;
   rollbackTo?: string;
   releases?: string[];
-  replication?: ReplicationStatus | 'not configured';
+  replication?: ReplicationStatus | 'not configured' | 'database not running';
   holdsSharedAddress?: boolean;
   error?: string;
 }
@@ -59,7 +59,7 @@ async function serverStatus(input: StatusInput, h: HostSpec): Promise<ServerStat
     const res = await conn.exec({ script: fact.script });
     const state = fact.parse(res.stdout, res.exitCode);
     const r = state.replica;
-    if (!state.up) s.replication = { io: 'server down', sql: 'server down', lagSeconds: null };
+    if (!state.up) s.replication = 'database not running';
     else if (Object.keys(r).length === 0) s.replication = 'not configured';
     else {
       const lag = r[d.status.lag];

@@ -3,7 +3,7 @@
 // empty the pool is refused. Adds web-03 to the lab, and stops it again at the end.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { appVersion, tandem, tandemAsync, tandemJson } from './tandem.ts';
+import { appVersion, onHost, tandem, tandemAsync, tandemJson } from './tandem.ts';
 import { startLoad } from './load.ts';
 import { httpGet } from '../../src/verify/http.ts';
 
@@ -25,6 +25,13 @@ test.before(() => {
 test.after(() => {
   // Back to the two servers the other lab tests use.
   tandem(['lab', 'up', '--hosts', '2']);
+});
+
+test('deploy before any apply is refused, naming the servers, and uploads nothing', async () => {
+  const r = await tandemAsync(['deploy', '-i', THREE]);
+  assert.is(r.code, 1);
+  assert.match(r.stdout + r.stderr, /web-01, web-02, web-03: no release installed yet; run `tandem apply` first/);
+  assert.is(onHost('web-01', 'test -e /srv/app/releases').code, 1, 'nothing uploaded');
 });
 
 test('one apply on three pristine servers: verify passes, with both replicas carrying the canary', () => {

@@ -67,6 +67,16 @@ async function runRolling(verb: 'deployed' | 'rolled back to', opts: DeployOptio
   const out = opts.json ? process.stderr : process.stdout;
   try {
     const t = await target(opts.source ?? session.inventory.app.source, session.inventory);
+    // First Ctrl-C: finish the server in progress, then put back what this deploy switched and
+    // release the lock. A second one quits at once (the lock then stays until it expires).
+    const interrupt = new AbortController();
+    const onSignal = () => {
+      if (interrupt.signal.aborted) process.exit(130);
+      interrupt.abort();
+      out.write('\nstopping: the server in progress finishes, then every server switched goes back (Ctrl-C again to quit at once, leaving the lock)\n');
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     const apps = session.hosts.filter((h) => hasRole(h, 'app')).map((h) => h.name);
     const view = out.isTTY && !opts.verbose ? listrSink(apps, out) : undefined;
     const lines = !view && (!opts.json || opts.verbose) ? lineSink(out) : undefined;
@@ -82,7 +92,10 @@ async function runRolling(verb: 'deployed' | 'rolled back to', opts: DeployOptio
       target: t,
       batch: opts.batch ?? 1,
       forceUnlock: opts.forceUnlock,
+      signal: interrupt.signal,
     });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await view?.finish();
     const c = colorizer(out);
     if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
@@ -94,7 +107,7 @@ async function runRolling(verb: 'deployed' | 'rolled back to', opts: DeployOptio
           : `${c.red('FAILED')}: ${report.error}\n`,
       );
     }
-    return report.ok ? 0 : 1;
+    return report.ok ? 0 : report.interrupted ? 130 : 1;
   } finally {
     await session.close();
   }

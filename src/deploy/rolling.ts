@@ -44,6 +44,8 @@ export interface ServerReport {
 
 export interface DeployReport {
   ok: boolean;
+  /** Stopped by the user (Ctrl-C); what it had switched was put back. */
+  interrupted?: boolean;
   release: string;
   servers: Record<string, ServerReport>;
   warnings: string[];
@@ -72,6 +74,11 @@ export interface DeployInput {
   drainTimeoutMs?: number;
   healthTimeoutMs?: number;
   now?: () => Date;
+  /**
+   * Aborted (Ctrl-C): the servers in progress finish their switch and come back into rotation,
+   * then every server this deploy switched goes back, as after a failed health check.
+   */
+  signal?: AbortSignal;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -141,7 +148,35 @@ export async function rollingDeploy(input: DeployInput): Promise<DeployReport> {
     }
 
     const done: HostSpec[] = [];
+    /** Put every server this deploy switched back on its release, and remove what it uploaded. */
+    const undo = async () => {
+      for (const h of [...done].reverse()) {
+        const before = lists.get(h.name)!;
+        const from = before.current!;
+        emit({ type: 'server:step', host: h.name, step: `roll back to ${from}` });
+        const ms = await roll(h, from, before.previous ?? null);
+        const earlier = report.servers[h.name]!;
+        report.servers[h.name] = { from: targetId, to: from, status: 'rolled back', outOfRotationMs: ms + earlier.outOfRotationMs, batch: earlier.batch };
+        emit({ type: 'server:done', host: h.name, report: report.servers[h.name]! });
+      }
+      // A failed release left on disk would be the next `rollback`'s target.
+      for (const h of uploaded) {
+        emit({ type: 'server:step', host: h.name, step: `remove the failed release ${targetId}` });
+        try {
+          await must(conn(h), { script: removeFailedRelease(targetId) }, `removing the failed release ${targetId}`, redactor);
+        } catch (err) {
+          warn((err as Error).message);
+        }
+      }
+    };
+    const stopIfInterrupted = async () => {
+      if (!input.signal?.aborted) return;
+      report.interrupted = true;
+      await undo();
+      throw new DeployError(`interrupted: ${done.length ? `${done.map((h) => h.name).join(', ')} went back to the release they ran` : 'no server had been switched'}`);
+    };
     for (let i = 0; i < apps.length; i += batch) {
+      await stopIfInterrupted();
       const group = apps.slice(i, i + batch);
       const batchNo = i / batch + 1;
       const results = await Promise.allSettled(
@@ -172,27 +207,11 @@ export async function rollingDeploy(input: DeployInput): Promise<DeployReport> {
       );
       const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failure) {
-        for (const h of [...done].reverse()) {
-          const before = lists.get(h.name)!;
-          const from = before.current!;
-          emit({ type: 'server:step', host: h.name, step: `roll back to ${from}` });
-          const ms = await roll(h, from, before.previous ?? null);
-          const earlier = report.servers[h.name]!;
-          report.servers[h.name] = { from: targetId, to: from, status: 'rolled back', outOfRotationMs: ms + earlier.outOfRotationMs, batch: earlier.batch };
-          emit({ type: 'server:done', host: h.name, report: report.servers[h.name]! });
-        }
-        // A failed release left on disk would be the next `rollback`'s target.
-        for (const h of uploaded) {
-          emit({ type: 'server:step', host: h.name, step: `remove the failed release ${targetId}` });
-          try {
-            await must(conn(h), { script: removeFailedRelease(targetId) }, `removing the failed release ${targetId}`, redactor);
-          } catch (err) {
-            warn((err as Error).message);
-          }
-        }
+        await undo();
         throw failure.reason;
       }
     }
+    await stopIfInterrupted();
 
     for (const h of apps) {
       const list = parseReleaseList((await must(conn(h), { script: LIST_RELEASES }, 'listing releases', redactor)).stdout);

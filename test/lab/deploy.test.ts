@@ -3,6 +3,7 @@
 // deploy is refused while one runs.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import type { ChildProcess } from 'node:child_process';
 import { appVersion, onHost, tandem, tandemAsync, tandemJson } from './tandem.ts';
 import { resetHosts } from './harness.ts';
 import { startLoad } from './load.ts';
@@ -74,6 +75,33 @@ test('rollback after a good deploy: the previous version everywhere, 0 failed re
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.is(l.failed, 0, l.failures.join('\n'));
   assert.equal(versionsServed(), ['1.0.0', '1.0.0']);
+});
+
+test('Ctrl-C during a deploy: the server in progress finishes, goes back, the lock is released; 0 failed requests', async () => {
+  const source = appVersion('1.0.5', { startDelayMs: 4000 });
+  await prepareRelease(source);
+  const load = startLoad(LBS, { ratePerSecond: 80 });
+  let child: ChildProcess | undefined;
+  const run = tandemAsync(['deploy', '--source', source], {}, (c) => (child = c));
+  // Wait until web-01 is being switched (its new release takes 4 s to start), then interrupt.
+  let switching = false;
+  for (let i = 0; i < 60 && !switching; i++) {
+    switching = onHost('web-01', 'readlink /srv/app/current').stdout.includes('/1.0.5-');
+  }
+  assert.ok(switching, 'the deploy reached web-01');
+  child!.kill('SIGINT');
+  const r = await run;
+  const l = await load.stop();
+  assert.is(r.code, 130, r.stdout + r.stderr);
+  assert.match(r.stdout + r.stderr, /interrupted: web-01 went back to the release they ran/);
+  assert.is(l.failed, 0, l.failures.join('\n'));
+  assert.equal(versionsServed(), ['1.0.0', '1.0.0']);
+  const st = tandemJson(['status']);
+  for (const lb of HOSTS) assert.equal(st.json.loadBalancers[lb], { 'web-01': 'UP', 'web-02': 'UP' }, `in ${lb}`);
+  for (const h of HOSTS) {
+    assert.is(onHost(h, 'test -e /var/lib/tandem/deploy.lock').code, 1, `${h}: the lock is released`);
+    assert.not.match(onHost(h, 'ls /srv/app/releases').stdout, /^1\.0\.5-/m, `${h}: the interrupted release is removed`);
+  }
 });
 
 /** The version the race below left live (1.0.0 was live before it). */

@@ -1,5 +1,5 @@
 // Running the real CLI and real commands on lab servers, for the lab tests.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -44,7 +44,7 @@ export function onHost(host: string, command: string): Ran {
 }
 
 /** The CLI in the background, so the test process keeps sending requests meanwhile. */
-export function tandemAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Ran> {
+export function tandemAsync(args: string[], env: NodeJS.ProcessEnv = {}, onSpawn?: (child: ChildProcess) => void): Promise<Ran> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
@@ -52,6 +52,7 @@ export function tandemAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promis
       env: { ...process.env, NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    onSpawn?.(child);
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

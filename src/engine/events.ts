@@ -24,6 +24,8 @@ export interface HandlerResult {
   handler: string;
   status: 'changed' | 'failed';
   error?: string;
+  /** Run because an earlier run changed files for it and stopped before it ran. */
+  owed?: boolean;
   durationMs: number;
 }
 

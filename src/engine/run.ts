@@ -9,6 +9,7 @@ import type { Redactor } from '../secrets/secret.ts';
 import { ConnectionError, TandemError } from '../errors.ts';
 import { describeCommand, runCommand } from './commands.ts';
 import { batchScript, FactCache, newToken, splitBatch, uniqueFacts } from './facts.ts';
+import { markerFile, markPendingScript, pendingHandlersFact } from './pending.ts';
 import type { EventSink, HandlerResult, HostReport, Mode, OpResult, RunReport } from './events.ts';
 import { PHASES, type Fact, type Handler, type HostWork, type Phase } from './types.ts';
 
@@ -31,6 +32,8 @@ interface HostState {
   readAt: number;
   failed: boolean;
   report: HostReport;
+  /** Handlers an earlier run left owed on this host (read once, at first contact). */
+  pendingHandlers: Set<string>;
 }
 
 /** A failure already counted in the host's report (an op or handler result). */
@@ -45,7 +48,7 @@ export async function run(input: RunInput): Promise<RunReport> {
   const states = new Map<string, HostState>(
     input.hosts.map((h) => [
       h.name,
-      { spec: h, facts: new FactCache(), readAt: -1, failed: false, report: { ok: 0, changed: 0, failed: 0, ops: [], handlers: [] } },
+      { spec: h, facts: new FactCache(), readAt: -1, failed: false, report: { ok: 0, changed: 0, failed: 0, ops: [], handlers: [] }, pendingHandlers: new Set() },
     ]),
   );
   const counter = { changes: 0 };
@@ -102,8 +105,10 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
 
   if (state.readAt < 0) {
     // First contact: read the facts of every phase at once, so a no-op run is one round trip.
+    const pendingFact = pendingHandlersFact(conn.backupRoot);
     const all = (input.work.get(host) ?? []).flatMap((w) => w.ops.flatMap((o) => o.facts));
-    await gather(conn, state.facts, all);
+    await gather(conn, state.facts, [pendingFact, ...all]);
+    state.pendingHandlers = state.facts.get(pendingFact);
     state.readAt = counter.changes;
   } else if (mode === 'apply' && state.readAt < counter.changes) {
     // Something changed since (here or on another host): what we know may be stale.
@@ -115,6 +120,19 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
   let planStaleAll = false;
   const notified = new Set<string>();
   const backups = new Map<string, string[]>();
+  /** Handlers with a marker on the host (left by an earlier run, or written by this one). */
+  const marked = new Set<string>();
+  const owed = handlers.filter((h) => state.pendingHandlers.has(h.id)).map((h) => h.id);
+  for (const id of owed) {
+    state.pendingHandlers.delete(id);
+    marked.add(id);
+    if (mode === 'apply') notified.add(id);
+    else {
+      const result: OpResult = { host, phase, op: `handler ${id}`, status: 'changed', summary: 'owed by an earlier apply that stopped before running it: apply runs it', durationMs: 0 };
+      record(state.report, result);
+      emit({ type: 'op:end', ...result });
+    }
+  }
 
   for (const op of ops) {
     emit({ type: 'op:start', host, phase, op: op.id });
@@ -140,6 +158,12 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
           if (invalidates === 'all') planStaleAll = true;
           else invalidates.forEach((id) => staleInPlan.add(id));
         } else {
+          // The marker goes first: if this run dies after the change, the next one still reloads.
+          const unmarked = (op.notify ?? []).filter((id) => !marked.has(id));
+          if (unmarked.length) {
+            await runCommand(conn, { kind: 'script', script: markPendingScript(conn.backupRoot, unmarked), describe: 'note the handlers owed' }, redactor);
+            unmarked.forEach((id) => marked.add(id));
+          }
           for (const cmd of change.commands) {
             await runCommand(conn, cmd, redactor);
             if (cmd.kind === 'put' && cmd.backup) {
@@ -169,6 +193,7 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
   if (mode === 'apply') {
     for (const handler of handlers.filter((h) => notified.has(h.id))) {
       const res = await runHandler(conn, handler, backups.get(handler.id) ?? [], redactor, host, phase);
+      if (owed.includes(handler.id)) res.owed = true;
       state.report.handlers.push(res);
       emit({ type: 'handler:end', ...res });
       if (res.status === 'failed') {
@@ -203,32 +228,36 @@ async function runHandler(
     error,
     durationMs: Math.round(performance.now() - t0),
   });
+  const marker = markerFile(conn.backupRoot, handler.id);
   if (handler.validate) {
     try {
       await runCommand(conn, handler.validate, redactor);
     } catch (err) {
-      await restoreFiles(conn, files);
+      // The old files are back, so the running service matches them: nothing is owed any more.
+      await restoreFiles(conn, files, [marker]);
       return done('failed', `validation failed, previous files restored, service left running as it was: ${errorText(err, redactor)}`);
     }
   }
   try {
     await runCommand(conn, handler.action, redactor);
   } catch (err) {
+    // The marker stays: the next run tries the reload again.
     return done('failed', errorText(err, redactor));
   }
-  if (files.length > 0) await conn.exec({ argv: ['rm', '-f', ...files.map((f) => backupPath(f, conn.backupRoot))] });
+  await conn.exec({ argv: ['rm', '-f', marker, ...files.map((f) => backupPath(f, conn.backupRoot))] });
   return done('changed');
 }
 
 /** Put back what was there before this phase wrote the files (or remove files that were new). */
-async function restoreFiles(conn: Connection, files: string[]): Promise<void> {
-  if (files.length === 0) return;
+async function restoreFiles(conn: Connection, files: string[], alsoRemove: string[] = []): Promise<void> {
+  if (files.length === 0 && alsoRemove.length === 0) return;
   const script = files
     .map((f) => {
       const p = shellQuote(f);
       const b = shellQuote(backupPath(f, conn.backupRoot));
       return `if [ -e ${b} ]; then mv -f ${b} ${p}; else rm -f ${p}; fi`;
     })
+    .concat(alsoRemove.length ? [`rm -f ${alsoRemove.map(shellQuote).join(' ')}`] : [])
     .join('\n');
   await conn.exec({ script });
 }

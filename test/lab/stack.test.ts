@@ -139,4 +139,20 @@ test('a database password changed by hand: plan names that account alone, apply 
   assert.match(app.stdout, /"status":"ok"/, 'the app on web-02 reaches the primary with its password again');
 });
 
+test('a reload owed by an apply that died after writing a config: plan shows it, apply runs it on that server only', () => {
+  // What an apply killed between writing the Nginx site and reloading Nginx leaves behind.
+  assert.is(onHost('web-02', 'mkdir -p /var/lib/tandem/backup/.pending-handlers && touch "/var/lib/tandem/backup/.pending-handlers/reload%20nginx"').code, 0);
+  const plan = tandemJson(['plan']);
+  assert.is(plan.code, 2);
+  const owed = plan.json.hosts['web-02'].ops.filter((o: any) => o.status === 'changed');
+  assert.equal(owed.map((o: any) => o.op), ['handler reload nginx']);
+  assert.is(plan.json.hosts['web-01'].changed, 0);
+  const r = tandemJson(['apply']);
+  assert.is(r.code, 0, r.stderr);
+  const handlers = Object.entries(r.json.hosts).flatMap(([h, v]: [string, any]) => v.handlers.map((x: any) => `${h} ${x.handler} ${x.status} ${x.owed}`));
+  assert.equal(handlers, ['web-02 reload nginx changed true']);
+  assert.is(onHost('web-02', 'ls -A /var/lib/tandem/backup/.pending-handlers').stdout.trim(), '');
+  assert.is(tandemJson(['plan']).code, 0);
+});
+
 test.run();

@@ -34,6 +34,9 @@ test.after(() => {
 });
 
 const p = (...parts: string[]) => path.join(dir, ...parts);
+/** What tandem keeps on the host for this test (backups, owed handlers); the same across runs. */
+const stateDir = () => path.join(root, `state-${n}`);
+const owedMarkers = () => (fs.existsSync(path.join(stateDir(), '.pending-handlers')) ? ls(path.join(stateDir(), '.pending-handlers')) : []);
 const read = (f: string) => fs.readFileSync(f, 'utf8');
 const modeOf = (f: string) => (fs.statSync(f).mode & 0o7777).toString(8).padStart(4, '0');
 const ls = (d: string) => fs.readdirSync(d).sort();
@@ -52,7 +55,7 @@ async function go(mode: Mode, work: Record<string, HostWork[]>, hosts?: HostSpec
     hosts: hosts ?? Object.keys(work).map((name) => localHost(name)),
     work: new Map(Object.entries(work)),
     connect: async (h) => {
-      const c = new LocalConnection(h);
+      const c = new LocalConnection(h, stateDir());
       conns.set(h.name, c);
       return c;
     },
@@ -232,6 +235,64 @@ test('handler: a validator that reads the new file; valid -> the action runs onc
   assert.equal(again.report.hosts.h1!.handlers, []);
   assert.is(read(log), 'reloaded\n');
   assert.is(again.report.roundTrips.h1, 1);
+});
+
+test('handler owed: a marker precedes the change and goes when the handler has run', async () => {
+  fs.mkdirSync(p('conf.d'));
+  const { conns } = await go('apply', { h1: notifiedWork(undefined, `echo reloaded >> ${p('reloads.log')}`, 'a\n', 'b\n') });
+  const log = conns.get('h1')!.log;
+  const markAt = log.findIndex((c) => c.includes('.pending-handlers/reload%20demo'));
+  const putAt = log.findIndex((c) => c.includes(p('demo.conf')) && c.includes('mktemp'));
+  assert.ok(markAt >= 0 && markAt < putAt, 'the marker is written before the file');
+  assert.is(log.filter((c) => c.includes('.pending-handlers') && c.includes('mkdir')).length, 1, 'one marker write for both files');
+  assert.equal(owedMarkers(), []);
+  assert.is(read(p('reloads.log')), 'reloaded\n');
+});
+
+test('handler owed by a run that died after writing the files: plan shows it, apply runs it once', async () => {
+  fs.mkdirSync(p('conf.d'));
+  const log = p('reloads.log');
+  await go('apply', { h1: notifiedWork(undefined, `echo reloaded >> ${log}`, 'a\n', 'b\n') });
+  // What a run killed between the write and the reload leaves: the new files and the marker.
+  fs.writeFileSync(p('demo.conf'), 'c\n');
+  fs.mkdirSync(path.join(stateDir(), '.pending-handlers'), { recursive: true });
+  fs.writeFileSync(path.join(stateDir(), '.pending-handlers', 'reload%20demo'), '');
+  const work = () => ({ h1: notifiedWork(undefined, `echo reloaded >> ${log}`, 'c\n', 'b\n') });
+
+  const plan = await go('plan', work());
+  assert.equal(statuses(plan.report, 'h1'), ['handler reload demo=changed', 'file /demo.conf=ok', 'file /conf.d/extra.conf=ok']);
+  assert.match(plan.report.hosts.h1!.ops[0]!.summary!, /owed by an earlier apply that stopped before running it/);
+  assert.is(read(log), 'reloaded\n', 'plan runs nothing');
+
+  const apply = await go('apply', work());
+  assert.equal(apply.report.hosts.h1!.handlers.map((h) => [h.handler, h.status, h.owed]), [['reload demo', 'changed', true]]);
+  assert.is(read(log), 'reloaded\nreloaded\n');
+  assert.equal(owedMarkers(), []);
+
+  const again = await go('apply', work());
+  assert.equal(again.report.hosts.h1!.handlers, []);
+  assert.is(again.report.roundTrips.h1, 1);
+});
+
+test('a reload that fails stays owed: the next apply tries it again although no file changes', async () => {
+  fs.mkdirSync(p('conf.d'));
+  const log = p('reloads.log');
+  const failing = await go('apply', { h1: notifiedWork(undefined, 'echo "reload: no such service" >&2; exit 1', 'a\n', 'b\n') });
+  assert.is(failing.report.hosts.h1!.handlers[0]!.status, 'failed');
+  assert.equal(owedMarkers(), ['reload%20demo']);
+  const fixed = await go('apply', { h1: notifiedWork(undefined, `echo reloaded >> ${log}`, 'a\n', 'b\n') });
+  assert.equal(statuses(fixed.report, 'h1'), ['file /demo.conf=ok', 'file /conf.d/extra.conf=ok']);
+  assert.equal(fixed.report.hosts.h1!.handlers.map((h) => [h.handler, h.status]), [['reload demo', 'changed']]);
+  assert.is(read(log), 'reloaded\n');
+  assert.equal(owedMarkers(), []);
+});
+
+test('a validation failure owes nothing: the old files are back, so is the running config', async () => {
+  fs.writeFileSync(p('demo.conf'), 'old\n');
+  fs.mkdirSync(p('conf.d'));
+  await go('apply', { h1: notifiedWork(['false'], 'true', 'new\n', 'b\n') });
+  assert.is(read(p('demo.conf')), 'old\n');
+  assert.equal(owedMarkers(), []);
 });
 
 // ---- failures --------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ export function lineRenderer(stream: NodeJS.WriteStream, opts: { verbose: boolea
         if (e.status === 'failed' || (mode === 'apply' && e.status !== 'ok') || opts.verbose) write(`[${e.host}] ${opLine(e, mode, c)}`);
         break;
       case 'handler:end':
-        write(`[${e.host}] ${e.status === 'failed' ? c.red('✖ handler') : c.yellow('↻ handler')} ${e.handler}${e.error ? `: ${e.error}` : ''}`);
+        write(`[${e.host}] ${e.status === 'failed' ? c.red('✖ handler') : c.yellow('↻ handler')} ${e.handler}${e.owed ? ' (owed by an earlier run that stopped before it)' : ''}${e.error ? `: ${e.error}` : ''}`);
         break;
       case 'host:failed':
         write(`[${e.host}] ${c.red('✖')} ${e.error}`);

@@ -7,7 +7,7 @@ import { HAPROXY_BACKEND } from '../../recipes/haproxy.ts';
 import { dialectOf } from '../../recipes/database.ts';
 import { LIST_RELEASES, parseReleaseList, previousRelease, SHOW_STAT } from '../deploy/commands.ts';
 import { parseStatCsv } from '../verify/haproxy.ts';
-import { holdsAddress } from '../verify/run.ts';
+import { addressesCommand, holdsAddress } from '../facts/address.ts';
 import { mysqlStateFact } from '../facts/mysql.ts';
 
 export interface ReplicationStatus {
@@ -69,7 +69,7 @@ async function serverStatus(input: StatusInput, h: HostSpec): Promise<ServerStat
   }
   const failover = input.inventory.lb.failover;
   if (failover && hasRole(h, 'lb')) {
-    s.holdsSharedAddress = holdsAddress(await must(conn, { argv: ['ip', '-o', '-4', 'addr', 'show', 'dev', failover.interface] }, 'listing addresses'), failover.vip);
+    s.holdsSharedAddress = holdsAddress(await must(conn, { argv: addressesCommand(failover.interface) }, 'listing addresses'), failover.vip);
   }
   return s;
 }

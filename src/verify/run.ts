@@ -12,6 +12,7 @@ import type { CheckResult, CheckSink } from './types.ts';
 import { httpGet } from './http.ts';
 import { parseStatCsv, STAT_COMMAND } from './haproxy.ts';
 import { openDb, row, scalar, type Db } from './database.ts';
+import { addressesCommand, holdsAddress } from '../facts/address.ts';
 
 export interface VerifyInput {
   inventory: Inventory;
@@ -90,7 +91,7 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
       const holdersNow = async () => {
         const holders: string[] = [];
         for (const lb of lbs) {
-          const res = await (await input.connect(lb)).exec({ argv: ['ip', '-o', '-4', 'addr', 'show', 'dev', failover.interface] });
+          const res = await (await input.connect(lb)).exec({ argv: addressesCommand(failover.interface) });
           if (res.exitCode !== 0) throw new Error(`${lb.name}: cannot list the addresses of ${failover.interface}: ${res.stderr.trim()}`);
           if (holdsAddress(res.stdout, failover.vip)) holders.push(lb.name);
         }
@@ -125,11 +126,6 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
 
   await verifyReplication(input, run);
   return results;
-}
-
-/** Pure: whether `ip -o -4 addr show` output lists this address (with any prefix). */
-export function holdsAddress(ipOutput: string, address: string): boolean {
-  return ipOutput.split('\n').some((line) => line.split(/\s+/).some((word) => word.split('/')[0] === address && word.includes('/')));
 }
 
 async function verifyReplication(input: VerifyInput, run: (c: string, h: string | undefined, fn: Check) => Promise<void>) {

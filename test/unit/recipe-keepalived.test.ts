@@ -7,7 +7,7 @@ import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
 import type { FileState } from '../../src/facts/file.ts';
 import type { Secrets } from '../../src/secrets/store.ts';
 import type { Op } from '../../src/engine/types.ts';
-import { holdsAddress } from '../../src/verify/run.ts';
+import { holdsAddress } from '../../src/facts/address.ts';
 
 const hosts: HostSpec[] = [
   { name: 'lb-a', address: '10.0.0.1', port: 22, roles: ['lb', 'web', 'app', 'db-primary'] },

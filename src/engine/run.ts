@@ -192,8 +192,9 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
 
   if (mode === 'apply') {
     for (const handler of handlers.filter((h) => notified.has(h.id))) {
-      const res = await runHandler(conn, handler, backups.get(handler.id) ?? [], redactor, host, phase);
-      if (owed.includes(handler.id)) res.owed = true;
+      const wasOwed = owed.includes(handler.id);
+      const res = await runHandler(conn, handler, backups.get(handler.id) ?? [], redactor, host, phase, wasOwed);
+      if (wasOwed) res.owed = true;
       state.report.handlers.push(res);
       emit({ type: 'handler:end', ...res });
       if (res.status === 'failed') {
@@ -218,6 +219,8 @@ async function runHandler(
   redactor: Redactor,
   host: string,
   phase: Phase,
+  /** Owed by an earlier run: files it wrote were never validated, and no backup of ours predates them. */
+  wasOwed: boolean,
 ): Promise<HandlerResult> {
   const t0 = performance.now();
   const done = (status: 'changed' | 'failed', error?: string): HandlerResult => ({
@@ -233,8 +236,9 @@ async function runHandler(
     try {
       await runCommand(conn, handler.validate, redactor);
     } catch (err) {
-      // The old files are back, so the running service matches them: nothing is owed any more.
-      await restoreFiles(conn, files, [marker]);
+      // Our backups are back, so the running service matches the files: nothing is owed any
+      // more. Unless an earlier run wrote them unvalidated: then the failure must show again.
+      await restoreFiles(conn, files, wasOwed ? [] : [marker]);
       return done('failed', `validation failed, previous files restored, service left running as it was: ${errorText(err, redactor)}`);
     }
   }

@@ -295,6 +295,20 @@ test('a validation failure owes nothing: the old files are back, so is the runni
   assert.equal(owedMarkers(), []);
 });
 
+test('an owed handler whose validation fails stays owed: the unvalidated files of the dead run keep failing loudly', async () => {
+  fs.mkdirSync(p('conf.d'));
+  fs.writeFileSync(p('demo.conf'), 'broken\n');
+  fs.writeFileSync(p('conf.d', 'extra.conf'), 'b\n');
+  fs.mkdirSync(path.join(stateDir(), '.pending-handlers'), { recursive: true });
+  fs.writeFileSync(path.join(stateDir(), '.pending-handlers', 'reload%20demo'), '');
+  const work = () => ({ h1: notifiedWork(['grep', '-q', '^valid', p('demo.conf')], 'true', 'broken\n', 'b\n') });
+  const first = await go('apply', work());
+  assert.equal(first.report.hosts.h1!.handlers.map((h) => [h.handler, h.status, h.owed]), [['reload demo', 'failed', true]]);
+  assert.equal(owedMarkers(), ['reload%20demo']);
+  const second = await go('apply', work());
+  assert.is(second.report.hosts.h1!.handlers[0]!.status, 'failed', 'not a silent 0 changed');
+});
+
 // ---- failures --------------------------------------------------------------------------------
 
 test('a failing op stops that host (later ops and phases); the other host finishes', async () => {

@@ -71,7 +71,7 @@ export const app: Recipe = {
           }),
           service({ name: APP_SERVICE }),
         ],
-        handlers: [daemonReload, serviceHandler(APP_SERVICE, 'restart', undefined, restart)],
+        handlers: [daemonReload, serviceHandler(APP_SERVICE, 'restart', undefined, restart, { listensOn: [inventory.app.port] })],
       },
     ];
   },

@@ -9,6 +9,8 @@ import { hasRole, type Recipe } from './recipe.ts';
 export const HAPROXY_CONFIG = '/etc/haproxy/haproxy.cfg';
 export const HAPROXY_SOCKET = '/run/haproxy/admin.sock';
 export const HAPROXY_BACKEND = 'web';
+/** The frontend's port, on every address (so also on an active-passive shared address). */
+export const HTTP_PORT = 80;
 const RELOAD = 'reload haproxy';
 
 export const haproxy: Recipe = {
@@ -21,10 +23,10 @@ export const haproxy: Recipe = {
         phase: 'lb',
         ops: [
           apt({ packages: ['haproxy', 'socat'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
-          template({ path: HAPROXY_CONFIG, template: 'haproxy/haproxy.cfg.ejs', vars: { algorithm: inventory.lb.algorithm, servers }, mode: '0644', notify: [RELOAD] }),
+          template({ path: HAPROXY_CONFIG, template: 'haproxy/haproxy.cfg.ejs', vars: { algorithm: inventory.lb.algorithm, servers, port: HTTP_PORT }, mode: '0644', notify: [RELOAD] }),
           service({ name: 'haproxy' }),
         ],
-        handlers: [serviceHandler('haproxy', 'reload', ['haproxy', '-c', '-q', '-f', HAPROXY_CONFIG], RELOAD)],
+        handlers: [serviceHandler('haproxy', 'reload', ['haproxy', '-c', '-q', '-f', HAPROXY_CONFIG], RELOAD, { listensOn: [HTTP_PORT] })],
       },
     ];
   },

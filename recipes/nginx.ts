@@ -29,7 +29,7 @@ export const nginx: Recipe = {
           }),
           service({ name: 'nginx' }),
         ],
-        handlers: [serviceHandler('nginx', 'reload', ['nginx', '-t', '-q'], RELOAD)],
+        handlers: [serviceHandler('nginx', 'reload', ['nginx', '-t', '-q'], RELOAD, { listensOn: [NGINX_PORT] })],
       },
     ];
   },

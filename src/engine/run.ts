@@ -244,6 +244,7 @@ async function runHandler(
   }
   try {
     await runCommand(conn, handler.action, redactor);
+    if (handler.ready) await runCommand(conn, handler.ready, redactor);
   } catch (err) {
     // The marker stays: the next run tries the reload again.
     return done('failed', errorText(err, redactor));

@@ -47,6 +47,12 @@ export interface Handler {
   /** Checks the new configuration; on failure the files written in this phase are restored. */
   validate?: Command;
   action: Command;
+  /**
+   * Succeeds once the service serves again after the action. `systemctl reload` returns before
+   * HAProxy or Nginx have bound their new listeners, and a restarted app takes a moment to
+   * listen: without this, apply could return while the service still refuses connections.
+   */
+  ready?: Command;
 }
 
 // db: every database server installed and configured (and the primary's data); replication: replicas

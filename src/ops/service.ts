@@ -33,18 +33,34 @@ export function service(args: ServiceArgs): Op {
   return { id: `service ${args.name}`, facts: [fact], plan: (f) => planService(args, f.get(fact)) };
 }
 
-/** A handler that runs `validate` (the service's own config check) before reloading or restarting. */
+/** Waits (bounded) until something listens on every one of these TCP ports. */
+export function listening(ports: number[], timeoutSeconds = 20): Command {
+  const shown = ports.map((p) => `:${p}`).join(', ');
+  const all = ports.map((p) => `ss -Hltn 'sport = :${p}' | grep -q .`).join(' && ');
+  return {
+    kind: 'script',
+    script: `i=0\nuntil ${all}; do\n  i=$((i + 1))\n  [ "$i" -ge ${timeoutSeconds * 10} ] && { echo "nothing listens on ${shown} ${timeoutSeconds} s after the reload" >&2; exit 1; }\n  sleep 0.1\ndone`,
+    describe: `wait until ${shown} listen`,
+  };
+}
+
+/**
+ * A handler that runs `validate` (the service's own config check) before reloading or
+ * restarting, then, with `listensOn`, waits until the service listens on those ports again.
+ */
 export function serviceHandler(
   name: string,
   action: 'reload' | 'restart',
   validate?: string[],
   id = `${action} ${name}`,
+  opts: { listensOn?: number[] } = {},
 ): Handler {
   return {
     id,
     validate: validate ? { kind: 'exec', argv: validate } : undefined,
     // reload-or-restart: a service that is stopped is started, one that runs is reloaded in place.
     action: { kind: 'exec', argv: ['systemctl', action === 'reload' ? 'reload-or-restart' : 'restart', name] },
+    ...(opts.listensOn?.length ? { ready: listening(opts.listensOn) } : {}),
   };
 }
 

@@ -7,7 +7,8 @@ import { shellQuote } from '../ssh/quote.ts';
 import type { Fact } from './types.ts';
 
 const markerDir = (backupRoot: string) => `${backupRoot}/.pending-handlers`;
-const markerPath = (backupRoot: string, handlerId: string) => `${markerDir(backupRoot)}/${encodeURIComponent(handlerId)}`;
+/** Where the marker of one owed handler lives. */
+export const markerFile = (backupRoot: string, handlerId: string) => `${markerDir(backupRoot)}/${encodeURIComponent(handlerId)}`;
 
 export function pendingHandlersFact(backupRoot: string): Fact<Set<string>> {
   return {
@@ -18,9 +19,5 @@ export function pendingHandlersFact(backupRoot: string): Fact<Set<string>> {
 }
 
 export function markPendingScript(backupRoot: string, handlerIds: string[]): string {
-  return `mkdir -p ${shellQuote(markerDir(backupRoot))} && : ${handlerIds.map((id) => `> ${shellQuote(markerPath(backupRoot, id))}`).join(' ')}`;
-}
-
-export function markerFile(backupRoot: string, handlerId: string): string {
-  return markerPath(backupRoot, handlerId);
+  return `mkdir -p ${shellQuote(markerDir(backupRoot))} && : ${handlerIds.map((id) => `> ${shellQuote(markerFile(backupRoot, id))}`).join(' ')}`;
 }

@@ -1,4 +1,6 @@
-// `npm test`: the unit tests (uvu over test/unit), then — as root — the lab tests: the lab is
+// `npm test`: the unit tests (uvu over test/unit: no network, no servers, seconds), the
+// integration tests (test/integration: local processes only, such as the sample app and npm
+// building a release), then — as root — the lab tests: the lab is
 // brought up once, each test/lab/*.test.ts runs serially in its own process, and the lab is
 // torn down at the end whatever happens. Not root: says loudly that the lab tests did NOT run,
 // which fails under CI=true. Ends with the line "N passed, N failed" (test cases).
@@ -81,11 +83,12 @@ function record(name: string, code: number, output: string): void {
 
 const tsxImport = ['--import', 'tsx'];
 
-async function unitTests(): Promise<void> {
-  say('== unit tests (test/unit/*.test.ts)');
+/** One uvu run over a folder of *.test.ts files. */
+async function uvuFolder(folder: 'test/unit' | 'test/integration', what: string): Promise<void> {
+  say(`== ${what} (${folder}/*.test.ts)`);
   const uvu = path.join(root, 'node_modules/uvu/bin.js');
-  const { code, output } = await runChild([process.execPath, uvu, '-r', 'tsx', 'test/unit', '\\.test\\.ts$']);
-  record('test/unit', code, output);
+  const { code, output } = await runChild([process.execPath, uvu, '-r', 'tsx', folder, '\\.test\\.ts$']);
+  record(folder, code, output);
 }
 
 let labIsUp = false;
@@ -175,7 +178,8 @@ async function main(): Promise<number> {
   process.on('SIGTERM', (s) => void onSignal(s));
   process.on('SIGHUP', (s) => void onSignal(s));
   try {
-    await unitTests();
+    await uvuFolder('test/unit', 'unit tests');
+    await uvuFolder('test/integration', 'integration tests: local processes, no servers');
     await labTests();
   } catch (err) {
     totals.failed += 1;

@@ -29,7 +29,7 @@ export async function converge(mode: Mode, opts: ConvergeOptions, ctx: CliContex
   const session = await openSession(opts, { createSecrets: mode === 'apply' }, ctx);
   try {
     // Recipes render templates here: a template error stops the run before any connection.
-    const release = recipes.some((r) => r.name === 'app') ? await prepareRelease(session.inventory.app.source, { entry: session.inventory.app.entry }) : undefined;
+    const release = recipes.some((r) => r.name === 'app') ? await prepareRelease(session.inventory.app.source, { entry: session.inventory.app.entry, env: ctx.env }) : undefined;
     const work = buildWork(session.inventory, session.hosts, session.secrets, recipes, release);
     const out = textStream(ctx, Boolean(opts.json));
     const names = session.hosts.map((h) => h.name);

@@ -135,7 +135,15 @@ export function registerDeploy(program: Command, ctx: CliContext): void {
       .option('--version <version>', 'release version (default: package.json version)', releaseVersion),
   ).action(
     action(ctx, (opts: DeployOptions) =>
-      runRolling('deployed', opts, async (source, inv) => ({ kind: 'release', release: await prepareRelease(source, { version: opts.version, entry: inv.app.entry }) }), ctx),
+      runRolling(
+        'deployed',
+        opts,
+        async (source, inv) => ({
+          kind: 'release',
+          release: await prepareRelease(source, { version: opts.version, entry: inv.app.entry, field: opts.source ? '--source' : 'app.source', env: ctx.env }),
+        }),
+        ctx,
+      ),
     ),
   );
 

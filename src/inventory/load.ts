@@ -1,17 +1,19 @@
 // Load an inventory file: YAML -> schema -> cross-field rules -> typed Inventory.
 // Every problem is reported as `<file>: <field path>: <reason>`, before any connection is opened.
-import { readFile, access, stat } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import os from 'node:os';
 import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 import { InventoryError, UsageError } from '../errors.ts';
 import { inventorySchema, type RawInventory } from './schema.ts';
 import { RESERVED_KEYS } from './reserved.ts';
+import { privateKeyProblem } from '../ssh/private-key.ts';
 import type { Failover, HostSpec, Inventory, Role } from './types.ts';
 
 /** An inventory is a few KiB; anything this big is the wrong file (or an attack). */
 const MAX_FILE_BYTES = 1024 * 1024;
+/** A private key is a few KiB at most. */
+const MAX_KEY_BYTES = 64 * 1024;
 /** The schema nests four levels; YAML deeper than this is refused before it is expanded. */
 const MAX_DEPTH = 16;
 /** Alias uses the YAML library expands before refusing the file (its own default). */
@@ -64,6 +66,8 @@ export async function loadInventory(file: string, opts: LoadOptions = {}): Promi
   try {
     const st = await stat(file);
     if (st.isDirectory()) throw new InventoryError([`${shown}: is a directory, not an inventory file`]);
+    // A device or a pipe could be read forever.
+    if (!st.isFile()) throw new InventoryError([`${shown}: is not a regular file`]);
     if (st.size > MAX_FILE_BYTES) throw new InventoryError([`${shown}: is ${(st.size / 1024 / 1024).toFixed(1)} MiB; an inventory is a few KiB (is this the right file?)`]);
     text = await readFile(file, 'utf8');
   } catch (err) {
@@ -298,9 +302,14 @@ async function pathProblems(inv: Inventory, shown: string, requireKey: boolean):
     const what = f.kind === 'file' ? 'a file' : 'a directory';
     try {
       const st = await stat(f.path);
-      if (f.kind === 'file' && st.isDirectory()) problems.push(`${shown}: ${f.field}: ${f.path} is a directory; ${what} is expected`);
+      if (f.kind === 'file' && !st.isFile()) {
+        problems.push(`${shown}: ${f.field}: ${f.path} ${st.isDirectory() ? 'is a directory' : 'is not a regular file'}; ${what} is expected`);
+      }
       else if (f.kind === 'directory' && !st.isDirectory()) problems.push(`${shown}: ${f.field}: ${f.path} is not a directory`);
-      else if (f.field === 'ssh.key' && f.required) await access(f.path, constants.R_OK);
+      else if (f.field === 'ssh.key' && f.required) {
+        const why = st.size > MAX_KEY_BYTES ? 'is too large to be a private key' : privateKeyProblem(await readFile(f.path, 'utf8'));
+        if (why) problems.push(`${shown}: ssh.key: ${f.path} ${why}`);
+      }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !f.required) continue;
       problems.push(`${shown}: ${f.field}: ${f.path} ${fsReason(err)}`);

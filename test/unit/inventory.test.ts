@@ -7,13 +7,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { limitHosts, loadInventory, shownPath, type LoadOptions } from '../../src/inventory/load.ts';
 import { InventoryError, UsageError } from '../../src/errors.ts';
+import { testPrivateKey } from '../fixtures/keys.ts';
 
 let dir = '';
 
 test.before(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-inventory-'));
   fs.mkdirSync(path.join(dir, 'keys'));
-  fs.writeFileSync(path.join(dir, 'keys', 'id_test'), 'not really a key\n', { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'keys', 'id_test'), testPrivateKey(), { mode: 0o600 });
 });
 
 test.after(() => {

@@ -1,7 +1,7 @@
 // `tandem deploy` and `tandem rollback`.
 import type { Command } from 'commander';
 import { Listr } from 'listr2';
-import { rollingDeploy, type DeployEvent, type DeployReport, type Target } from '../deploy/rolling.ts';
+import { checkDeployScope, rollingDeploy, type DeployEvent, type DeployReport, type Target } from '../deploy/rolling.ts';
 import { prepareRelease } from '../release/prepare.ts';
 import { hasRole } from '../../recipes/recipe.ts';
 import { addCommonOptions, positiveInt, releaseId, releaseVersion, type CommonOptions } from './options.ts';
@@ -73,6 +73,8 @@ async function runRolling(
   const session = await openSession(opts, { createSecrets: false }, ctx);
   const out = textStream(ctx, Boolean(opts.json));
   try {
+    // A flag that cannot work is refused before a release is built.
+    checkDeployScope(session.inventory, session.hosts, opts.batch ?? 1);
     const t = await target(opts.source ?? session.inventory.app.source, session.inventory);
     // First Ctrl-C: finish the server in progress, then put back what this deploy switched and
     // release the lock. A second one quits at once (the lock then stays until it expires).

@@ -163,6 +163,7 @@ function issueMessage(issue: Issue, data: unknown): string {
   if (issue.code === 'unrecognized_keys' && issue.keys) {
     return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
   }
+  if (issue.code === 'invalid_type' && issue.path.length === 0) return 'must be a map of settings (name, domain, ssh, hosts...)';
   // zod v4 puts a field's custom message on a missing value too; say what is really wrong.
   if (issue.code === 'invalid_type' && valueAt(data, issue.path) === undefined) return 'is required';
   if (issue.code === 'invalid_key' && issue.issues?.[0]) return issue.issues[0].message;

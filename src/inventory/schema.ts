@@ -1,4 +1,6 @@
 // The inventory's schema: the one place that says what a valid file looks like.
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { ROLES } from './types.ts';
 import { reservedAccount, reservedSchema } from './reserved.ts';
@@ -20,11 +22,15 @@ export function isAptProxyUrl(url: string): boolean {
   return m[2] === undefined || (Number(m[2]) >= 1 && Number(m[2]) <= 65535);
 }
 
+/** Where the control machine keeps its time zone files, when it has them (Linux, macOS). */
+export const ZONEINFO = '/usr/share/zoneinfo';
+
 /**
  * Time zones are checked here, not on the server: the name must be one this machine's time zone
- * database knows (Intl), spelled with its own capitals (/usr/share/zoneinfo is case-sensitive).
+ * database knows (Intl), spelled with its own capitals: /usr/share/zoneinfo is case-sensitive,
+ * so where this machine has that folder, the zone's file must be there under this exact name.
  */
-export function timeZoneProblem(zone: string): string | undefined {
+export function timeZoneProblem(zone: string, zoneinfo = ZONEINFO): string | undefined {
   let canonical: string;
   try {
     canonical = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
@@ -32,6 +38,9 @@ export function timeZoneProblem(zone: string): string | undefined {
     return `unknown time zone ${JSON.stringify(zone)} (expected a name such as Etc/UTC or Europe/Paris)`;
   }
   if (canonical !== zone && canonical.toLowerCase() === zone.toLowerCase()) return `time zone names are case-sensitive: did you mean ${canonical}?`;
+  if (existsSync(zoneinfo) && !statSync(path.join(zoneinfo, zone), { throwIfNoEntry: false })?.isFile()) {
+    return `unknown time zone ${JSON.stringify(zone)}: there is no ${path.join(zoneinfo, zone)} on this machine (names are case-sensitive)`;
+  }
   return undefined;
 }
 

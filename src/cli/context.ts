@@ -1,5 +1,6 @@
-// What a CLI run writes to and reads from, passed to every verb (no verb touches process.stdout,
-// process.env or process.exit directly), so the whole CLI runs in-process in the unit tests.
+// What a CLI run writes to and reads from, handed to every verb: verbs write only to these
+// streams, take the secrets and the release cache from this environment and never exit the
+// process themselves, so the whole CLI runs in-process in the unit tests.
 import type { EventEmitter } from 'node:events';
 import type { Redactor } from '../secrets/secret.ts';
 import type { Outcome } from './exit.ts';

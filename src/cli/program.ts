@@ -41,7 +41,7 @@ function everyCommand(cmd: Command): Command[] {
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('tandem')
     .description('Provision and maintain a load-balanced, replicated web stack over SSH')
-    .showHelpAfterError()
+    .showHelpAfterError('(add --help for the flags and the exit codes)')
     .enablePositionalOptions();
   registerConverge(program, ctx);
   registerVerify(program, ctx);

@@ -21,6 +21,8 @@ const streams = () => {
 /** A class another branch may add (a remote command's deadline): it inherits its parent's code. */
 class DeadlineError extends E.CommandError {}
 class LostMidRun extends E.ConnectionError {}
+/** An instance of a class without calling its constructor: the mapping is about classes. */
+const instanceOf = <T>(cls: abstract new (...args: never[]) => T): T => Object.create(cls.prototype) as T;
 
 test('each error class has its kind and exit code; subclasses inherit theirs', () => {
   const table: [Error, string, number][] = [
@@ -33,8 +35,8 @@ test('each error class has its kind and exit code; subclasses inherit theirs', (
     [new E.HostKeyError('web-01: host key CHANGED'), 'host-key', 3],
     [new E.ConnectionError('web-01: lost the connection'), 'connection-lost', 1],
     [new LostMidRun('web-01: gone'), 'connection-lost', 1],
-    [new E.CommandError('web-01: apt failed'), 'command', 1],
-    [new DeadlineError('web-01: no answer in 30 s'), 'command', 1],
+    [instanceOf(E.CommandError), 'command', 1],
+    [instanceOf(DeadlineError), 'command', 1],
     [new E.TemplateError('nginx/site.conf.ejs:3: x is not defined'), 'template', 1],
     [new E.ValidationError('nginx -t failed'), 'validation', 1],
     [new E.VerificationError('1 check failed'), 'verification', 1],
@@ -45,7 +47,7 @@ test('each error class has its kind and exit code; subclasses inherit theirs', (
     [Object.assign(new Error("EACCES: permission denied, open '/x'"), { code: 'EACCES', syscall: 'open' }), 'system', 1],
     [new TypeError("Cannot read properties of undefined (reading 'x')"), 'internal', 1],
   ];
-  for (const [err, kind, code] of table) assert.equal(classify(err), { kind, code }, err.constructor.name);
+  for (const [err, kind, code] of table) assert.equal(classify(err), { kind, code }, `${err.constructor.name}: ${err.message}`);
   assert.equal(classify('a string'), { kind: 'internal', code: 1 });
 });
 

@@ -64,7 +64,7 @@ async function setUp(): Promise<void> {
 }
 
 async function tearDown(): Promise<void> {
-  await Promise.all(listeners.map((s) => new Promise((resolve) => s.close(resolve))));
+  await Promise.all(listeners.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
   fs.rmSync(fixture.dir, { recursive: true, force: true });
 }
 

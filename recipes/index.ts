@@ -2,7 +2,7 @@
 import type { HostSpec, Inventory } from '../src/inventory/types.ts';
 import type { Secrets } from '../src/secrets/store.ts';
 import type { HostWork } from '../src/engine/types.ts';
-import { InventoryError } from '../src/errors.ts';
+import { UsageError } from '../src/errors.ts';
 import { base } from './base.ts';
 import { database_ } from './database.ts';
 import { app } from './app.ts';
@@ -19,7 +19,7 @@ export function selectRecipes(names: string | undefined): Recipe[] {
   const wanted = names.split(',').map((s) => s.trim()).filter(Boolean);
   const unknown = wanted.filter((n) => !RECIPES.some((r) => r.name === n));
   if (unknown.length) {
-    throw new InventoryError([`--recipe: unknown recipe ${unknown.join(', ')} (expected one of ${RECIPES.map((r) => r.name).join(', ')})`]);
+    throw new UsageError(`--recipe: unknown recipe ${unknown.join(', ')} (expected one of ${RECIPES.map((r) => r.name).join(', ')})`);
   }
   return RECIPES.filter((r) => wanted.includes(r.name));
 }

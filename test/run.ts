@@ -8,7 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { acquireLockFile, isLabError, labConfig, labDown, labUp, type LabEvent } from '../src/lab/index.ts';
+import { acquireLockFile, labConfig, labDown, labUp, type LabEvent } from '../src/lab/index.ts';
+import { TandemError } from '../src/errors.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const labInventory = path.resolve(process.env.TANDEM_LAB_INVENTORY ?? path.join(root, 'inventory/lab.yml'));
@@ -150,7 +151,7 @@ async function labTests(): Promise<void> {
     totals.failed += 1;
     failures.push(`lab up: ${(err as Error).message}`);
     say(`!! lab up failed: ${(err as Error).message}`);
-    if (isLabError(err) && err.hint) say(`!! what to do: ${err.hint}`);
+    if (err instanceof TandemError && err.hint) say(`!! what to do: ${err.hint}`);
     return;
   }
   for (const file of files) {

@@ -5,8 +5,10 @@ import type { EngineEvent, EventSink, Mode, RunReport } from '../engine/events.t
 import { buildWork, selectRecipes } from '../../recipes/index.ts';
 import { prepareRelease } from '../release/prepare.ts';
 import { addCommonOptions, type CommonOptions } from './options.ts';
-import { openSession } from './session.ts';
-import { action } from './exit.ts';
+import { openSession, type Session } from './session.ts';
+import { action, outcomeOf, type Outcome } from './exit.ts';
+import { textStream, type CliContext } from './context.ts';
+import { HostFailedError } from '../errors.ts';
 import { lineRenderer } from './render/lines.ts';
 import { listrRenderer } from './render/listr.ts';
 import { colorizer, planText, summaryText } from './render/format.ts';
@@ -15,14 +17,21 @@ interface ConvergeOptions extends CommonOptions {
   recipe?: string;
 }
 
-export async function converge(mode: Mode, opts: ConvergeOptions): Promise<{ report: RunReport; code: number }> {
+/** Each failed host's error: the connection's own when it could not be opened, else the report's. */
+export function hostFailures(report: RunReport, session: Session): unknown[] {
+  return Object.entries(report.hosts)
+    .filter(([, h]) => h.failed > 0 || h.error !== undefined)
+    .map(([name, h]) => session.connectFailures.get(name) ?? new HostFailedError(h.error ?? `${name}: failed`, { host: name }));
+}
+
+export async function converge(mode: Mode, opts: ConvergeOptions, ctx: CliContext): Promise<Outcome & { report: RunReport }> {
   const recipes = selectRecipes(opts.recipe);
-  const session = await openSession(opts, { createSecrets: mode === 'apply' });
+  const session = await openSession(opts, { createSecrets: mode === 'apply' }, ctx);
   try {
     // Recipes render templates here: a template error stops the run before any connection.
-    const release = recipes.some((r) => r.name === 'app') ? await prepareRelease(session.inventory.app.source, { entry: session.inventory.app.entry }) : undefined;
+    const release = recipes.some((r) => r.name === 'app') ? await prepareRelease(session.inventory.app.source, { entry: session.inventory.app.entry, env: ctx.env }) : undefined;
     const work = buildWork(session.inventory, session.hosts, session.secrets, recipes, release);
-    const out = opts.json ? process.stderr : process.stdout;
+    const out = textStream(ctx, Boolean(opts.json));
     const names = session.hosts.map((h) => h.name);
     const sinks: EventSink[] = [];
     let view: ReturnType<typeof listrRenderer> | undefined;
@@ -42,35 +51,28 @@ export async function converge(mode: Mode, opts: ConvergeOptions): Promise<{ rep
     });
     await view?.done;
     const c = colorizer(out);
-    if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    else {
+    if (!opts.json) {
       if (mode === 'plan') out.write(planText(report, Boolean(opts.verbose), c) + '\n');
       out.write(summaryText(report, c) + '\n');
     }
-    const code = report.summary.failed > 0 ? 1 : mode === 'plan' && report.summary.changed > 0 ? 2 : 0;
-    return { report, code };
+    return { ...outcomeOf(report, hostFailures(report, session), { changes: mode === 'plan' && report.summary.changed > 0 }), report };
   } finally {
     await session.close();
   }
 }
 
-const VERBS: { mode: Mode; description: string; exitCodes: string }[] = [
-  {
-    mode: 'plan',
-    description: 'show exactly what apply would change (packages, file diffs, services); change nothing',
-    exitCodes: 'Exit codes: 0 nothing to change, 1 failure, 2 changes pending.',
-  },
-  { mode: 'apply', description: 'converge every host to the inventory; a second run changes nothing', exitCodes: 'Exit codes: 0 success, 1 failure.' },
+const VERBS: { mode: Mode; description: string }[] = [
+  { mode: 'plan', description: 'show exactly what apply would change (packages, file diffs, services); change nothing' },
+  { mode: 'apply', description: 'converge every host to the inventory; a second run changes nothing' },
 ];
 
-export function registerConverge(program: Command): void {
+export function registerConverge(program: Command, ctx: CliContext): void {
   for (const verb of VERBS) {
     addCommonOptions(
       program
         .command(verb.mode)
         .description(verb.description)
-        .option('--recipe <names>', 'only these recipes (comma-separated)')
-        .addHelpText('after', `\n${verb.exitCodes}`),
-    ).action(action(async (opts: ConvergeOptions) => (await converge(verb.mode, opts)).code));
+        .option('--recipe <names>', 'only these recipes (comma-separated)'),
+    ).action(action(ctx, (opts: ConvergeOptions) => converge(verb.mode, opts, ctx)));
   }
 }

@@ -6,40 +6,45 @@ import { hasRole } from '../../recipes/recipe.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { converge } from './converge.ts';
 import { runVerify } from './verify.ts';
-import { action } from './exit.ts';
+import { action, type Outcome } from './exit.ts';
+import { textStream, type CliContext } from './context.ts';
 
-function printLab(e: LabEvent): void {
-  if (e.type === 'done') process.stdout.write(`  ✔ ${e.host ? `[${e.host}] ` : ''}${e.message} (${(e.ms / 1000).toFixed(1)}s)\n`);
-  else if (e.type === 'warn') process.stdout.write(`  ! ${e.message}\n`);
-  else if (e.type === 'step') process.stdout.write(`  … ${e.host ? `[${e.host}] ` : ''}${e.message}\n`);
+function labPrinter(out: NodeJS.WriteStream): (e: LabEvent) => void {
+  return (e) => {
+    if (e.type === 'done') out.write(`  ✔ ${e.host ? `[${e.host}] ` : ''}${e.message} (${(e.ms / 1000).toFixed(1)}s)\n`);
+    else if (e.type === 'warn') out.write(`  ! ${e.message}\n`);
+    else if (e.type === 'step') out.write(`  … ${e.host ? `[${e.host}] ` : ''}${e.message}\n`);
+  };
 }
 
-export function registerDemo(program: Command): void {
+async function demo(opts: { inventory: string; json?: boolean }, ctx: CliContext): Promise<Outcome> {
+  const out = textStream(ctx);
+  out.write('1/3 tandem lab up\n');
+  const lab = await labUp(await labConfig(opts.inventory), { progress: labPrinter(out) });
+  out.write('2/3 tandem apply\n');
+  const applied = await converge('apply', { inventory: opts.inventory, json: opts.json }, ctx);
+  if (applied.code !== 0) return { ...applied, report: { lab, apply: applied.report } };
+  out.write('3/3 tandem verify\n');
+  const verified = await runVerify({ inventory: opts.inventory, json: opts.json }, ctx);
+  const inv = await loadInventory(opts.inventory);
+  const lbs = inv.hosts.filter((h) => hasRole(h, 'lb'));
+  // active-passive: the shared address is the one to use; otherwise any load balancer.
+  const front = inv.lb.failover?.vip ?? lbs[0]!.address;
+  const others = inv.lb.failover ? [] : lbs.slice(1).map((h) => `http://${h.address}/`);
+  out.write(
+    `\nThe stack is up. Open http://${front}/ or, for the domain, add this line to /etc/hosts:\n` +
+      `  ${front} ${inv.domain}\nand open http://${inv.domain}/\n` +
+      (others.length ? `Other load balancers: ${others.join(' ')}\n` : '') +
+      `Tear the lab down with: npx tandem lab down\n`,
+  );
+  return { ...verified, report: { lab, apply: applied.report, verify: verified.report, url: `http://${front}/` } };
+}
+
+export function registerDemo(program: Command, ctx: CliContext): void {
   program
     .command('demo')
     .description('bring the local lab up, provision it, verify it, and print how to open the site')
     .option('-i, --inventory <file>', 'lab inventory', 'inventory/lab.yml')
-    .action(
-      action(async (opts: { inventory: string }) => {
-        process.stdout.write('1/3 tandem lab up\n');
-        await labUp(await labConfig(opts.inventory), { progress: printLab });
-        process.stdout.write('2/3 tandem apply\n');
-        const applied = await converge('apply', { inventory: opts.inventory });
-        if (applied.code !== 0) return applied.code;
-        process.stdout.write('3/3 tandem verify\n');
-        const verified = await runVerify({ inventory: opts.inventory });
-        const inv = await loadInventory(opts.inventory);
-        const lbs = inv.hosts.filter((h) => hasRole(h, 'lb'));
-        // active-passive: the shared address is the one to use; otherwise any load balancer.
-        const front = inv.lb.failover?.vip ?? lbs[0]!.address;
-        const others = inv.lb.failover ? [] : lbs.slice(1).map((h) => `http://${h.address}/`);
-        process.stdout.write(
-          `\nThe stack is up. Open http://${front}/ or, for the domain, add this line to /etc/hosts:\n` +
-            `  ${front} ${inv.domain}\nand open http://${inv.domain}/\n` +
-            (others.length ? `Other load balancers: ${others.join(' ')}\n` : '') +
-            `Tear the lab down with: npx tandem lab down\n`,
-        );
-        return verified.code;
-      }),
-    );
+    .option('--json', 'print one JSON document on standard output (progress goes to standard error)')
+    .action(action(ctx, (opts: { inventory: string; json?: boolean }) => demo(opts, ctx)));
 }

@@ -1,13 +1,15 @@
 // `tandem deploy` and `tandem rollback`.
 import type { Command } from 'commander';
 import { Listr } from 'listr2';
-import { rollingDeploy, type DeployEvent, type DeployReport, type Target } from '../deploy/rolling.ts';
+import { checkDeployScope, rollingDeploy, type DeployEvent, type DeployReport, type Target } from '../deploy/rolling.ts';
 import { prepareRelease } from '../release/prepare.ts';
 import { hasRole } from '../../recipes/recipe.ts';
-import { addCommonOptions, positiveInt, type CommonOptions } from './options.ts';
+import { addCommonOptions, positiveInt, releaseId, releaseVersion, type CommonOptions } from './options.ts';
 import type { Inventory } from '../inventory/types.ts';
 import { openSession } from './session.ts';
-import { action } from './exit.ts';
+import { action, outcomeOf, type Outcome } from './exit.ts';
+import { textStream, type CliContext } from './context.ts';
+import { HostFailedError, InterruptedError } from '../errors.ts';
 import { colorizer } from './render/format.ts';
 
 interface DeployOptions extends CommonOptions {
@@ -62,44 +64,52 @@ function listrSink(hosts: string[], out: NodeJS.WriteStream): { sink: (e: Deploy
   };
 }
 
-async function runRolling(verb: 'deployed' | 'rolled back to', opts: DeployOptions, target: (source: string, inventory: Inventory) => Promise<Target>): Promise<number> {
-  const session = await openSession(opts, { createSecrets: false });
-  const out = opts.json ? process.stderr : process.stdout;
+async function runRolling(
+  verb: 'deployed' | 'rolled back to',
+  opts: DeployOptions,
+  target: (source: string, inventory: Inventory) => Promise<Target>,
+  ctx: CliContext,
+): Promise<Outcome> {
+  const session = await openSession(opts, { createSecrets: false }, ctx);
+  const out = textStream(ctx, Boolean(opts.json));
   try {
+    // A flag that cannot work is refused before a release is built.
+    checkDeployScope(session.inventory, session.hosts, opts.batch ?? 1);
     const t = await target(opts.source ?? session.inventory.app.source, session.inventory);
     // First Ctrl-C: finish the server in progress, then put back what this deploy switched and
     // release the lock. A second one quits at once (the lock then stays until it expires).
     const interrupt = new AbortController();
     const onSignal = () => {
-      if (interrupt.signal.aborted) process.exit(130);
+      if (interrupt.signal.aborted) return ctx.exit?.(130);
       interrupt.abort();
       out.write('\nstopping: the server in progress finishes, then every server switched goes back (Ctrl-C again to quit at once, leaving the lock)\n');
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    const restoreInterrupt = ctx.onInterrupt(onSignal);
     const apps = session.hosts.filter((h) => hasRole(h, 'app')).map((h) => h.name);
     const view = out.isTTY && !opts.verbose ? listrSink(apps, out) : undefined;
     const lines = !view && (!opts.json || opts.verbose) ? lineSink(out) : undefined;
-    const report: DeployReport = await rollingDeploy({
-      inventory: session.inventory,
-      hosts: session.hosts,
-      connect: (h) => session.connect(h),
-      redactor: session.redactor,
-      emit: (e) => {
-        view?.sink(e);
-        lines?.(e);
-      },
-      target: t,
-      batch: opts.batch ?? 1,
-      forceUnlock: opts.forceUnlock,
-      signal: interrupt.signal,
-    });
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await view?.finish();
+    let report: DeployReport;
+    try {
+      report = await rollingDeploy({
+        inventory: session.inventory,
+        hosts: session.hosts,
+        connect: (h) => session.connect(h),
+        redactor: session.redactor,
+        emit: (e) => {
+          view?.sink(e);
+          lines?.(e);
+        },
+        target: t,
+        batch: opts.batch ?? 1,
+        forceUnlock: opts.forceUnlock,
+        signal: interrupt.signal,
+      });
+    } finally {
+      restoreInterrupt();
+      await view?.finish();
+    }
     const c = colorizer(out);
-    if (opts.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
-    else {
+    if (!opts.json) {
       const longest = Math.max(0, ...Object.values(report.servers).map((s) => s.outOfRotationMs));
       out.write(
         report.ok
@@ -107,13 +117,16 @@ async function runRolling(verb: 'deployed' | 'rolled back to', opts: DeployOptio
           : `${c.red('FAILED')}: ${report.error}\n`,
       );
     }
-    return report.ok ? 0 : report.interrupted ? 130 : 1;
+    const failures: unknown[] = [...session.connectFailures.values()];
+    if (report.interrupted) failures.push(new InterruptedError(report.error ?? 'interrupted'));
+    else if (!report.ok) failures.push(new HostFailedError(report.error ?? `${verb}: failed`));
+    return outcomeOf(report, failures);
   } finally {
     await session.close();
   }
 }
 
-export function registerDeploy(program: Command): void {
+export function registerDeploy(program: Command, ctx: CliContext): void {
   addCommonOptions(
     program
       .command('deploy')
@@ -121,15 +134,27 @@ export function registerDeploy(program: Command): void {
       .option('--source <dir>', 'application folder to build the release from (default: app.source)')
       .option('--batch <n>', 'servers switched at once', positiveInt, 1)
       .option('--force-unlock', 'take over the deploy lock even if another deploy holds it')
-      .option('--version <version>', 'release version (default: package.json version)'),
-  ).action(action((opts: DeployOptions) => runRolling('deployed', opts, async (source, inv) => ({ kind: 'release', release: await prepareRelease(source, { version: opts.version, entry: inv.app.entry }) }))));
+      .option('--version <version>', 'release version (default: package.json version)', releaseVersion),
+  ).action(
+    action(ctx, (opts: DeployOptions) =>
+      runRolling(
+        'deployed',
+        opts,
+        async (source, inv) => ({
+          kind: 'release',
+          release: await prepareRelease(source, { version: opts.version, entry: inv.app.entry, field: opts.source ? '--source' : 'app.source', env: ctx.env }),
+        }),
+        ctx,
+      ),
+    ),
+  );
 
   addCommonOptions(
     program
       .command('rollback')
       .description('roll back to the previous release (or --to ID), the same rolling way')
-      .option('--to <id>', 'release id to go back to (see `tandem status`)')
+      .option('--to <id>', 'release id to go back to (see `tandem status`)', releaseId)
       .option('--batch <n>', 'servers switched at once', positiveInt, 1)
       .option('--force-unlock', 'take over the deploy lock even if another deploy holds it'),
-  ).action(action((opts: DeployOptions) => runRolling('rolled back to', opts, async () => (opts.to ? { kind: 'named', id: opts.to } : { kind: 'previous' }))));
+  ).action(action(ctx, (opts: DeployOptions) => runRolling('rolled back to', opts, async () => (opts.to ? { kind: 'named', id: opts.to } : { kind: 'previous' }), ctx)));
 }

@@ -1,7 +1,6 @@
 // `tandem lab ...`: local disposable Debian 12 servers. Parses flags, calls src/lab, prints.
 import { Command, Option } from 'commander';
 import {
-  isLabError,
   labConfig,
   labDown,
   labReset,
@@ -13,6 +12,8 @@ import {
   type LabStatus,
 } from '../lab/index.ts';
 import { positiveInt } from './options.ts';
+import { action, EXIT, type Outcome } from './exit.ts';
+import { textStream, type CliContext } from './context.ts';
 
 const DEFAULT_INVENTORY = 'inventory/lab.yml';
 
@@ -43,7 +44,9 @@ export function renderEvent(e: LabEvent): string {
   }
 }
 
-const print = (e: LabEvent) => console.log(renderEvent(e));
+const printer = (ctx: CliContext) => (e: LabEvent) => textStream(ctx).write(renderEvent(e) + '\n');
+const say = (ctx: CliContext, text: string) => textStream(ctx).write(text + '\n');
+const jsonOption = () => new Option('--json', 'print one JSON document on standard output (progress goes to standard error)');
 
 export function renderStatus(s: LabStatus): string {
   const lines = [
@@ -57,25 +60,7 @@ export function renderStatus(s: LabStatus): string {
   return lines.join('\n');
 }
 
-/** Runs a verb: foreseeable failures print what to do, never a stack trace; exit code 1. */
-async function guarded(fn: () => Promise<number | void>): Promise<void> {
-  try {
-    const code = await fn();
-    if (typeof code === 'number') process.exitCode = code;
-  } catch (err) {
-    if (isLabError(err)) {
-      console.error(`error: ${err.message}`);
-      if (err.hint) console.error(`  what to do: ${err.hint}`);
-    } else {
-      console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
-      if (process.env.TANDEM_DEBUG) console.error(err);
-      else console.error('  (unexpected: set TANDEM_DEBUG=1 to see where it came from)');
-    }
-    process.exitCode = 1;
-  }
-}
-
-export function registerLab(program: Command): void {
+export function registerLab(program: Command, ctx: CliContext): void {
   const lab = program
     .command('lab')
     .description('local disposable Debian 12 servers (systemd-nspawn on a private bridge; needs root)')
@@ -86,16 +71,18 @@ export function registerLab(program: Command): void {
     .description('install what the lab needs, build or reuse the base image and start the servers')
     .option('--hosts <n>', 'exactly this many servers (default: the inventory\'s; extra ones are web-03.. at .13..)', positiveInt)
     .addOption(inventoryOption())
-    .action((opts: { hosts?: number; inventory: string }) =>
-      guarded(async () => {
+    .addOption(jsonOption())
+    .action(
+      action(ctx, async (opts: { hosts?: number; inventory: string }): Promise<Outcome> => {
         const started = Date.now();
         const config = await labConfig(opts.inventory);
-        const result = await labUp(config, { progress: print, ...(opts.hosts === undefined ? {} : { hosts: opts.hosts }) });
+        const result = await labUp(config, { progress: printer(ctx), ...(opts.hosts === undefined ? {} : { hosts: opts.hosts }) });
         const hosts =
           result.hosts.map((h) => `${h.name} ${h.address}`).join(', ') +
           (result.alsoRunning.length ? ` (also running: ${result.alsoRunning.join(', ')})` : '');
         const changed = result.started.length || result.stopped.length;
-        console.log(changed ? `lab is up: ${hosts} (${seconds(Date.now() - started)})` : `lab was already up: ${hosts}; nothing changed`);
+        say(ctx, changed ? `lab is up: ${hosts} (${seconds(Date.now() - started)})` : `lab was already up: ${hosts}; nothing changed`);
+        return { code: EXIT.ok, report: result };
       }),
     );
 
@@ -103,12 +90,14 @@ export function registerLab(program: Command): void {
     .command('down')
     .description('stop every lab process and remove its bridge, namespaces, mounts and cgroups (the cached base stays)')
     .addOption(inventoryOption())
-    .action((opts: { inventory: string }) =>
-      guarded(async () => {
+    .addOption(jsonOption())
+    .action(
+      action(ctx, async (opts: { inventory: string }): Promise<Outcome> => {
         const config = await labConfig(opts.inventory);
-        const result = await labDown(config, { progress: print });
+        const result = await labDown(config, { progress: printer(ctx) });
         const nothing = !result.stopped.length && !result.proxyStopped && !result.bridgeRemoved;
-        console.log(nothing ? 'lab was already down' : 'lab is down');
+        say(ctx, nothing ? 'lab was already down' : 'lab is down');
+        return { code: EXIT.ok, report: result };
       }),
     );
 
@@ -117,24 +106,27 @@ export function registerLab(program: Command): void {
     .description('put servers back to pristine (default: all of them)')
     .argument('[host...]', 'servers to reset')
     .addOption(inventoryOption())
-    .action((hosts: string[], opts: { inventory: string }) =>
-      guarded(async () => {
+    .addOption(jsonOption())
+    .action(
+      action(ctx, async (hosts: string[], opts: { inventory: string }): Promise<Outcome> => {
         const started = Date.now();
         const config = await labConfig(opts.inventory);
-        const names = await labReset(config, { hosts, progress: print });
-        console.log(`reset ${names.join(', ')} (${seconds(Date.now() - started)})`);
+        const names = await labReset(config, { hosts, progress: printer(ctx) });
+        say(ctx, `reset ${names.join(', ')} (${seconds(Date.now() - started)})`);
+        return { code: EXIT.ok, report: { reset: names } };
       }),
     );
 
   lab
     .command('status')
     .description('each server, its address, and whether sshd answers')
-    .option('--json', 'print the status as JSON')
+    .addOption(jsonOption())
     .addOption(inventoryOption())
-    .action((opts: { inventory: string; json?: boolean }) =>
-      guarded(async () => {
+    .action(
+      action(ctx, async (opts: { inventory: string; json?: boolean }): Promise<Outcome> => {
         const status = await labStatus(await labConfig(opts.inventory));
-        console.log(opts.json ? JSON.stringify(status, null, 2) : renderStatus(status));
+        if (!opts.json) ctx.stdout.write(renderStatus(status) + '\n');
+        return { code: EXIT.ok, report: status };
       }),
     );
 
@@ -145,10 +137,11 @@ export function registerLab(program: Command): void {
     .argument('[cmd...]', 'command to run instead of a shell')
     .addOption(inventoryOption())
     .passThroughOptions()
-    .action((host: string, cmd: string[], opts: { inventory: string }) =>
-      guarded(async () => {
+    .action(
+      action(ctx, async (host: string, cmd: string[], opts: { inventory: string }): Promise<Outcome> => {
         const config = await labConfig(opts.inventory);
-        return runAttached(await labSshArgv(config, host, cmd));
+        // The remote command's own exit code, as ssh gives it.
+        return { code: await runAttached(await labSshArgv(config, host, cmd)) };
       }),
     );
 }

@@ -1,22 +1,10 @@
-// The `tandem` command line: one file per verb registers itself on the program.
-import { Command } from 'commander';
-import { registerConverge } from './converge.ts';
-import { registerLab } from './lab.ts';
-import { registerVerify } from './verify.ts';
-import { registerDemo } from './demo.ts';
-import { registerDeploy } from './deploy.ts';
-import { registerStatus } from './status.ts';
+// The `tandem` command on this process: its arguments, streams, environment and signals.
+import { main } from './program.ts';
 
-const program = new Command('tandem')
-  .description('Provision and maintain a load-balanced, replicated web stack over SSH')
-  .showHelpAfterError()
-  .enablePositionalOptions();
-
-registerConverge(program);
-registerVerify(program);
-registerDeploy(program);
-registerStatus(program);
-registerDemo(program);
-registerLab(program);
-
-await program.parseAsync(process.argv);
+process.exitCode = await main(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  signals: process,
+  exit: (code) => process.exit(code),
+});

@@ -1,5 +1,7 @@
-// Flags shared by the verbs that work on an inventory.
+// Flags shared by the verbs, and the parsers that refuse a bad flag value before anything runs
+// (commander reports them as usage errors: exit 4).
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { VERSION_RE } from '../release/build.ts';
 
 export interface CommonOptions {
   inventory: string;
@@ -13,14 +15,33 @@ export function addCommonOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('-i, --inventory <file>', 'inventory file').default('inventory/lab.yml'))
     .option('--limit <hosts>', 'only these hosts (comma-separated names)')
-    .option('--json', 'print one JSON report on standard output (progress goes to standard error)')
+    .option('--json', 'print one JSON document on standard output, failures included (progress goes to standard error)')
     .option('-v, --verbose', 'show the commands behind every change')
-    .option('--accept-new-host-keys', 'pin the key of a host seen for the first time (otherwise it is refused)');
+    .option('--accept-new-host-keys', 'pin the key of a host seen for the first time (otherwise it is refused; a revoked key never is)');
 }
 
 /** commander argParser for options such as --batch and --hosts. */
 export function positiveInt(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
   return n;
+}
+
+/** A duration such as --max-lag: a number of seconds, zero or more. */
+export function seconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number of seconds, such as 10 or 2.5');
+  return n;
+}
+
+/** --version: it names the release's folder on every server, so only a safe alphabet. */
+export function releaseVersion(value: string): string {
+  if (!VERSION_RE.test(value)) throw new InvalidArgumentError('expected letters, digits, . _ + - (at most 64), starting with a letter or digit');
+  return value;
+}
+
+/** --to: a release id as `tandem status` shows it (version-hash). */
+export function releaseId(value: string): string {
+  if (!/^[0-9A-Za-z][0-9A-Za-z._+-]{0,80}$/.test(value)) throw new InvalidArgumentError('expected a release id as `tandem status` shows it, such as 1.2.0-3f9c2a1b4d5e');
+  return value;
 }

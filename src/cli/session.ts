@@ -1,11 +1,14 @@
 // What every inventory verb sets up: the inventory, its secrets, a redactor, and one SSH
-// connection per host, opened on first use and closed at the end.
+// connection per host, opened on first use and closed at the end. The session remembers which
+// hosts could not be connected to, so every verb tells "unreachable" (exit 3) from "failed".
 import { loadInventory, limitHosts } from '../inventory/load.ts';
 import type { HostSpec, Inventory } from '../inventory/types.ts';
 import { loadSecrets, type Secrets } from '../secrets/store.ts';
 import { Redactor } from '../secrets/secret.ts';
 import { connect } from '../ssh/node-ssh.ts';
 import type { Connection } from '../ssh/connection.ts';
+import { SecretsError, TandemError } from '../errors.ts';
+import type { CliContext } from './context.ts';
 import type { CommonOptions } from './options.ts';
 
 export interface Session {
@@ -14,24 +17,40 @@ export interface Session {
   secrets: Secrets;
   redactor: Redactor;
   connect(host: HostSpec): Promise<Connection>;
+  /** The error of every host whose connection could not be opened, by host name. */
+  connectFailures: ReadonlyMap<string, unknown>;
   close(): Promise<void>;
 }
 
-export async function openSession(opts: CommonOptions, { createSecrets }: { createSecrets: boolean }): Promise<Session> {
+async function secretsOf(file: string, create: boolean, env: NodeJS.ProcessEnv): Promise<Secrets> {
+  try {
+    return await loadSecrets(file, { create, env });
+  } catch (err) {
+    if (err instanceof TandemError) throw err;
+    // A file system error (EACCES, EISDIR...): say which file, never what it holds.
+    throw new SecretsError(`${file}: cannot use the secrets store (${(err as NodeJS.ErrnoException).code ?? (err as Error).name})`, { cause: err });
+  }
+}
+
+export async function openSession(opts: CommonOptions, { createSecrets }: { createSecrets: boolean }, ctx: CliContext): Promise<Session> {
   const inventory = await loadInventory(opts.inventory);
   const hosts = limitHosts(inventory, opts.limit);
-  const secrets = await loadSecrets(inventory.secretsFile, { create: createSecrets });
+  const secrets = await secretsOf(inventory.secretsFile, createSecrets, ctx.env);
   const redactor = new Redactor(Object.values(secrets));
+  ctx.redactor = redactor;
   const open = new Map<string, Promise<Connection>>();
+  const connectFailures = new Map<string, unknown>();
   return {
     inventory,
     hosts,
     secrets,
     redactor,
+    connectFailures,
     connect(host) {
       let c = open.get(host.name);
       if (!c) {
         c = connect(host, { ssh: inventory.ssh, acceptNewHostKeys: opts.acceptNewHostKeys });
+        c.catch((err: unknown) => connectFailures.set(host.name, err));
         open.set(host.name, c);
       }
       return c;

@@ -4,7 +4,9 @@ import { gatherStatus, type ServerStatus, type StackStatus } from '../status/gat
 import { hasRole } from '../../recipes/recipe.ts';
 import { addCommonOptions, type CommonOptions } from './options.ts';
 import { openSession } from './session.ts';
-import { action } from './exit.ts';
+import { action, outcomeOf, type Outcome } from './exit.ts';
+import type { CliContext } from './context.ts';
+import { HostFailedError } from '../errors.ts';
 
 function replicationText(s: ServerStatus): string {
   const r = s.replication;
@@ -36,23 +38,25 @@ export function renderStatus(st: StackStatus, hostNames: string[], lbNames: stri
   return out.join('\n') + '\n';
 }
 
-async function status(opts: CommonOptions): Promise<number> {
-  const session = await openSession(opts, { createSecrets: false });
+async function status(opts: CommonOptions, ctx: CliContext): Promise<Outcome> {
+  const session = await openSession(opts, { createSecrets: false }, ctx);
   try {
     const st = await gatherStatus({ inventory: session.inventory, hosts: session.hosts, connect: session.connect });
-    if (opts.json) process.stdout.write(JSON.stringify(st, null, 2) + '\n');
-    else {
+    if (!opts.json) {
       const lbs = session.hosts.filter((h) => hasRole(h, 'lb')).map((h) => h.name);
-      process.stdout.write(renderStatus(st, session.hosts.map((h) => h.name), lbs));
+      ctx.stdout.write(renderStatus(st, session.hosts.map((h) => h.name), lbs));
     }
-    return Object.values(st.servers).some((s) => s.error) ? 1 : 0;
+    const failures = Object.entries(st.servers)
+      .filter(([, s]) => s.error)
+      .map(([name, s]) => session.connectFailures.get(name) ?? new HostFailedError(`${name}: ${s.error}`, { host: name }));
+    return outcomeOf(st, failures);
   } finally {
     await session.close();
   }
 }
 
-export function registerStatus(program: Command): void {
+export function registerStatus(program: Command, ctx: CliContext): void {
   addCommonOptions(
     program.command('status').description('one screen: servers, current releases, replication, their state in every load balancer'),
-  ).action(action((opts: CommonOptions) => status(opts)));
+  ).action(action(ctx, (opts: CommonOptions) => status(opts, ctx)));
 }

@@ -2,19 +2,25 @@
 import type { Command } from 'commander';
 import { verify } from '../verify/run.ts';
 import type { CheckResult } from '../verify/types.ts';
-import { addCommonOptions, type CommonOptions } from './options.ts';
+import { addCommonOptions, seconds, type CommonOptions } from './options.ts';
 import { openSession } from './session.ts';
-import { action } from './exit.ts';
+import { action, outcomeOf, type Outcome } from './exit.ts';
+import { textStream, type CliContext } from './context.ts';
 import { colorizer } from './render/format.ts';
+import { VerificationError } from '../errors.ts';
+
+interface VerifyOptions extends CommonOptions {
+  maxLag?: number;
+}
 
 export function checkLine(r: CheckResult, c: ReturnType<typeof colorizer>): string {
   const mark = r.ok ? c.green('✔ pass') : c.red('✖ FAIL');
   return `${mark} ${r.host ? `[${r.host}] ` : ''}${r.check}: ${r.figure}${r.detail ? `\n       ${r.detail}` : ''}`;
 }
 
-export async function runVerify(opts: CommonOptions & { maxLag?: string }): Promise<{ results: CheckResult[]; code: number }> {
-  const session = await openSession(opts, { createSecrets: false });
-  const out = opts.json ? process.stderr : process.stdout;
+export async function runVerify(opts: VerifyOptions, ctx: CliContext): Promise<Outcome & { results: CheckResult[] }> {
+  const session = await openSession(opts, { createSecrets: false }, ctx);
+  const out = textStream(ctx, Boolean(opts.json));
   const c = colorizer(out);
   const started = performance.now();
   try {
@@ -27,26 +33,31 @@ export async function runVerify(opts: CommonOptions & { maxLag?: string }): Prom
       emit: (r) => {
         if (!opts.json) out.write(checkLine(r, c) + '\n');
       },
-      maxLagSeconds: opts.maxLag ? Number(opts.maxLag) : undefined,
+      maxLagSeconds: opts.maxLag,
     });
     const failed = results.filter((r) => !r.ok).length;
     const durationMs = Math.round(performance.now() - started);
-    if (opts.json) {
-      process.stdout.write(JSON.stringify({ summary: { passed: results.length - failed, failed }, checks: results, durationMs }, null, 2) + '\n');
-    } else {
+    if (!opts.json) {
       out.write(`${failed ? c.red('FAILED') : c.green('verified')}: ${results.length - failed} passed, ${failed} failed in ${(durationMs / 1000).toFixed(1)}s\n`);
     }
-    return { results, code: failed ? 1 : 0 };
+    const report = { summary: { passed: results.length - failed, failed }, checks: results, durationMs };
+    const firstFailed = results.find((r) => !r.ok);
+    const failures: unknown[] = [...session.connectFailures.values()];
+    if (firstFailed) {
+      const what = `${firstFailed.host ? `[${firstFailed.host}] ` : ''}${firstFailed.check}: ${firstFailed.detail ?? firstFailed.figure}`;
+      failures.push(new VerificationError(`${failed} check${failed > 1 ? 's' : ''} failed, the first: ${what}`, { host: firstFailed.host }));
+    }
+    return { ...outcomeOf(report, failures), results };
   } finally {
     await session.close();
   }
 }
 
-export function registerVerify(program: Command): void {
+export function registerVerify(program: Command, ctx: CliContext): void {
   addCommonOptions(
     program
       .command('verify')
       .description('prove the stack works end to end: load balancers, backends, app health, replication with a canary row')
-      .option('--max-lag <seconds>', 'replica lag above this fails', '10'),
-  ).action(action(async (opts: CommonOptions & { maxLag?: string }) => (await runVerify(opts)).code));
+      .option('--max-lag <seconds>', 'replica lag above this fails', seconds, 10),
+  ).action(action(ctx, (opts: VerifyOptions) => runVerify(opts, ctx)));
 }

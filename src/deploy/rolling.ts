@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { HostSpec, Inventory } from '../inventory/types.ts';
 import type { Connection, ExecResult } from '../ssh/connection.ts';
 import type { Redactor } from '../secrets/secret.ts';
-import { TandemError } from '../errors.ts';
+import { TandemError, UsageError } from '../errors.ts';
 import { hasRole } from '../../recipes/recipe.ts';
 import { HAPROXY_BACKEND } from '../../recipes/haproxy.ts';
 import { parseStatCsv } from '../verify/haproxy.ts';
@@ -93,20 +93,27 @@ async function must(conn: Connection, req: Parameters<Connection['exec']>[0], wh
   return res;
 }
 
+/** Refuses, before anything is built or contacted, a scope with no app host or a batch that would empty the pool. */
+export function checkDeployScope(inventory: Inventory, hosts: readonly HostSpec[], batch: number): void {
+  const apps = hosts.filter((h) => hasRole(h, 'app'));
+  if (apps.length === 0) throw new UsageError('no app host in scope (see --limit): nothing to deploy');
+  const webNames = new Set(inventory.hosts.filter((h) => hasRole(h, 'web')).map((h) => h.name));
+  const inRotation = apps.filter((h) => webNames.has(h.name)).length;
+  if (!Number.isInteger(batch) || batch < 1) throw new UsageError(`--batch must be a whole number of at least 1, not ${batch}`);
+  if (inRotation > 0 && batch >= webNames.size) {
+    throw new UsageError(`--batch ${batch} would take every web server out of rotation at once (there are ${webNames.size}); use at most ${webNames.size - 1}`);
+  }
+}
+
 export async function rollingDeploy(input: DeployInput): Promise<DeployReport> {
   const t0 = performance.now();
   const { emit, redactor } = input;
   const now = input.now ?? (() => new Date());
+  checkDeployScope(input.inventory, input.hosts, input.batch ?? 1);
   const apps = input.hosts.filter((h) => hasRole(h, 'app'));
-  if (apps.length === 0) throw new DeployError('no app host in scope: nothing to deploy');
   const lbs = input.inventory.hosts.filter((h) => hasRole(h, 'lb'));
   const webNames = new Set(input.inventory.hosts.filter((h) => hasRole(h, 'web')).map((h) => h.name));
   const batch = input.batch ?? 1;
-  const inRotation = apps.filter((h) => webNames.has(h.name)).length;
-  if (!Number.isInteger(batch) || batch < 1) throw new DeployError(`--batch must be a whole number of at least 1, not ${batch}`);
-  if (inRotation > 0 && batch >= webNames.size) {
-    throw new DeployError(`--batch ${batch} would take every web server out of rotation at once (there are ${webNames.size}); use at most ${webNames.size - 1}`);
-  }
   const conns = new Map<string, Connection>();
   for (const h of [...apps, ...lbs]) if (!conns.has(h.name)) conns.set(h.name, await input.connect(h));
   const conn = (h: HostSpec) => conns.get(h.name)!;

@@ -1,13 +1,23 @@
 // Load an inventory file: YAML -> schema -> cross-field rules -> typed Inventory.
 // Every problem is reported as `<file>: <field path>: <reason>`, before any connection is opened.
-import { readFile, access } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import os from 'node:os';
-import { LineCounter, parseDocument } from 'yaml';
-import { InventoryError } from '../errors.ts';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { InventoryError, UsageError } from '../errors.ts';
 import { inventorySchema, type RawInventory } from './schema.ts';
+import { RESERVED_KEYS } from './reserved.ts';
+import { privateKeyProblem } from '../ssh/private-key.ts';
 import type { Failover, HostSpec, Inventory, Role } from './types.ts';
+
+/** An inventory is a few KiB; anything this big is the wrong file (or an attack). */
+const MAX_FILE_BYTES = 1024 * 1024;
+/** A private key is a few KiB at most. */
+const MAX_KEY_BYTES = 64 * 1024;
+/** The schema nests four levels; YAML deeper than this is refused before it is expanded. */
+const MAX_DEPTH = 16;
+/** Alias uses the YAML library expands before refusing the file (its own default). */
+const MAX_ALIASES = 100;
 
 export interface LoadOptions {
   /** Check that the SSH key file exists (off for `lab up`, which creates it). */
@@ -27,25 +37,82 @@ function expandHome(p: string): string {
   return p === '~' || p.startsWith('~/') ? path.join(os.homedir(), p.slice(1)) : p;
 }
 
+/** The file as messages name it: relative to the working folder when it is below it. */
+export function shownPath(file: string): string {
+  const rel = path.relative(process.cwd(), path.resolve(file));
+  return rel && !rel.startsWith('..') ? rel : path.resolve(file);
+}
+
+/** A file system error in words (the code, not the message, decides). */
+function fsReason(err: unknown): string {
+  switch ((err as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return 'does not exist';
+    case 'EACCES':
+    case 'EPERM':
+      return 'cannot be read (permission denied)';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'ENOTDIR':
+      return 'is below something that is not a directory';
+    default:
+      return `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`;
+  }
+}
+
 export async function loadInventory(file: string, opts: LoadOptions = {}): Promise<Inventory> {
-  const shown = path.relative(process.cwd(), path.resolve(file)) || file;
+  const shown = shownPath(file);
   let text: string;
   try {
+    const st = await stat(file);
+    if (st.isDirectory()) throw new InventoryError([`${shown}: is a directory, not an inventory file`]);
+    // A device or a pipe could be read forever.
+    if (!st.isFile()) throw new InventoryError([`${shown}: is not a regular file`]);
+    if (st.size > MAX_FILE_BYTES) throw new InventoryError([`${shown}: is ${(st.size / 1024 / 1024).toFixed(1)} MiB; an inventory is a few KiB (is this the right file?)`]);
     text = await readFile(file, 'utf8');
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-    throw new InventoryError([`${shown}: ${reason}`]);
+    if (err instanceof InventoryError) throw err;
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : fsReason(err);
+    throw new InventoryError([`${shown}: ${reason}`], { cause: err });
   }
   const raw = parseYaml(text, shown);
   const inv = toInventory(raw, path.resolve(file), shown);
-  if (opts.requireKey !== false) {
-    try {
-      await access(inv.ssh.key, constants.R_OK);
-    } catch {
-      throw new InventoryError([`${shown}: ssh.key: key file ${inv.ssh.key} does not exist or is not readable`]);
-    }
-  }
+  const problems = await pathProblems(inv, shown, opts.requireKey !== false);
+  if (problems.length > 0) throw new InventoryError(problems);
   return inv;
+}
+
+/**
+ * Refuses before expanding anything: nesting deeper than MAX_DEPTH, and map keys JavaScript
+ * treats specially (a host named __proto__ would silently vanish). Aliases are not followed
+ * here, so the walk is as long as the text.
+ */
+function structureProblems(doc: Document, shown: string): string[] {
+  const problems: string[] = [];
+  const walk = (node: unknown, at: PropertyKey[]): void => {
+    if (problems.length > 0) return;
+    if (at.length > MAX_DEPTH) {
+      problems.push(`${shown}: ${formatPath(at.slice(0, 3))}: nested more than ${MAX_DEPTH} levels deep; an inventory needs four`);
+      return;
+    }
+    if (isMap(node)) {
+      for (const pair of node.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        if (RESERVED_KEYS.includes(key)) {
+          problems.push(`${shown}: ${formatPath([...at, key])}: ${JSON.stringify(key)} cannot be used as a name (JavaScript reserves it)`);
+          return;
+        }
+        walk(pair.value, [...at, key]);
+      }
+    } else if (isSeq(node)) {
+      node.items.forEach((item, i) => walk(item, [...at, i]));
+    } else if (isPair(node)) {
+      walk(node.value, at);
+    }
+    // Scalars and aliases end the walk.
+  };
+  walk(doc.contents, []);
+  return problems;
 }
 
 export function parseYaml(text: string, shown: string): RawInventory {
@@ -56,11 +123,21 @@ export function parseYaml(text: string, shown: string): RawInventory {
       doc.errors.map((e) => {
         const at = lineCounter.linePos(e.pos[0]);
         const where = at ? `line ${at.line}, column ${at.col}` : 'YAML';
-        return `${shown}: ${where}: ${e.message.split('\n')[0]}`;
+        // The parser's own recursion limit shows as a stack overflow: say what it means.
+        const reason = e.message.startsWith('Maximum call stack') ? 'nested too deeply' : e.message.split('\n')[0];
+        return `${shown}: ${where}: ${reason}`;
       }),
     );
   }
-  const data: unknown = doc.toJS() ?? {};
+  const structural = structureProblems(doc, shown);
+  if (structural.length > 0) throw new InventoryError(structural);
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIASES }) ?? {};
+  } catch (err) {
+    // The yaml library refuses an alias bomb ("billion laughs") here, before expanding it.
+    throw new InventoryError([`${shown}: YAML aliases expand to too much data (more than ${MAX_ALIASES} alias uses); write the values out`], { cause: err });
+  }
   const result = inventorySchema.safeParse(data);
   if (!result.success) {
     throw new InventoryError(result.error.issues.map((i) => `${shown}: ${formatPath(i.path)}: ${issueMessage(i, data)}`));
@@ -86,6 +163,7 @@ function issueMessage(issue: Issue, data: unknown): string {
   if (issue.code === 'unrecognized_keys' && issue.keys) {
     return `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
   }
+  if (issue.code === 'invalid_type' && issue.path.length === 0) return 'must be a map of settings (name, domain, ssh, hosts...)';
   // zod v4 puts a field's custom message on a missing value too; say what is really wrong.
   if (issue.code === 'invalid_type' && valueAt(data, issue.path) === undefined) return 'is required';
   if (issue.code === 'invalid_key' && issue.issues?.[0]) return issue.issues[0].message;
@@ -185,13 +263,58 @@ function failoverOf(lb: RawInventory['lb'], hosts: HostSpec[], shown: string, pr
 
 /** Restrict the inventory to the hosts named by --limit (comma-separated); unknown names are an error. */
 export function limitHosts(inv: Inventory, limit: string | undefined): HostSpec[] {
-  if (!limit) return inv.hosts;
+  if (limit === undefined) return inv.hosts;
   const names = limit.split(',').map((s) => s.trim()).filter(Boolean);
+  if (names.length === 0) throw new UsageError(`--limit: no host named (the inventory has ${inv.hosts.map((h) => h.name).join(', ')})`);
   const unknown = names.filter((n) => !inv.hosts.some((h) => h.name === n));
   if (unknown.length > 0) {
-    throw new InventoryError([
-      `--limit: unknown host${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (the inventory has ${inv.hosts.map((h) => h.name).join(', ')})`,
-    ]);
+    const shown = unknown.map((n) => (/^[\w.-]{1,64}$/.test(n) ? n : JSON.stringify(n.slice(0, 64))));
+    throw new UsageError(
+      `--limit: unknown host${unknown.length > 1 ? 's' : ''} ${shown.join(', ')} (the inventory has ${inv.hosts.map((h) => h.name).join(', ')})`,
+    );
   }
   return inv.hosts.filter((h) => names.includes(h.name));
+}
+
+interface PathField {
+  field: string;
+  path: string;
+  kind: 'file' | 'directory';
+  /** Must exist (the SSH key); the others are made when missing, or checked where used (app.source). */
+  required?: boolean;
+}
+
+/** Path fields that point at the wrong kind of thing (a directory for a file...), named by field. */
+async function pathProblems(inv: Inventory, shown: string, requireKey: boolean): Promise<string[]> {
+  const fields: PathField[] = [
+    { field: 'ssh.key', path: inv.ssh.key, kind: 'file', required: requireKey },
+    { field: 'ssh.known_hosts', path: inv.ssh.knownHosts, kind: 'file' },
+    { field: 'secrets', path: inv.secretsFile, kind: 'file' },
+    { field: 'app.source', path: inv.app.source, kind: 'directory' },
+    ...(inv.lab
+      ? [
+          { field: 'lab.cache', path: inv.lab.cacheDir, kind: 'directory' as const },
+          { field: 'lab.state', path: inv.lab.stateDir, kind: 'directory' as const },
+        ]
+      : []),
+  ];
+  const problems: string[] = [];
+  for (const f of fields) {
+    const what = f.kind === 'file' ? 'a file' : 'a directory';
+    try {
+      const st = await stat(f.path);
+      if (f.kind === 'file' && !st.isFile()) {
+        problems.push(`${shown}: ${f.field}: ${f.path} ${st.isDirectory() ? 'is a directory' : 'is not a regular file'}; ${what} is expected`);
+      }
+      else if (f.kind === 'directory' && !st.isDirectory()) problems.push(`${shown}: ${f.field}: ${f.path} is not a directory`);
+      else if (f.field === 'ssh.key' && f.required) {
+        const why = st.size > MAX_KEY_BYTES ? 'is too large to be a private key' : privateKeyProblem(await readFile(f.path, 'utf8'));
+        if (why) problems.push(`${shown}: ssh.key: ${f.path} ${why}`);
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !f.required) continue;
+      problems.push(`${shown}: ${f.field}: ${f.path} ${fsReason(err)}`);
+    }
+  }
+  return problems;
 }

@@ -1,6 +1,9 @@
 // The inventory's schema: the one place that says what a valid file looks like.
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
 import { ROLES } from './types.ts';
+import { reservedAccount, reservedSchema } from './reserved.ts';
 
 const hostName = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -9,6 +12,51 @@ const hostnameAddress = /^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/;
 const role = z.string({ error: 'must be a role name' }).refine((r) => (ROLES as readonly string[]).includes(r), {
   error: (iss) => `unknown role ${JSON.stringify(iss.input)} (expected one of ${ROLES.join(', ')})`,
 });
+
+/** apt writes the proxy into its own config: a bare http(s)://host[:port][/], nothing that could end the value. */
+export function isAptProxyUrl(url: string): boolean {
+  const m = /^https?:\/\/([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?\/?$/.exec(url);
+  if (!m) return false;
+  const host = m[1]!;
+  if (/^[\d.]+$/.test(host) && !ipv4.test(host)) return false;
+  return m[2] === undefined || (Number(m[2]) >= 1 && Number(m[2]) <= 65535);
+}
+
+/** Where the control machine keeps its time zone files, when it has them (Linux, macOS). */
+export const ZONEINFO = '/usr/share/zoneinfo';
+
+/**
+ * Time zones are checked here, not on the server: the name must be one this machine's time zone
+ * database knows (Intl), spelled with its own capitals: /usr/share/zoneinfo is case-sensitive,
+ * so where this machine has that folder, the zone's file must be there under this exact name.
+ */
+export function timeZoneProblem(zone: string, zoneinfo = ZONEINFO): string | undefined {
+  let canonical: string;
+  try {
+    canonical = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return `unknown time zone ${JSON.stringify(zone)} (expected a name such as Etc/UTC or Europe/Paris)`;
+  }
+  if (canonical !== zone && canonical.toLowerCase() === zone.toLowerCase()) return `time zone names are case-sensitive: did you mean ${canonical}?`;
+  if (existsSync(zoneinfo) && !statSync(path.join(zoneinfo, zone), { throwIfNoEntry: false })?.isFile()) {
+    return `unknown time zone ${JSON.stringify(zone)}: there is no ${path.join(zoneinfo, zone)} on this machine (names are case-sensitive)`;
+  }
+  return undefined;
+}
+
+/** A check that returns why a value is refused (or nothing) as a zod refinement. */
+const refuse = (why: (value: string) => string | undefined) => (value: string, ctx: z.RefinementCtx) => {
+  const reason = why(value);
+  if (reason) ctx.addIssue({ code: 'custom', message: reason });
+};
+
+/** A database or account name: plain letters, digits and underscores, and not one of the reserved. */
+const sqlName = (what: string, max: number, reserved: (name: string) => string | undefined) =>
+  z
+    .string({ error: `must be ${what}` })
+    .regex(/^[a-zA-Z0-9_]+$/, 'must be letters, digits and underscores')
+    .max(max, `must be at most ${max} characters`)
+    .superRefine(refuse(reserved));
 
 const port = z.number({ error: 'must be a port number' }).int().min(1, 'must be a port number (1-65535)').max(65535, 'must be a port number (1-65535)');
 
@@ -34,7 +82,7 @@ export const inventorySchema = z.strictObject({
   }),
   hosts: z
     .record(
-      z.string().regex(hostName, 'host names are lower-case letters, digits and dashes'),
+      z.string().regex(hostName, 'host names are lower-case letters, digits and dashes').max(63, 'host names are at most 63 characters'),
       host,
       { error: 'must be a map of host name to { address, roles }' },
     )
@@ -70,8 +118,9 @@ export const inventorySchema = z.strictObject({
     .default({ port: 3000, keep_releases: 5, entry: 'src/server.js' }),
   db: z
     .strictObject({
-      name: z.string().regex(/^[a-zA-Z0-9_]+$/, 'must be letters, digits and underscores').default('app'),
-      user: z.string().regex(/^[a-zA-Z0-9_]+$/, 'must be letters, digits and underscores').default('app'),
+      name: sqlName('a database name', 64, reservedSchema).default('app'),
+      // 32: MySQL 8's limit for account names (MariaDB allows 80).
+      user: sqlName('an account name', 32, reservedAccount).default('app'),
       engine: z.enum(['mariadb', 'mysql'], {
         error: (iss) => `unknown engine ${JSON.stringify(iss.input)} (expected mariadb or mysql)`,
       }).default('mariadb'),
@@ -79,11 +128,18 @@ export const inventorySchema = z.strictObject({
     .default({ name: 'app', user: 'app', engine: 'mariadb' }),
   apt: z
     .strictObject({
-      proxy: z.url({ error: 'must be a URL such as http://10.0.0.1:3142' }).optional(),
+      proxy: z
+        .string({ error: 'must be a URL such as http://10.0.0.1:3142' })
+        .refine(isAptProxyUrl, 'must be http:// or https://, a host and an optional port, such as http://10.0.0.1:3142 (nothing else: no user, path, query, quote or space)')
+        .optional(),
       cache_valid: z.number({ error: 'must be a number of seconds' }).int().min(0).default(3600),
     })
     .default({ cache_valid: 3600 }),
-  timezone: z.string().regex(/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/, 'must be a time zone such as Etc/UTC').default('Etc/UTC'),
+  timezone: z
+    .string({ error: 'must be a time zone such as Etc/UTC' })
+    .regex(/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9][A-Za-z0-9_+-]*)*$/, 'must be a time zone such as Etc/UTC or Europe/Paris')
+    .superRefine(refuse(timeZoneProblem))
+    .default('Etc/UTC'),
   secrets: z.string({ error: 'must be a path' }).optional(),
   lab: z
     .strictObject({

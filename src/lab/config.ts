@@ -1,11 +1,24 @@
 // The lab's settings, taken from an inventory (`lab:`, `ssh:` and `hosts:`), as the plain
 // LabConfig object that the rest of src/lab takes: src/lab never sees the inventory schema.
 import path from 'node:path';
-import { InventoryError } from '../errors.ts';
+import { InventoryError, UsageError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
 import type { Inventory } from '../inventory/types.ts';
 import { formatIpv4, isHostIn, parseCidr, parseIpv4 } from './addr.ts';
 import { LabError } from './errors.ts';
+
+/** A lab setting of the inventory that cannot work: an input error (exit 4) with what to do. */
+const invalid = (problem: string, hint?: string) => new InventoryError([problem], { hint });
+
+/** An address parser's complaint about an inventory field, as an error naming that field. */
+function parsed<T>(where: string, field: string, parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof LabError) throw new InventoryError([`${where}: ${field}: ${err.message}`], { hint: err.hint, cause: err });
+    throw err;
+  }
+}
 
 export interface LabHost {
   name: string;
@@ -47,7 +60,7 @@ export async function labConfig(inventoryPath: string): Promise<LabConfig> {
     inventory = await loadInventory(inventoryPath, { requireKey: false });
   } catch (cause) {
     if (cause instanceof InventoryError) {
-      throw new LabError(cause.message, {
+      throw new InventoryError(cause.problems, {
         hint: 'fix the inventory (the lab one is inventory/lab.yml; see docs/lab.md), or pass another with -i',
         cause,
       });
@@ -80,41 +93,39 @@ export function labConfigFromInventory(inv: Inventory): LabConfig {
   return config;
 }
 
-/** Throws a LabError naming the first setting that cannot work. */
+/** Throws an InventoryError naming the first setting that cannot work. */
 export function validateLabConfig(config: LabConfig): void {
   const where = config.inventoryPath;
   if (!BRIDGE_NAME.test(config.bridge)) {
-    throw new LabError(`${where}: lab.bridge "${config.bridge}" is not a usable bridge name`, {
-      hint: 'use 1-11 lower-case letters and digits starting with a letter (veth names add "-NNN" and must fit 15 characters)',
-    });
+    throw invalid(
+      `${where}: lab.bridge: "${config.bridge}" is not a usable bridge name`,
+      'use 1-11 lower-case letters and digits starting with a letter (veth names add "-NNN" and must fit 15 characters)',
+    );
   }
-  const gateway = parseCidr(config.gateway);
+  const gateway = parsed(where, 'lab.gateway', () => parseCidr(config.gateway));
   if (config.hosts.length === 0) {
-    throw new LabError(`${where}: hosts: the lab needs at least one host`);
+    throw invalid(`${where}: hosts: the lab needs at least one host`);
   }
   const seen = new Set<string>();
   for (const host of config.hosts) {
     if (!HOST_NAME.test(host.name)) {
-      throw new LabError(`${where}: hosts.${host.name}: not a valid host name`, {
-        hint: 'use lower-case letters, digits and dashes (it becomes the server hostname)',
-      });
+      throw invalid(`${where}: hosts.${host.name}: not a valid host name`, 'use lower-case letters, digits and dashes (it becomes the server hostname)');
     }
-    parseIpv4(host.address);
+    parsed(where, `hosts.${host.name}.address`, () => parseIpv4(host.address));
     if (!isHostIn(host.address, gateway) || host.address === gateway.address) {
-      throw new LabError(`${where}: hosts.${host.name}.address ${host.address} is outside the lab subnet`, {
-        hint: `the lab only uses addresses of its bridge subnet ${config.gateway} other than the bridge's own`,
-      });
+      throw invalid(
+        `${where}: hosts.${host.name}.address: ${host.address} is outside the lab subnet`,
+        `the lab only uses addresses of its bridge subnet ${config.gateway} other than the bridge's own`,
+      );
     }
     if (seen.has(host.address) || seen.has(host.name)) {
-      throw new LabError(`${where}: hosts.${host.name}: name or address ${host.address} used twice`);
+      throw invalid(`${where}: hosts.${host.name}: name or address ${host.address} used twice`);
     }
     seen.add(host.address).add(host.name);
   }
-  for (const p of [config.stateDir, config.cacheDir]) {
+  for (const [field, p] of [['lab.state', config.stateDir], ['lab.cache', config.cacheDir]] as const) {
     if (/[,:\s]/.test(p)) {
-      throw new LabError(`${where}: lab folder "${p}" contains a comma, colon or space`, {
-        hint: 'overlayfs mount options cannot carry those characters; choose another folder',
-      });
+      throw invalid(`${where}: ${field}: "${p}" contains a comma, colon or space`, 'overlayfs mount options cannot carry those characters; choose another folder');
     }
   }
 }
@@ -125,7 +136,7 @@ export function validateLabConfig(config: LabConfig): void {
  */
 export function withHostCount(config: LabConfig, count: number): LabConfig {
   if (!Number.isInteger(count) || count < 1) {
-    throw new LabError(`--hosts must be a whole number of at least 1, not ${count}`);
+    throw new UsageError(`--hosts must be a whole number of at least 1, not ${count}`);
   }
   if (count <= config.hosts.length) return { ...config, hosts: config.hosts.slice(0, count) };
   const first = config.hosts[0]!;
@@ -141,7 +152,7 @@ export function withHostCount(config: LabConfig, count: number): LabConfig {
     const address = formatIpv4(parseIpv4(first.address) + i);
     if (taken.has(name) || taken.has(address)) continue;
     if (!isHostIn(address, gateway) || address === gateway.address) {
-      throw new LabError(`cannot make ${count} lab hosts: ${address} would fall outside ${config.gateway}`, {
+      throw new UsageError(`--hosts ${count}: cannot make ${count} lab hosts: ${address} would fall outside ${config.gateway}`, {
         hint: 'ask for fewer hosts or widen lab.gateway in the inventory',
       });
     }
@@ -154,7 +165,7 @@ export function withHostCount(config: LabConfig, count: number): LabConfig {
 export function findHost(config: LabConfig, name: string): LabHost {
   const host = config.hosts.find((h) => h.name === name);
   if (!host) {
-    throw new LabError(`no lab host named "${name}"`, {
+    throw new UsageError(`no lab host named "${name}"`, {
       hint: `known hosts: ${config.hosts.map((h) => h.name).join(', ')}`,
     });
   }

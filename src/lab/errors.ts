@@ -1,14 +1,8 @@
-// The lab's one error type: what failed, what to do about it, and the underlying cause.
-export class LabError extends Error {
-  /** What the user should do next; printed under the message by the CLI. */
-  readonly hint: string | undefined;
+// The lab's errors are the project's own (src/errors.ts): a LabError carries a hint, printed by the
+// CLI under the message, and its exit code follows from its class like any other failure.
+import { LabError } from '../errors.ts';
 
-  constructor(message: string, opts: { hint?: string; cause?: unknown } = {}) {
-    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
-    this.name = 'LabError';
-    this.hint = opts.hint;
-  }
-}
+export { LabError };
 
 export function isLabError(err: unknown): err is LabError {
   return err instanceof LabError;

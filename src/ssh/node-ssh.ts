@@ -4,9 +4,9 @@ import { Readable, type Duplex } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import { NodeSSH } from 'node-ssh';
 import type { HostSpec, SshSettings } from '../inventory/types.ts';
-import { ConnectionError, HostKeyError } from '../errors.ts';
+import { AuthenticationError, ConnectionError, HostKeyError, UnreachableError } from '../errors.ts';
 import { atomicPutScript, BACKUP_ROOT, type Connection, type ExecRequest, type ExecResult, type PutOptions } from './connection.ts';
-import { fingerprint, hostPattern, keyTypeOf, pinHostKey, readKnownHosts, type PinnedKey } from './known-hosts.ts';
+import { checkHostKey, hostPattern, keysForHost, pinHostKey, readKnownHosts, type PinnedKey } from './known-hosts.ts';
 import { shellJoin, shellQuote } from './quote.ts';
 
 export interface ConnectOptions {
@@ -34,43 +34,30 @@ function preferredAlgorithms(pinned: PinnedKey[]): string[] | undefined {
 export async function connect(host: HostSpec, opts: ConnectOptions): Promise<Connection> {
   const where = `${host.name} (${host.address}:${host.port})`;
   const pattern = hostPattern(host.address, host.port);
-  const pinned = (await readKnownHosts(opts.ssh.knownHosts)).get(pattern) ?? [];
+  const entries = await readKnownHosts(opts.ssh.knownHosts);
+  const keys = keysForHost(entries, host.address, host.port);
   let keyProblem: HostKeyError | undefined;
   let newKey: Buffer | undefined;
 
   const hostVerifier = (key: Buffer): boolean => {
-    const offered = key.toString('base64');
-    if (pinned.some((k) => k.blob === offered)) return true;
-    if (pinned.length > 0) {
-      keyProblem = new HostKeyError(
-        `${where}: the host key has CHANGED. Pinned: ${pinned.map((k) => `${k.type} ${fingerprint(k.blob)}`).join(', ')}; ` +
-          `offered: ${keyTypeOf(key)} ${fingerprint(key)}. This may be an attack or a rebuilt server; ` +
-          `if the server was rebuilt, remove its line from ${opts.ssh.knownHosts} and connect again with --accept-new-host-keys.`,
-        { host: host.name },
-      );
-      return false;
-    }
-    if (opts.acceptNewHostKeys) {
-      newKey = key;
-      return true;
-    }
-    keyProblem = new HostKeyError(
-      `${where}: unknown host key ${keyTypeOf(key)} ${fingerprint(key)} (not in ${opts.ssh.knownHosts}). ` +
-        `Check the fingerprint on the server, then run again with --accept-new-host-keys to pin it.`,
-      { host: host.name },
-    );
-    return false;
+    const verdict = checkHostKey(keys, key, { where, host: host.name, file: opts.ssh.knownHosts, acceptNew: Boolean(opts.acceptNewHostKeys) });
+    if (!verdict.accept) keyProblem = verdict.error;
+    else if (verdict.pin) newKey = key;
+    return verdict.accept;
   };
 
   let privateKey: string;
   try {
     privateKey = await readFile(opts.ssh.key, 'utf8');
   } catch (err) {
-    throw new ConnectionError(`cannot read the SSH key ${opts.ssh.key}: ${(err as Error).message}`, { cause: err });
+    throw new AuthenticationError(`${where}: cannot read the SSH key ${opts.ssh.key} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
+      cause: err,
+      host: host.name,
+    });
   }
 
   const ssh = new NodeSSH();
-  const serverHostKey = preferredAlgorithms(pinned);
+  const serverHostKey = preferredAlgorithms(keys.pinned);
   try {
     await ssh.connect({
       host: host.address,
@@ -86,17 +73,24 @@ export async function connect(host: HostSpec, opts: ConnectOptions): Promise<Con
     if (keyProblem) throw keyProblem;
     const e = err as Error & { level?: string; code?: string };
     if (e.level === 'client-authentication') {
-      throw new ConnectionError(
+      throw new AuthenticationError(
         `${where}: authentication failed for user ${opts.ssh.user} with key ${opts.ssh.key}. Is the public key in ~${opts.ssh.user}/.ssh/authorized_keys?`,
         { cause: err, host: host.name },
       );
     }
-    throw new ConnectionError(
+    throw new UnreachableError(
       `${where} is unreachable: ${e.message}. Check that the server is up and that its address in the inventory is right.`,
       { cause: err, host: host.name },
     );
   }
-  if (newKey) await pinHostKey(opts.ssh.knownHosts, pattern, newKey);
+  if (newKey) {
+    try {
+      await pinHostKey(opts.ssh.knownHosts, pattern, newKey, { hashed: entries.some((e) => e.hosts.startsWith('|')) });
+    } catch (err) {
+      ssh.dispose();
+      throw err;
+    }
+  }
   return new SshConnection(host, ssh, opts.ssh.user !== 'root');
 }
 

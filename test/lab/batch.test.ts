@@ -48,7 +48,7 @@ test('one apply on three pristine servers: verify passes, with both replicas car
 
 test('deploy --batch 3 would empty the pool: refused, nothing changes', async () => {
   const r = await tandemAsync(['deploy', '-i', THREE, '--batch', '3', '--source', appVersion('1.0.9')]);
-  assert.is(r.code, 1);
+  assert.is(r.code, 4, 'exit 4: a bad flag, refused before any server is touched');
   assert.match(r.stdout + r.stderr, /--batch 3 would take every web server out of rotation at once \(there are 3\); use at most 2/);
   assert.equal(await versionsServed(), ['1.0.0', '1.0.0', '1.0.0']);
 });

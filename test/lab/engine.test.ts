@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LAB_INVENTORY, onHost, tandem, tandemJson } from './tandem.ts';
 import { resetHosts } from './harness.ts';
+import { hashHostName } from '../../src/ssh/known-hosts.ts';
 
 test.before(async () => {
   await resetHosts(['web-01']);
@@ -57,7 +58,7 @@ function inventoryWithKnownHosts(content: string): { file: string; knownHosts: s
 test('an unknown host key is refused unless --accept-new-host-keys, which pins it', () => {
   const { file, knownHosts } = inventoryWithKnownHosts('');
   const refused = tandem(['plan', '--recipe', 'base', '--limit', 'web-01', '-i', file]);
-  assert.is(refused.code, 1);
+  assert.is(refused.code, 3, 'exit 3: the host could not be authenticated');
   assert.match(refused.stdout + refused.stderr, /unknown host key ssh-ed25519 SHA256:/);
   assert.match(refused.stdout + refused.stderr, /--accept-new-host-keys/);
   const accepted = tandem(['plan', '--recipe', 'base', '--limit', 'web-01', '-i', file, '--accept-new-host-keys']);
@@ -70,11 +71,32 @@ test('a changed host key is refused, showing the pinned and the offered fingerpr
   const wrong = '10.77.0.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n';
   const { file } = inventoryWithKnownHosts(wrong);
   const r = tandem(['plan', '--recipe', 'base', '--limit', 'web-01', '-i', file, '--accept-new-host-keys']);
-  assert.is(r.code, 1);
+  assert.is(r.code, 3);
   const out = r.stdout + r.stderr;
   assert.match(out, /host key has CHANGED/);
   assert.match(out, /Pinned: ssh-ed25519 SHA256:\S+/);
   assert.match(out, /offered: ssh-ed25519 SHA256:\S+/);
+});
+
+/** The key the lab recorded for web-01 ("ssh-ed25519 AAAA..."). */
+function labKeyOfWeb01(): string {
+  const recorded = readFileSync(path.join(path.dirname(LAB_INVENTORY), 'lab.known_hosts'), 'utf8');
+  const line = recorded.split('\n').find((l) => l.startsWith('10.77.0.11 '));
+  assert.ok(line, 'the lab recorded the key of web-01');
+  return line!.split(/\s+/).slice(1, 3).join(' ');
+}
+
+test('a key pinned on a hashed line (HashKnownHosts) is recognised; the same key marked @revoked is refused even with --accept-new-host-keys', () => {
+  const key = labKeyOfWeb01();
+  const hashed = inventoryWithKnownHosts(`${hashHostName('10.77.0.11')} ${key}\n`);
+  const ok = tandem(['plan', '--recipe', 'base', '--limit', 'web-01', '-i', hashed.file]);
+  assert.ok(ok.code === 0 || ok.code === 2, ok.stdout + ok.stderr);
+  const revoked = inventoryWithKnownHosts(`@revoked * ${key}\n${hashHostName('10.77.0.11')} ${key}\n`);
+  const r = tandem(['plan', '--recipe', 'base', '--limit', 'web-01', '-i', revoked.file, '--accept-new-host-keys', '--json']);
+  assert.is(r.code, 3, r.stdout + r.stderr);
+  assert.match(r.stderr, /is marked @revoked in .*pinned\.known_hosts: refused, with or without --accept-new-host-keys/);
+  assert.is(JSON.parse(r.stdout).error.kind, 'host-key');
+  assert.is(readFileSync(revoked.knownHosts, 'utf8').split('\n').filter(Boolean).length, 2, 'nothing was pinned');
 });
 
 test('a broken inventory fails before any connection, naming file, field and reason', () => {
@@ -85,7 +107,7 @@ test('a broken inventory fails before any connection, naming file, field and rea
     readFileSync(LAB_INVENTORY, 'utf8').replace('roles: [lb, web, app, db-replica]', 'roles: [lb, dbprimary]'),
   );
   const r = tandem(['plan', '-i', file]);
-  assert.is(r.code, 1);
+  assert.is(r.code, 4, 'exit 4: invalid input');
   assert.match(r.stderr, /x\.yml: hosts\.web-02\.roles\[1\]: unknown role "dbprimary" \(expected one of lb, web, app, db-primary, db-replica\)/);
   assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
 });

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { parseYaml, toInventory } from '../../src/inventory/load.ts';
 import { labConfig, labConfigFromInventory, validateLabConfig, withHostCount, findHost, type LabConfig } from '../../src/lab/config.ts';
-import { LabError } from '../../src/lab/errors.ts';
+import { InputError, InventoryError, UsageError } from '../../src/errors.ts';
 
 const FILE = '/repo/inventory/lab.yml';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -28,15 +28,16 @@ const doc = (extra: Doc = {}): Doc => ({
 const fromDoc = (d: Doc): LabConfig => labConfigFromInventory(toInventory(parseYaml(stringify(d), 'lab.yml'), FILE, 'lab.yml'));
 const single = (address: string, name = 'a') => ({ [name]: { address, roles: ['lb', 'web', 'app', 'db-primary'] } });
 
-function throwsLab(fn: () => unknown, re: RegExp): void {
+/** Bad settings and flags are input errors (exit 4): InventoryError, or UsageError for a flag. */
+function throwsInput(fn: () => unknown, re: RegExp, kind: abstract new (...args: never[]) => InputError = InventoryError): void {
   try {
     fn();
   } catch (err) {
-    assert.instance(err, LabError);
+    assert.instance(err, kind);
     assert.match((err as Error).message, re);
     return;
   }
-  assert.unreachable('expected a LabError');
+  assert.unreachable(`expected a ${kind.name}`);
 }
 
 test('the committed inventory/lab.yml: two hosts, settings, paths relative to the inventory folder', async () => {
@@ -54,14 +55,15 @@ test('the committed inventory/lab.yml: two hosts, settings, paths relative to th
   assert.is(c.sshUser, 'root');
 });
 
-test('an inventory error becomes a lab error that says what to do', async () => {
+test('an inventory error keeps its kind and gains a hint that says what to do', async () => {
   try {
     await labConfig('/nonexistent/lab.yml');
     assert.unreachable();
   } catch (err) {
-    assert.instance(err, LabError);
+    assert.instance(err, InventoryError);
     assert.match((err as Error).message, /file not found/);
-    assert.match((err as LabError).hint ?? '', /-i/);
+    assert.match((err as InventoryError).hint ?? '', /-i/);
+    assert.instance((err as Error).cause, InventoryError);
   }
 });
 
@@ -82,15 +84,15 @@ test('settings are overridable', () => {
 });
 
 test('settings the lab cannot use are refused, naming the file and field', () => {
-  throwsLab(() => fromDoc(doc({ hosts: single('192.168.1.5') })), /lab\.yml: hosts\.a\.address 192\.168\.1\.5 is outside the lab subnet/);
-  throwsLab(() => fromDoc(doc({ hosts: single('10.77.0.1') })), /outside the lab subnet/);
-  throwsLab(() => fromDoc(doc({ hosts: single('10.77.0.255') })), /outside the lab subnet/);
+  throwsInput(() => fromDoc(doc({ hosts: single('192.168.1.5') })), /lab\.yml: hosts\.a\.address: 192\.168\.1\.5 is outside the lab subnet/);
+  throwsInput(() => fromDoc(doc({ hosts: single('10.77.0.1') })), /outside the lab subnet/);
+  throwsInput(() => fromDoc(doc({ hosts: single('10.77.0.255') })), /outside the lab subnet/);
   const ok = fromDoc(doc());
-  throwsLab(() => validateLabConfig({ ...ok, hosts: [{ name: 'Web_1', address: '10.77.0.5' }] }), /not a valid host name/);
-  throwsLab(() => validateLabConfig({ ...ok, hosts: [] }), /at least one host/);
-  throwsLab(() => fromDoc(doc({ lab: { bridge: 'a-long-bridge' } })), /bridge name/);
-  throwsLab(() => fromDoc(doc({ lab: { gateway: '10.77.0.1/31' } })), /prefix length/);
-  throwsLab(() => fromDoc(doc({ lab: { state: '/tmp/a,b' } })), /comma, colon or space/);
+  throwsInput(() => validateLabConfig({ ...ok, hosts: [{ name: 'Web_1', address: '10.77.0.5' }] }), /not a valid host name/);
+  throwsInput(() => validateLabConfig({ ...ok, hosts: [] }), /at least one host/);
+  throwsInput(() => fromDoc(doc({ lab: { bridge: 'a-long-bridge' } })), /bridge name/);
+  throwsInput(() => fromDoc(doc({ lab: { gateway: '10.77.0.1/31' } })), /lab\.gateway: .*prefix length/);
+  throwsInput(() => fromDoc(doc({ lab: { state: '/tmp/a,b' } })), /comma, colon or space/);
 });
 
 test('--hosts N: fewer takes the first N; more adds web-03.. at .13..', () => {
@@ -102,14 +104,14 @@ test('--hosts N: fewer takes the first N; more adds web-03.. at .13..', () => {
     { name: 'web-03', address: '10.77.0.13' },
     { name: 'web-04', address: '10.77.0.14' },
   ]);
-  throwsLab(() => withHostCount(c, 0), /at least 1/);
-  throwsLab(() => withHostCount(c, 300), /outside 10\.77\.0\.1\/24/);
+  throwsInput(() => withHostCount(c, 0), /at least 1/, UsageError);
+  throwsInput(() => withHostCount(c, 300), /outside 10\.77\.0\.1\/24/, UsageError);
 });
 
 test('findHost names the known hosts when asked for another', () => {
   const c = fromDoc(doc());
   assert.is(findHost(c, 'web-02').address, '10.77.0.12');
-  throwsLab(() => findHost(c, 'db-9'), /no lab host named "db-9"/);
+  throwsInput(() => findHost(c, 'db-9'), /no lab host named "db-9"/, UsageError);
 });
 
 test.run();

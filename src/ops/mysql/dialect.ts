@@ -1,5 +1,6 @@
 // One dialect object per database engine: the SQL, packages, paths and config lines that differ.
 // MariaDB (Debian 12's default-mysql-server) is exercised in the lab; MySQL 8 (Ubuntu) by unit tests.
+import { sqlString } from '../../formats/sql.ts';
 
 export interface ReplicationSource {
   host: string;
@@ -31,10 +32,6 @@ export interface Dialect {
   dumpFlags: string[];
   /** SQL to run on the replica after loading a dump, before starting replication. */
   afterSeed(gtidFromDump: string | undefined): string;
-}
-
-export function sqlString(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 export const mariadb: Dialect = {

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { accountKey, mysqlAccountFact, mysqlStateFact, type Account, type AccountState, type MysqlState } from '../../facts/mysql.ts';
 import { Secret } from '../../secrets/secret.ts';
 import type { Change, Command, Op } from '../../engine/types.ts';
-import { sqlString, type Dialect } from './dialect.ts';
+import { sqlString } from '../../formats/sql.ts';
+import type { Dialect } from './dialect.ts';
 
 /** MariaDB/MySQL mysql_native_password hash, to tell whether a stored password is the one we want. */
 export function nativePasswordHash(password: string): string {

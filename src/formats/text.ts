@@ -23,10 +23,13 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;
 // With the u flag a pair of surrogates is one code point, so this matches only unpaired halves.
 const LONE_SURROGATE = /[\ud800-\udfff]/u;
 
+/** The first control character in s, if any. */
+export const firstControl = (s: string): string | undefined => CONTROL.exec(s)?.[0];
+
 /** Refuses control characters and text that is not valid Unicode (a lone surrogate has no UTF-8 form). */
 export function refuseControls(s: string, format: string): void {
-  const bad = CONTROL.exec(s);
-  if (bad) throw new FormatError(`${format} cannot hold a control character (${codePoint(bad[0])})`);
+  const bad = firstControl(s);
+  if (bad !== undefined) throw new FormatError(`${format} cannot hold a control character (${codePoint(bad)})`);
   if (LONE_SURROGATE.test(s)) throw new FormatError(`${format} cannot hold text that is not valid Unicode (a lone surrogate)`);
 }
 

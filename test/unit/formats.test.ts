@@ -15,7 +15,7 @@ import {
   unitArg,
   unitValue,
 } from '../../src/formats/index.ts';
-import { sqlString } from '../../src/formats/sql.ts';
+import { sqlIdentifier, sqlString } from '../../src/formats/sql.ts';
 import { framed } from '../../src/formats/stdin-frames.ts';
 import {
   haproxyWords,
@@ -100,6 +100,13 @@ test('sqlString: control characters become escapes, so the literal stays on one 
     assert.not.match(written, /[\n\r\0\x1a]/);
   }
   assert.is(sqlString("a'b\\c"), "'a''b\\\\c'");
+});
+
+test('sqlIdentifier: backticks around, a backtick inside doubled; empty and NUL refused', () => {
+  assert.is(sqlIdentifier('app'), '`app`');
+  assert.is(sqlIdentifier('we`ird na;me'), '`we``ird na;me`');
+  assert.match(refusal(() => sqlIdentifier('')).message, /cannot be empty or hold NUL/);
+  assert.match(refusal(() => sqlIdentifier('a\0b')).message, /cannot be empty or hold NUL/);
 });
 
 test('plain values are written as they are, so configs written before these writers do not change', () => {

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { accountKey, mysqlAccountFact, mysqlStateFact, type Account, type AccountState, type MysqlState } from '../../facts/mysql.ts';
 import { Secret } from '../../secrets/secret.ts';
 import type { Change, Command, Op } from '../../engine/types.ts';
-import { SQL_PRELUDE, sqlString } from '../../formats/sql.ts';
+import { SQL_PRELUDE, sqlIdentifier, sqlString } from '../../formats/sql.ts';
 import type { Dialect } from './dialect.ts';
 
 /** MariaDB/MySQL mysql_native_password hash, to tell whether a stored password is the one we want. */
@@ -29,7 +29,7 @@ export function planDatabase(args: DatabaseArgs, have: MysqlState): Change | nul
   if (have.up && have.databases.has(args.name)) return null;
   return {
     summary: `create database ${args.name}`,
-    commands: [sqlCommand(`CREATE DATABASE IF NOT EXISTS \`${args.name}\` CHARACTER SET utf8mb4;`, { describe: `CREATE DATABASE ${args.name}` })],
+    commands: [sqlCommand(`CREATE DATABASE IF NOT EXISTS ${sqlIdentifier(args.name)} CHARACTER SET utf8mb4;`, { describe: `CREATE DATABASE ${args.name}` })],
     invalidates: [mysqlStateFact(args.dialect.showReplicaStatus).id],
   };
 }

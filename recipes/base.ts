@@ -3,6 +3,7 @@
 import { apt } from '../src/ops/apt.ts';
 import { directory, file, absent } from '../src/ops/file.ts';
 import { timezone } from '../src/ops/timezone.ts';
+import { aptString, envValue, fieldValue } from '../src/formats/index.ts';
 import type { Recipe } from './recipe.ts';
 
 export const BASE_PACKAGES = ['ca-certificates', 'curl', 'tzdata'];
@@ -16,7 +17,7 @@ export const base: Recipe = {
         phase: 'base',
         ops: [
           inventory.apt.proxy
-            ? file({ path: proxyFile, content: `Acquire::http::Proxy "${inventory.apt.proxy}";\n`, mode: '0644' })
+            ? file({ path: proxyFile, content: `Acquire::http::Proxy ${fieldValue(`${inventory.file}: apt.proxy`, aptString, inventory.apt.proxy)};\n`, mode: '0644' })
             : absent(proxyFile),
           apt({ packages: BASE_PACKAGES, cacheValidSeconds: inventory.apt.cacheValidSeconds }),
           timezone(inventory.timezone),
@@ -24,7 +25,7 @@ export const base: Recipe = {
           file({
             path: '/etc/tandem/host',
             mode: '0644',
-            content: `# Managed by tandem: do not edit.\nname=${host.name}\nroles=${host.roles.join(',')}\ninventory=${inventory.name}\n`,
+            content: `# Managed by tandem: do not edit.\nname=${envValue(host.name)}\nroles=${envValue(host.roles.join(','))}\ninventory=${envValue(inventory.name)}\n`,
           }),
         ],
       },

@@ -7,6 +7,7 @@ import { service, serviceHandler } from '../src/ops/service.ts';
 import { account, database } from '../src/ops/mysql/ops.ts';
 import { replication } from '../src/ops/mysql/replication.ts';
 import { dialectFor, monitorPrivileges, type Dialect } from '../src/ops/mysql/dialect.ts';
+import { sqlIdentifier } from '../src/formats/sql.ts';
 import type { HostSpec, Inventory } from '../src/inventory/types.ts';
 import type { HostWork } from '../src/engine/types.ts';
 import { hasRole, type Recipe } from './recipe.ts';
@@ -35,8 +36,8 @@ export const database_: Recipe = {
     if (!isPrimary && !hasRole(host, 'db-replica')) return [];
     const d = dialectOf(inventory);
     const restart = `restart ${d.service}`;
-    const appDb = `\`${inventory.db.name}\`.*`;
-    const verifyDb = `\`${VERIFY_DB}\`.*`;
+    const appDb = `${sqlIdentifier(inventory.db.name)}.*`;
+    const verifyDb = `${sqlIdentifier(VERIFY_DB)}.*`;
     const appHosts = inventory.hosts.filter((h) => hasRole(h, 'app'));
     const verifyGrants = [
       { privileges: ['ALL PRIVILEGES'], on: verifyDb },

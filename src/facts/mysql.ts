@@ -3,7 +3,7 @@
 // ops share; each account is a fact of its own (password hash and grants, one query), so a
 // change to one account leaves what plan knows of the others intact.
 import type { Fact } from '../engine/types.ts';
-import { sqlString } from '../ops/mysql/dialect.ts';
+import { sqlString } from '../formats/sql.ts';
 
 export interface Account {
   user: string;

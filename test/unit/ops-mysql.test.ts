@@ -3,7 +3,15 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mariadb, mysql8 } from '../../src/ops/mysql/dialect.ts';
 import { account, database, grantsSatisfied, nativePasswordHash, planAccount, planDatabase } from '../../src/ops/mysql/ops.ts';
-import { planReplication, seedScript } from '../../src/ops/mysql/replication.ts';
+import { clientOptions, planReplication, seedInput, seedScript } from '../../src/ops/mysql/replication.ts';
+import { SQL_PRELUDE } from '../../src/formats/sql.ts';
+import { framed, unframeScript } from '../../src/formats/stdin-frames.ts';
+import { parseOptionFile, parseSqlString } from '../fixtures/format-parsers.ts';
+import { SPECIAL_PASSWORDS, SPECIAL_VALUES } from '../fixtures/special-values.ts';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { mysqlAccountFact, parseAccount, parseMysqlState, type AccountState, type MysqlState } from '../../src/facts/mysql.ts';
 import { Secret, Redactor } from '../../src/secrets/secret.ts';
 import { describeCommand } from '../../src/engine/commands.ts';
@@ -54,7 +62,7 @@ test('account: nothing when the hash and grants match; ALTER when the password d
 
 test('account local to a replica keeps its statements out of the binary log', () => {
   const c = planAccount({ user: 'app', host: 'h', password: pw, grants: [], dialect: mariadb, local: true }, NO_ACCOUNT)!;
-  assert.match(stdinOf(c.commands[0] as never), /^SET SESSION sql_log_bin = 0;/);
+  assert.match(stdinOf(c.commands[0] as never), /^SET SESSION sql_log_bin = 0;\nCREATE USER /m);
 });
 
 test('grants: MariaDB prints REPLICATION CLIENT as BINLOG MONITOR; ALL PRIVILEGES covers all', () => {
@@ -92,9 +100,10 @@ test('replication: a replica never set up is seeded from a dump, credentials on 
   assert.match(script, /sql_log_bin=0/);
   assert.not.match(script, /s3cret/);
   const stdin = stdinOf(cmd as never);
-  assert.match(stdin, /password="s3cret-pass-word"/);
+  assert.match(stdin, /^password = s3cret-pass-word$/m);
   assert.match(stdin, /CHANGE MASTER TO MASTER_HOST='10\.0\.0\.1'.*MASTER_USE_GTID=slave_pos/);
   assert.match(stdin, /START SLAVE;/);
+  assert.not.match(script + stdin, /tandem-sql/, 'no in-band marker');
 });
 
 test('replication: healthy is left alone; stopped threads are started; an IO error is repaired', () => {
@@ -103,7 +112,8 @@ test('replication: healthy is left alone; stopped threads are started; an IO err
   assert.match(stopped.summary, /start replication/);
   const io = planReplication(repl(), state({ replica: running(mariadb, { Slave_IO_Running: 'Connecting', Last_IO_Error: 'Access denied for user' }) }))!;
   assert.match(io.summary, /repair replication \(IO thread: Access denied/);
-  assert.match(stdinOf(io.commands[0] as never), /^STOP SLAVE;\nCHANGE MASTER TO/);
+  assert.ok(stdinOf(io.commands[0] as never).startsWith(SQL_PRELUDE));
+  assert.match(stdinOf(io.commands[0] as never), /^STOP SLAVE;\nCHANGE MASTER TO/m);
 });
 
 test('replication: an SQL error is reported with the server own words and not touched', () => {
@@ -121,14 +131,14 @@ test('replication: pointed elsewhere is re-pointed at the primary', () => {
 test('MySQL 8 dialect: SOURCE syntax, auto-position, replica status names, GTID wait', () => {
   const c = planReplication(repl(mysql8), state({ replica: running(mysql8, { Replica_IO_Running: 'No', Replica_SQL_Running: 'No' }) }))!;
   const sql = stdinOf(c.commands[0] as never);
-  assert.match(sql, /^STOP REPLICA;/);
+  assert.match(sql, /^STOP REPLICA;/m);
   assert.match(sql, /CHANGE REPLICATION SOURCE TO SOURCE_HOST='10\.0\.0\.1'.*SOURCE_AUTO_POSITION=1/);
   assert.match(sql, /START REPLICA;$/m);
   assert.is(planReplication(repl(mysql8), state({ replica: running(mysql8) })), null);
   assert.is(mysql8.waitForGtid("3E11FA47:1-5", 10), "SELECT WAIT_FOR_EXECUTED_GTID_SET('3E11FA47:1-5', 10)");
   assert.is(mariadb.waitForGtid('0-1-5', 10), "SELECT MASTER_GTID_WAIT('0-1-5', 10)");
-  assert.ok(mysql8.replicationConfig({ readOnly: true }).includes('gtid_mode = ON'));
-  assert.ok(mysql8.replicationConfig({ readOnly: true }).includes('super_read_only = ON'));
+  assert.ok(mysql8.replicationConfig({ readOnly: true }).some(([n, v]) => n === 'gtid_mode' && v === 'ON'));
+  assert.ok(mysql8.replicationConfig({ readOnly: true }).some(([n, v]) => n === 'super_read_only' && v === 'ON'));
   assert.match(seedScript(repl(mysql8)), /--set-gtid-purged=ON/);
   assert.equal(mysql8.packages, ['mysql-server', 'mysql-client']);
 });
@@ -171,6 +181,61 @@ test('parseAccount: the hash line, then the grants; nothing at all is no account
   });
   assert.equal(parseAccount('auth:\n'), { exists: true, auth: '', grants: [] }, 'an account without a password exists');
   assert.equal(parseAccount(''), NO_ACCOUNT);
+});
+
+// ---- Special characters ------------------------------------------------------------------------
+
+/** Every '...' literal that follows `keyword` in sql, read as MariaDB reads it. */
+const literalsAfter = (sql: string, keyword: string) =>
+  [...sql.matchAll(new RegExp(`${keyword}\\s*=?\\s*('(?:[^'\\\\]|\\\\.|'')*')`, 'g'))].map((m) => parseSqlString(m[1]!));
+
+test('account: every special password reaches SQL as one literal that reads back as the password', () => {
+  for (const value of SPECIAL_VALUES) {
+    const password = new Secret(value);
+    const c = planAccount({ user: 'app', host: 'h', password, grants: [], dialect: mariadb }, NO_ACCOUNT)!;
+    const sql = stdinOf(c.commands[0] as never);
+    assert.ok(sql.startsWith(SQL_PRELUDE), 'backslash escapes are on before any literal');
+    assert.equal(literalsAfter(sql, 'IDENTIFIED BY'), [value], JSON.stringify(value));
+  }
+});
+
+test('replication: the CHANGE MASTER password reads back as given, for both engines', () => {
+  for (const d of [mariadb, mysql8]) {
+    const c = planReplication({ ...repl(d), password: new Secret(SPECIAL_PASSWORDS.db_replication_password) }, state({ replica: running(d, { [d.status.ioRunning]: 'No', [d.status.sqlRunning]: 'No' }) }))!;
+    assert.equal(literalsAfter(stdinOf(c.commands[0] as never), d.engine === 'mariadb' ? 'MASTER_PASSWORD' : 'SOURCE_PASSWORD'), [SPECIAL_PASSWORDS.db_replication_password]);
+  }
+});
+
+/** Runs the script's stdin-unframing lines with sh and returns the files they wrote. */
+function unframe(stdin: string, names: string[]): string[] {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tandem-frames-'));
+  try {
+    const script = unframeScript(names.map((n) => `"$d/${n}"`)).join('\n');
+    const r = spawnSync('sh', ['-c', `set -e\nd=${dir}\n${script}`], { input: stdin, encoding: 'utf8' });
+    assert.is(r.status, 0, r.stderr);
+    return names.map((n) => readFileSync(path.join(dir, n), 'utf8'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('stdin frames: parts holding marker lines, newlines, digits and multi-byte text come out whole, by sh', () => {
+  const parts = ['-- tandem-sql\nDROP DATABASE app;\n', '0000000099é日本\n\n', '', 'the rest -- tandem-sql\n'];
+  assert.equal(unframe(framed(parts), ['a', 'b', 'c', 'd']), parts);
+  const bad = spawnSync('sh', ['-c', unframeScript(['/dev/null', '/dev/null']).join('\n')], { input: 'x-not-a-length', encoding: 'utf8' });
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /stdin is not in frames/);
+});
+
+test('replica seed: the client options and the SQL arrive whole, and read back the password, whatever it holds', () => {
+  for (const value of [...SPECIAL_VALUES, SPECIAL_PASSWORDS.db_replication_password]) {
+    const args = { ...repl(), password: new Secret(value) };
+    const [cnf, sql] = unframe(seedInput(args).reveal(), ['client.cnf', 'change.sql']);
+    assert.is(cnf, clientOptions(args));
+    assert.equal(parseOptionFile(cnf!).client, { host: '10.0.0.1', port: '3306', user: 'tandem_repl', password: value }, JSON.stringify(value));
+    assert.equal(literalsAfter(sql!, 'MASTER_PASSWORD'), [value]);
+    assert.match(sql!, /START SLAVE;\n$/);
+  }
 });
 
 test.run();

@@ -37,12 +37,29 @@ test('Secret: string, template, JSON and inspect forms are masked; reveal() give
   assert.is(s.reveal(), VALUE);
 });
 
-test('Redactor: masks every occurrence, the longest secret whole; ignores values too short to mask', () => {
+test('Redactor: masks every occurrence, the longest secret whole, whatever its length', () => {
   const r = new Redactor([new Secret('abcd1234'), 'abcd1234-and-more', new Secret('xy')]);
   assert.is(r.redact('a=abcd1234 b=abcd1234-and-more c=abcd1234'), `a=${MASK} b=${MASK} c=${MASK}`);
-  // Masking 'xy' would make every text unreadable: values under 4 characters are not secrets.
-  assert.is(r.redact('xylophone'), 'xylophone');
+  // The store refuses secrets under 12 characters; whatever it is given, the Redactor masks.
+  assert.is(r.redact('xylophone'), `${MASK}lophone`);
   assert.is(new Redactor().redact('nothing to hide'), 'nothing to hide');
+  assert.is(new Redactor(['']).redact('an empty secret masks nothing'), 'an empty secret masks nothing');
+});
+
+test('Redactor: a secret is masked in the forms it takes escaped: env file, option file, SQL, shell, JSON, URL', () => {
+  const value = `p'a"s$s\\w&o<r>d é`;
+  const r = new Redactor([new Secret(value)]);
+  for (const form of [
+    value,
+    `p'a\\"s\\$s\\\\w&o<r>d é`, // systemd environment file
+    `p'a\\"s$s\\\\w&o<r>d é`, // MySQL option file
+    `p''a"s$s\\\\w&o<r>d é`, // SQL literal
+    `p'\\''a"s$s\\w&o<r>d é`, // shell single quotes
+    JSON.stringify(value).slice(1, -1), // JSON
+    encodeURIComponent(value),
+  ]) {
+    assert.is(r.redact(`before ${form} after`), `before ${MASK} after`, form);
+  }
 });
 
 // ---- Commands -------------------------------------------------------------------------------
@@ -191,7 +208,7 @@ test('loadSecrets: a store that is not a map is refused with the file named', as
     await loadSecrets(f, { create: true, env: {} });
     assert.unreachable('should reject');
   } catch (err) {
-    assert.match((err as Error).message, `${f}: cannot read the secrets store`);
+    assert.is((err as Error).message, `${f}: must be a map of secret name to value`);
   }
 });
 

@@ -1,5 +1,6 @@
 // One dialect object per database engine: the SQL, packages, paths and config lines that differ.
 // MariaDB (Debian 12's default-mysql-server) is exercised in the lab; MySQL 8 (Ubuntu) by unit tests.
+import { sqlString } from '../../formats/sql.ts';
 
 export interface ReplicationSource {
   host: string;
@@ -15,8 +16,8 @@ export interface Dialect {
   configPath: string;
   /** The server's own check of its configuration files; exits non-zero on a bad option. */
   validateConfig: string[];
-  /** Lines for the [mysqld] section that turn on GTID replication. */
-  replicationConfig(opts: { readOnly: boolean }): string[];
+  /** Options (name, value) for the [mysqld] section that turn on GTID replication. */
+  replicationConfig(opts: { readOnly: boolean }): [string, string][];
   changeSource(src: ReplicationSource): string;
   startReplica: string;
   stopReplica: string;
@@ -33,10 +34,6 @@ export interface Dialect {
   afterSeed(gtidFromDump: string | undefined): string;
 }
 
-export function sqlString(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-
 export const mariadb: Dialect = {
   engine: 'mariadb',
   packages: ['mariadb-server', 'mariadb-client'],
@@ -44,13 +41,13 @@ export const mariadb: Dialect = {
   configPath: '/etc/mysql/mariadb.conf.d/60-tandem.cnf',
   validateConfig: ['sh', '-c', 'mariadbd --help --verbose --user=mysql >/dev/null'],
   replicationConfig: ({ readOnly }) => [
-    'log_bin = mysql-bin',
-    'binlog_format = ROW',
-    'log_slave_updates = ON',
-    'gtid_strict_mode = ON',
-    'relay_log = relay-bin',
-    'expire_logs_days = 7',
-    `read_only = ${readOnly ? 'ON' : 'OFF'}`,
+    ['log_bin', 'mysql-bin'],
+    ['binlog_format', 'ROW'],
+    ['log_slave_updates', 'ON'],
+    ['gtid_strict_mode', 'ON'],
+    ['relay_log', 'relay-bin'],
+    ['expire_logs_days', '7'],
+    ['read_only', readOnly ? 'ON' : 'OFF'],
   ],
   changeSource: (s) =>
     `CHANGE MASTER TO MASTER_HOST=${sqlString(s.host)}, MASTER_PORT=${s.port}, MASTER_USER=${sqlString(s.user)}, ` +
@@ -80,15 +77,15 @@ export const mysql8: Dialect = {
   configPath: '/etc/mysql/mysql.conf.d/60-tandem.cnf',
   validateConfig: ['mysqld', '--validate-config', '--user=mysql'],
   replicationConfig: ({ readOnly }) => [
-    'log_bin = mysql-bin',
-    'binlog_format = ROW',
-    'gtid_mode = ON',
-    'enforce_gtid_consistency = ON',
-    'log_replica_updates = ON',
-    'relay_log = relay-bin',
-    'binlog_expire_logs_seconds = 604800',
-    `read_only = ${readOnly ? 'ON' : 'OFF'}`,
-    `super_read_only = ${readOnly ? 'ON' : 'OFF'}`,
+    ['log_bin', 'mysql-bin'],
+    ['binlog_format', 'ROW'],
+    ['gtid_mode', 'ON'],
+    ['enforce_gtid_consistency', 'ON'],
+    ['log_replica_updates', 'ON'],
+    ['relay_log', 'relay-bin'],
+    ['binlog_expire_logs_seconds', '604800'],
+    ['read_only', readOnly ? 'ON' : 'OFF'],
+    ['super_read_only', readOnly ? 'ON' : 'OFF'],
   ],
   changeSource: (s) =>
     `CHANGE REPLICATION SOURCE TO SOURCE_HOST=${sqlString(s.host)}, SOURCE_PORT=${s.port}, SOURCE_USER=${sqlString(s.user)}, ` +

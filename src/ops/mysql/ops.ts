@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { accountKey, mysqlAccountFact, mysqlStateFact, type Account, type AccountState, type MysqlState } from '../../facts/mysql.ts';
 import { Secret } from '../../secrets/secret.ts';
 import type { Change, Command, Op } from '../../engine/types.ts';
-import { sqlString, type Dialect } from './dialect.ts';
+import { SQL_PRELUDE, sqlIdentifier, sqlString } from '../../formats/sql.ts';
+import type { Dialect } from './dialect.ts';
 
 /** MariaDB/MySQL mysql_native_password hash, to tell whether a stored password is the one we want. */
 export function nativePasswordHash(password: string): string {
@@ -15,7 +16,7 @@ export function nativePasswordHash(password: string): string {
 const quoteAccount = (a: Account) => `${sqlString(a.user)}@${sqlString(a.host)}`;
 
 export function sqlCommand(sql: string, opts: { secret?: boolean; describe: string; noBinlog?: boolean }): Command {
-  const text = (opts.noBinlog ? 'SET SESSION sql_log_bin = 0;\n' : '') + sql + '\n';
+  const text = SQL_PRELUDE + (opts.noBinlog ? 'SET SESSION sql_log_bin = 0;\n' : '') + sql + '\n';
   return { kind: 'script', script: 'mysql --batch', stdin: opts.secret ? new Secret(text) : text, describe: `mysql: ${opts.describe}` };
 }
 
@@ -28,7 +29,7 @@ export function planDatabase(args: DatabaseArgs, have: MysqlState): Change | nul
   if (have.up && have.databases.has(args.name)) return null;
   return {
     summary: `create database ${args.name}`,
-    commands: [sqlCommand(`CREATE DATABASE IF NOT EXISTS \`${args.name}\` CHARACTER SET utf8mb4;`, { describe: `CREATE DATABASE ${args.name}` })],
+    commands: [sqlCommand(`CREATE DATABASE IF NOT EXISTS ${sqlIdentifier(args.name)} CHARACTER SET utf8mb4;`, { describe: `CREATE DATABASE ${args.name}` })],
     invalidates: [mysqlStateFact(args.dialect.showReplicaStatus).id],
   };
 }

@@ -7,6 +7,9 @@ import { ValidationError } from '../../errors.ts';
 import type { Change, Command, Op } from '../../engine/types.ts';
 import { shellJoin } from '../../ssh/quote.ts';
 import type { Dialect } from './dialect.ts';
+import { SQL_PRELUDE } from '../../formats/sql.ts';
+import { optionName, optionValue } from '../../formats/index.ts';
+import { framed, unframeScript } from '../../formats/stdin-frames.ts';
 import { sqlCommand } from './ops.ts';
 
 export interface ReplicationArgs {
@@ -18,8 +21,6 @@ export interface ReplicationArgs {
   databases: string[];
 }
 
-const SQL_MARK = '-- tandem-sql';
-
 /** Dump from the primary, load without binary logging, then start from the dump's GTID position. */
 export function seedScript(args: ReplicationArgs): string {
   const d = args.dialect;
@@ -28,14 +29,30 @@ export function seedScript(args: ReplicationArgs): string {
     'umask 077',
     'work=$(mktemp -d)',
     `trap 'rm -rf "$work"' EXIT`,
-    'cat > "$work/in"',
-    `sed '/^${SQL_MARK}$/,$d' "$work/in" > "$work/client.cnf"`,
-    `sed '1,/^${SQL_MARK}$/d' "$work/in" > "$work/change.sql"`,
+    // stdin: the client options (with the password), then the SQL that starts replication.
+    ...unframeScript(['"$work/client.cnf"', '"$work/change.sql"']),
     `mysqldump --defaults-extra-file="$work/client.cnf" ${shellJoin(d.dumpFlags)} --databases ${shellJoin(args.databases)} > "$work/dump.sql"`,
     `mysql --batch --init-command='SET SESSION sql_log_bin=0' < "$work/dump.sql"`,
     `gtid=$(sed -n "s/.*gtid_slave_pos='\\([^']*\\)'.*/\\1/p" "$work/dump.sql" | head -n1)`,
     d.engine === 'mariadb' ? `{ echo "SET GLOBAL gtid_slave_pos='$gtid';"; cat "$work/change.sql"; } | mysql --batch` : 'mysql --batch < "$work/change.sql"',
   ].join('\n');
+}
+
+/** The [client] options file mysqldump reads to reach the primary as the replication account. */
+export function clientOptions(args: ReplicationArgs): string {
+  const options: [string, string | number][] = [
+    ['host', args.primary.address],
+    ['port', args.primary.port],
+    ['user', args.user],
+    ['password', args.password.reveal()],
+  ];
+  return `[client]\n${options.map(([name, value]) => `${optionName(name)} = ${optionValue(value)}\n`).join('')}`;
+}
+
+/** The stdin of seedScript: framed, so no value can pass for the boundary between the two files. */
+export function seedInput(args: ReplicationArgs): Secret {
+  const d = args.dialect;
+  return new Secret(framed([clientOptions(args), `${SQL_PRELUDE}${d.changeSource(source(args))}\n${d.startReplica}\n`]));
 }
 
 function source(args: ReplicationArgs) {
@@ -53,11 +70,10 @@ export function planReplication(args: ReplicationArgs, have: MysqlState): Change
     invalidates: [factId],
   });
   if (!have.up || Object.keys(r).length === 0) {
-    const client = `[client]\nhost=${args.primary.address}\nport=${args.primary.port}\nuser=${args.user}\npassword="${args.password.reveal()}"\n`;
     const cmd: Command = {
       kind: 'script',
       script: seedScript(args),
-      stdin: new Secret(`${client}${SQL_MARK}\n${d.changeSource(source(args))}\n${d.startReplica}\n`),
+      stdin: seedInput(args),
       describe: `seed ${args.databases.join(', ')} from a dump of ${args.primary.name}, then start replication`,
     };
     return {

@@ -6,7 +6,7 @@ import { readFile, writeFile, chmod, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { LineCounter, parseDocument, stringify } from 'yaml';
 import { Secret } from './secret.ts';
-import { InventoryError } from '../errors.ts';
+import { SecretsError } from '../errors.ts';
 import { envValue, FormatError, optionValue } from '../formats/index.ts';
 import { codePoint, firstControl } from '../formats/text.ts';
 
@@ -66,16 +66,16 @@ function parseStore(text: string, file: string): Record<string, unknown> {
   const error = doc.errors[0];
   if (error) {
     const at = lineCounter.linePos(error.pos[0]);
-    throw new InventoryError([`${file}: line ${at.line}, column ${at.col}: not valid YAML (${error.code}); quote each value: 'like this', a ' inside written twice`]);
+    throw new SecretsError(`${file}: line ${at.line}, column ${at.col}: not valid YAML (${error.code}); quote each value: 'like this', a ' inside written twice`);
   }
   let data: unknown;
   try {
     data = doc.toJS();
   } catch {
-    throw new InventoryError([`${file}: not valid YAML (an alias that cannot be resolved, or too many aliases)`]);
+    throw new SecretsError(`${file}: not valid YAML (an alias that cannot be resolved, or too many aliases)`);
   }
   if (data === null || data === undefined) return {};
-  if (typeof data !== 'object' || Array.isArray(data)) throw new InventoryError([`${file}: must be a map of secret name to value`]);
+  if (typeof data !== 'object' || Array.isArray(data)) throw new SecretsError(`${file}: must be a map of secret name to value`);
   return data as Record<string, unknown>;
 }
 
@@ -87,7 +87,7 @@ async function readStore(file: string): Promise<Record<string, unknown> | undefi
     text = await readFile(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new InventoryError([`${file}: cannot read the secrets store (${(err as Error).message})`]);
+    throw new SecretsError(`${file}: cannot read the secrets store (${(err as Error).message})`);
   }
   return parseStore(text, file);
 }
@@ -116,7 +116,7 @@ export async function loadSecrets(file: string, opts: { create: boolean; env?: N
     if (problem) problems.push(`${where}: ${problem}`);
     else values[name] = value as string;
   }
-  if (problems.length) throw new InventoryError(problems);
+  if (problems.length) throw new SecretsError(problems.join('\n'));
   if (missing.length && opts.create) {
     const merged = { ...stored, ...Object.fromEntries(missing.map((n) => [n, values[n]])) };
     await writeFile(file, `# tandem secrets: generated, keep private (mode 0600)\n${stringify(merged)}`, { mode: 0o600 });

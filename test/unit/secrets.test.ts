@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { envName, loadSecrets, SECRET_NAMES, type SecretName } from '../../src/secrets/store.ts';
-import { InventoryError } from '../../src/errors.ts';
+import { SecretsError } from '../../src/errors.ts';
 import { SPECIAL_PASSWORDS } from '../fixtures/special-values.ts';
 
 let dir = '';
@@ -33,7 +33,7 @@ async function refusal(text: string | undefined, env: Record<string, string> = {
   try {
     await loadSecrets(file, { create: true, env });
   } catch (err) {
-    assert.instance(err, InventoryError);
+    assert.instance(err, SecretsError);
     return { message: (err as Error).message, file };
   }
   assert.unreachable('the store accepted it');

@@ -1,5 +1,6 @@
 // Command builders for rolling deploys: pure functions returning argv or scripts, no I/O.
-import { shellQuote } from '../ssh/quote.ts';
+import { sh } from '../ssh/shell.ts';
+import { relinkScript } from '../ops/file.ts';
 import { HAPROXY_SOCKET } from '../../recipes/haproxy.ts';
 import { APP_ROOT, APP_SERVICE } from '../../recipes/app.ts';
 import { NGINX_PORT } from '../../recipes/nginx.ts';
@@ -9,7 +10,7 @@ export type ServerState = 'ready' | 'drain' | 'maint';
 
 /** One HAProxy runtime API command through its local admin socket. */
 export function haproxyRuntime(command: string): string {
-  return `echo ${shellQuote(command)} | socat stdio ${shellQuote(`UNIX-CONNECT:${HAPROXY_SOCKET}`)}`;
+  return sh`echo ${command} | socat stdio ${`UNIX-CONNECT:${HAPROXY_SOCKET}`}`;
 }
 
 export function setServerState(backend: string, server: string, state: ServerState): string {
@@ -25,10 +26,10 @@ export const previousLink = `${APP_ROOT}/previous`;
 
 /** Lists complete releases, newest first, then where `current` and `previous` point. */
 export const LIST_RELEASES = [
-  `cd ${releasesDir} 2>/dev/null || exit 0`,
-  `for d in $(ls -1t); do [ -e "$d/${COMPLETE_MARK}" ] && echo "release $d"; done`,
-  `echo "current $(readlink ${currentLink} 2>/dev/null)"`,
-  `echo "previous $(readlink ${previousLink} 2>/dev/null)"`,
+  sh`cd ${releasesDir} 2>/dev/null || exit 0`,
+  sh`for d in $(ls -1t); do [ -e "$d"/${COMPLETE_MARK} ] && echo "release $d"; done`,
+  sh`echo "current $(readlink ${currentLink} 2>/dev/null)"`,
+  sh`echo "previous $(readlink ${previousLink} 2>/dev/null)"`,
 ].join('\n');
 
 export interface ReleaseList {
@@ -56,11 +57,6 @@ export function previousRelease(list: ReleaseList): string | undefined {
   return i >= 0 ? list.releases[i + 1] : undefined;
 }
 
-/** Point a link at a path in one rename, so it never points nowhere. */
-function relink(link: string, target: string): string {
-  return `ln -sfn ${shellQuote(target)} ${shellQuote(`${link}.tandem-new`)}\nmv -Tf ${shellQuote(`${link}.tandem-new`)} ${shellQuote(link)}`;
-}
-
 /**
  * Switch `current` to `id`, and `previous` to `previous` (null: remove it). A deploy passes the
  * release it replaces; undoing a failed switch passes back what `previous` was before.
@@ -69,9 +65,9 @@ export function switchCurrent(id: string, previous: string | null): string {
   const target = `${releasesDir}/${id}`;
   return [
     'set -e',
-    `[ -e ${shellQuote(`${target}/${COMPLETE_MARK}`)} ] || { echo "release ${id} is not on this server" >&2; exit 1; }`,
-    relink(currentLink, target),
-    previous && previous !== id ? relink(previousLink, `${releasesDir}/${previous}`) : `rm -f ${shellQuote(previousLink)}`,
+    sh`[ -e ${`${target}/${COMPLETE_MARK}`} ] || { echo ${`release ${id} is not on this server`} >&2; exit 1; }`,
+    relinkScript(currentLink, target),
+    previous && previous !== id ? relinkScript(previousLink, `${releasesDir}/${previous}`) : sh`rm -f ${previousLink}`,
   ].join('\n');
 }
 
@@ -106,5 +102,5 @@ export function pruneReleases(ids: string[]): string[] {
  */
 export function removeFailedRelease(id: string): string {
   const target = `${releasesDir}/${id}`;
-  return `[ "$(readlink ${shellQuote(currentLink)})" = ${shellQuote(target)} ] && { echo "release ${id} is still current here: kept" >&2; exit 1; }\nrm -rf -- ${shellQuote(target)}`;
+  return sh`[ "$(readlink ${currentLink})" = ${target} ] && { echo ${`release ${id} is still current here: kept`} >&2; exit 1; }\nrm -rf -- ${target}`;
 }

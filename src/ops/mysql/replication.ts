@@ -5,7 +5,7 @@ import { mysqlStateFact, type MysqlState } from '../../facts/mysql.ts';
 import { Secret } from '../../secrets/secret.ts';
 import { ValidationError } from '../../errors.ts';
 import type { Change, Command, Op } from '../../engine/types.ts';
-import { shellJoin } from '../../ssh/quote.ts';
+import { shellJoin } from '../../ssh/shell.ts';
 import type { Dialect } from './dialect.ts';
 import { sqlCommand } from './ops.ts';
 

@@ -7,6 +7,8 @@ export interface CommonOptions {
   json?: boolean;
   verbose?: boolean;
   acceptNewHostKeys?: boolean;
+  /** --timeout: seconds every remote command may take (overrides ssh.command_timeout). */
+  timeout?: number;
 }
 
 export function addCommonOptions(cmd: Command): Command {
@@ -15,7 +17,8 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--limit <hosts>', 'only these hosts (comma-separated names)')
     .option('--json', 'print one JSON report on standard output (progress goes to standard error)')
     .option('-v, --verbose', 'show the commands behind every change')
-    .option('--accept-new-host-keys', 'pin the key of a host seen for the first time (otherwise it is refused)');
+    .option('--accept-new-host-keys', 'pin the key of a host seen for the first time (otherwise it is refused)')
+    .option('--timeout <seconds>', 'deadline of every remote command (default: ssh.command_timeout, else 60 s and 15 min for installs)', positiveInt);
 }
 
 /** commander argParser for options such as --batch and --hosts. */

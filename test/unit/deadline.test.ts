@@ -14,6 +14,8 @@ import { Redactor } from '../../src/secrets/secret.ts';
 import type { Op } from '../../src/engine/types.ts';
 import { atomicPutScript } from '../../src/ssh/connection.ts';
 import { LocalConnection, localHost, localOwner } from '../fixtures/local-connection.ts';
+import { parseYaml, toInventory } from '../../src/inventory/load.ts';
+import { InventoryError } from '../../src/errors.ts';
 
 const never = <T>() => new Promise<T>(() => {});
 
@@ -122,5 +124,39 @@ test('a write stopped by its deadline leaves neither the file nor a temporary on
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+const inventoryWith = (ssh: string) => `name: t
+domain: t.example.com
+ssh: { key: k${ssh} }
+hosts:
+  a: { address: 10.0.0.1, roles: [lb, web, app, db-primary] }
+`;
+
+test('ssh.command_timeout: read at load into the inventory; unset, the defaults per kind apply', () => {
+  const set = toInventory(parseYaml(inventoryWith(', command_timeout: 90'), 'i.yml'), '/x/i.yml', 'i.yml');
+  assert.is(set.ssh.commandTimeoutSeconds, 90);
+  assert.equal(deadlinesFor(set.ssh.commandTimeoutSeconds), { default: 90, long: 90 });
+  const unset = toInventory(parseYaml(inventoryWith(''), 'i.yml'), '/x/i.yml', 'i.yml');
+  assert.is(unset.ssh.commandTimeoutSeconds, undefined);
+  assert.equal(deadlinesFor(unset.ssh.commandTimeoutSeconds), DEFAULT_DEADLINES);
+});
+
+const badTimeouts: Array<[string, string]> = [
+  ['0', 'ssh.command_timeout: must be a number of seconds above 0'],
+  ['-5', 'ssh.command_timeout: must be a number of seconds above 0'],
+  ['1.5', 'ssh.command_timeout: must be a whole number of seconds'],
+  ['"60"', 'ssh.command_timeout: must be a number of seconds'],
+];
+for (const [value, message] of badTimeouts) {
+  test(`ssh.command_timeout: ${value} is refused, naming the field`, () => {
+    try {
+      parseYaml(inventoryWith(`, command_timeout: ${value}`), 'i.yml');
+      assert.unreachable();
+    } catch (err) {
+      assert.ok(err instanceof InventoryError, String(err));
+      assert.equal(err.problems, [`i.yml: ${message}`]);
+    }
+  });
+}
 
 test.run();

@@ -59,6 +59,7 @@ export function planReplication(args: ReplicationArgs, have: MysqlState): Change
       script: seedScript(args),
       stdin: new Secret(`${client}${SQL_MARK}\n${d.changeSource(source(args))}\n${d.startReplica}\n`),
       describe: `seed ${args.databases.join(', ')} from a dump of ${args.primary.name}, then start replication`,
+      deadline: 'long',
     };
     return {
       summary: `seed from a consistent dump of ${args.primary.name} (${args.databases.join(', ')}) and start GTID replication`,

@@ -1,7 +1,7 @@
 // `tandem status`: one screen of what runs where; reads only.
 import type { Command } from 'commander';
 import { gatherStatus, type ServerStatus, type StackStatus } from '../status/gather.ts';
-import { hasRole } from '../../recipes/recipe.ts';
+import { hasRole } from '../stack/roles.ts';
 import { addCommonOptions, type CommonOptions } from './options.ts';
 import { openSession } from './session.ts';
 import { action } from './exit.ts';

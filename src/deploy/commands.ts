@@ -1,9 +1,7 @@
 // Command builders for rolling deploys: pure functions returning argv or scripts, no I/O.
 import { sh } from '../ssh/shell.ts';
 import { relinkScript } from '../ops/file.ts';
-import { HAPROXY_SOCKET } from '../../recipes/haproxy.ts';
-import { APP_ROOT, APP_SERVICE } from '../../recipes/app.ts';
-import { NGINX_PORT } from '../../recipes/nginx.ts';
+import { APP_CURRENT, APP_PREVIOUS, APP_RELEASES, APP_SERVICE, HAPROXY_SOCKET, NGINX_PORT } from '../stack/names.ts';
 import { COMPLETE_MARK } from '../ops/release.ts';
 
 export type ServerState = 'ready' | 'drain' | 'maint';
@@ -19,17 +17,13 @@ export function setServerState(backend: string, server: string, state: ServerSta
 
 export const SHOW_STAT = haproxyRuntime('show stat');
 
-export const releasesDir = `${APP_ROOT}/releases`;
-export const currentLink = `${APP_ROOT}/current`;
-/** The release that was live before `current`: what `rollback` goes back to. */
-export const previousLink = `${APP_ROOT}/previous`;
 
 /** Lists complete releases, newest first, then where `current` and `previous` point. */
 export const LIST_RELEASES = [
-  sh`cd ${releasesDir} 2>/dev/null || exit 0`,
+  sh`cd ${APP_RELEASES} 2>/dev/null || exit 0`,
   sh`for d in $(ls -1t); do [ -e "$d"/${COMPLETE_MARK} ] && echo "release $d"; done`,
-  sh`echo "current $(readlink ${currentLink} 2>/dev/null)"`,
-  sh`echo "previous $(readlink ${previousLink} 2>/dev/null)"`,
+  sh`echo "current $(readlink ${APP_CURRENT} 2>/dev/null)"`,
+  sh`echo "previous $(readlink ${APP_PREVIOUS} 2>/dev/null)"`,
 ].join('\n');
 
 export interface ReleaseList {
@@ -62,12 +56,12 @@ export function previousRelease(list: ReleaseList): string | undefined {
  * release it replaces; undoing a failed switch passes back what `previous` was before.
  */
 export function switchCurrent(id: string, previous: string | null): string {
-  const target = `${releasesDir}/${id}`;
+  const target = `${APP_RELEASES}/${id}`;
   return [
     'set -e',
     sh`[ -e ${`${target}/${COMPLETE_MARK}`} ] || { echo ${`release ${id} is not on this server`} >&2; exit 1; }`,
-    relinkScript(currentLink, target),
-    previous && previous !== id ? relinkScript(previousLink, `${releasesDir}/${previous}`) : sh`rm -f ${previousLink}`,
+    relinkScript(APP_CURRENT, target),
+    previous && previous !== id ? relinkScript(APP_PREVIOUS, `${APP_RELEASES}/${previous}`) : sh`rm -f ${APP_PREVIOUS}`,
   ].join('\n');
 }
 
@@ -93,7 +87,7 @@ export function releasesToPrune(list: ReleaseList, keep: number): string[] {
 }
 
 export function pruneReleases(ids: string[]): string[] {
-  return ['rm', '-rf', '--', ...ids.map((id) => `${releasesDir}/${id}`)];
+  return ['rm', '-rf', '--', ...ids.map((id) => `${APP_RELEASES}/${id}`)];
 }
 
 /**
@@ -101,6 +95,6 @@ export function pruneReleases(ids: string[]): string[] {
  * own roll back failed keeps it, so it can still serve).
  */
 export function removeFailedRelease(id: string): string {
-  const target = `${releasesDir}/${id}`;
-  return sh`[ "$(readlink ${currentLink})" = ${target} ] && { echo ${`release ${id} is still current here: kept`} >&2; exit 1; }\nrm -rf -- ${target}`;
+  const target = `${APP_RELEASES}/${id}`;
+  return sh`[ "$(readlink ${APP_CURRENT})" = ${target} ] && { echo ${`release ${id} is still current here: kept`} >&2; exit 1; }\nrm -rf -- ${target}`;
 }

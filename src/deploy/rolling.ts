@@ -8,8 +8,8 @@ import type { HostSpec, Inventory } from '../inventory/types.ts';
 import type { Connection, ExecResult } from '../ssh/connection.ts';
 import type { Redactor } from '../secrets/secret.ts';
 import { TandemError } from '../errors.ts';
-import { hasRole } from '../../recipes/recipe.ts';
-import { HAPROXY_BACKEND } from '../../recipes/haproxy.ts';
+import { hasRole } from '../stack/roles.ts';
+import { APP_RELEASES, HAPROXY_BACKEND } from '../stack/names.ts';
 import { parseStatCsv } from '../verify/haproxy.ts';
 import { releaseUploadScript } from '../ops/release.ts';
 import type { Release } from '../release/prepare.ts';
@@ -19,7 +19,6 @@ import {
   parseReleaseList,
   previousRelease,
   pruneReleases,
-  releasesDir,
   releasesToPrune,
   removeFailedRelease,
   RESTART_APP,
@@ -138,7 +137,7 @@ export async function rollingDeploy(input: DeployInput): Promise<DeployReport> {
           if (lists.get(h.name)!.releases.includes(targetId)) return;
           uploaded.push(h);
           emit({ type: 'server:step', host: h.name, step: `upload release ${targetId}` });
-          await must(conn(h), { script: releaseUploadScript(`${releasesDir}/${targetId}`), stdin: tar }, 'uploading the release', redactor);
+          await must(conn(h), { script: releaseUploadScript(`${APP_RELEASES}/${targetId}`), stdin: tar }, 'uploading the release', redactor);
         }),
       );
     } else {

@@ -2,9 +2,8 @@
 // server's state in every HAProxy, replication on replicas, and who holds the shared address.
 import type { HostSpec, Inventory } from '../inventory/types.ts';
 import type { Connection } from '../ssh/connection.ts';
-import { hasRole } from '../../recipes/recipe.ts';
-import { HAPROXY_BACKEND } from '../../recipes/haproxy.ts';
-import { dialectOf } from '../../recipes/database.ts';
+import { dialectOf, hasRole } from '../stack/roles.ts';
+import { HAPROXY_BACKEND } from '../stack/names.ts';
 import { LIST_RELEASES, parseReleaseList, previousRelease, SHOW_STAT } from '../deploy/commands.ts';
 import { parseStatCsv } from '../verify/haproxy.ts';
 import { addressesCommand, holdsAddress } from '../facts/address.ts';

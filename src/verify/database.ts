@@ -2,11 +2,12 @@
 import mysql from 'mysql2/promise';
 import type { Connection } from '../ssh/connection.ts';
 import type { Secret } from '../secrets/secret.ts';
+import { MYSQL_PORT } from '../stack/names.ts';
 
 export type Db = mysql.Connection;
 
 export async function openDb(conn: Connection, address: string, user: string, password: Secret, database?: string): Promise<Db> {
-  const stream = await conn.forward(address, 3306);
+  const stream = await conn.forward(address, MYSQL_PORT);
   return mysql.createConnection({ stream, user, password: password.reveal(), database, connectTimeout: 5000 } as mysql.ConnectionOptions);
 }
 

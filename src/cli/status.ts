@@ -39,7 +39,7 @@ export function renderStatus(st: StackStatus, hostNames: string[], lbNames: stri
 async function status(opts: CommonOptions): Promise<number> {
   const session = await openSession(opts, { createSecrets: false });
   try {
-    const st = await gatherStatus({ inventory: session.inventory, hosts: session.hosts, connect: session.connect });
+    const st = await gatherStatus({ inventory: session.inventory, hosts: session.hosts, connect: session.connect, redactor: session.redactor });
     if (opts.json) process.stdout.write(JSON.stringify(st, null, 2) + '\n');
     else {
       const lbs = session.hosts.filter((h) => hasRole(h, 'lb')).map((h) => h.name);

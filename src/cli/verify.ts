@@ -28,6 +28,7 @@ export async function runVerify(opts: CommonOptions & { maxLag?: string }): Prom
         if (!opts.json) out.write(checkLine(r, c) + '\n');
       },
       maxLagSeconds: opts.maxLag ? Number(opts.maxLag) : undefined,
+      checkTimeoutSeconds: session.deadlines.default,
     });
     const failed = results.filter((r) => !r.ok).length;
     const durationMs = Math.round(performance.now() - started);

@@ -29,6 +29,15 @@ export function describeCommand(cmd: Command, redactor: Redactor): string {
 }
 
 /**
+ * An error as a report tells it, secrets masked. A report about one host names it already, so a
+ * command failure on that same host is told without it; anything else keeps its whole message.
+ */
+export function failureText(err: unknown, redactor: Redactor, aboutHost?: string): string {
+  const text = err instanceof CommandError && err.host === aboutHost ? err.detail : err instanceof Error ? err.message : String(err);
+  return redactor.redact(text);
+}
+
+/**
  * Run one command. An exit code it does not accept becomes a CommandError carrying the host, the
  * command's description, the exit code and stderr (secrets masked); a command past its deadline
  * fails with the connection's CommandTimeoutError.

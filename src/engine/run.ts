@@ -6,8 +6,8 @@ import type { Connection } from '../ssh/connection.ts';
 import { backupPath } from '../ssh/connection.ts';
 import { sh } from '../ssh/shell.ts';
 import type { Redactor } from '../secrets/secret.ts';
-import { CommandError, ConnectionError, TandemError } from '../errors.ts';
-import { describeCommand, runCommand } from './commands.ts';
+import { ConnectionError, TandemError } from '../errors.ts';
+import { describeCommand, failureText, runCommand } from './commands.ts';
 import { batchScript, FactCache, newToken, splitBatch, uniqueFacts } from './facts.ts';
 import { markerFile, markPendingScript, pendingHandlersFact } from './pending.ts';
 import type { EventSink, HandlerResult, HostReport, Mode, OpResult, RunReport } from './events.ts';
@@ -39,9 +39,6 @@ interface HostState {
 /** A failure already counted in the host's report (an op or handler result). */
 class CountedFailure extends TandemError {}
 
-/** A failure as the host's report tells it: the host is named there already, so not again. */
-const errorText = (err: unknown, redactor: Redactor) =>
-  redactor.redact(err instanceof CommandError ? err.detail : err instanceof Error ? err.message : String(err));
 
 export async function run(input: RunInput): Promise<RunReport> {
   const started = performance.now();
@@ -67,7 +64,7 @@ export async function run(input: RunInput): Promise<RunReport> {
       } catch (err) {
         state.failed = true;
         if (!(err instanceof CountedFailure)) state.report.failed++;
-        state.report.error = errorText(err, redactor);
+        state.report.error = failureText(err, redactor);
         emit({ type: 'host:failed', host: h.name, phase, error: state.report.error });
       }
     });
@@ -186,14 +183,14 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
       }
     } catch (err) {
       result.status = 'failed';
-      result.error = errorText(err, redactor);
+      result.error = failureText(err, redactor, host);
     }
     result.durationMs = Math.round(performance.now() - t0);
     record(state.report, result);
     emit({ type: 'op:end', ...result });
     if (result.status === 'failed') {
       // Leave the services alone but do not keep half-validated files around.
-      await restoreFiles(conn, [...new Set([...backups.values()].flat())], [], redactor).catch((err) => warn(errorText(err, redactor)));
+      await restoreFiles(conn, [...new Set([...backups.values()].flat())], [], redactor).catch((err) => warn(failureText(err, redactor, host)));
       throw new CountedFailure(`${host}: ${op.id}: ${result.error}`, { host });
     }
   }
@@ -250,10 +247,10 @@ async function runHandler(
       try {
         await restoreFiles(conn, files, wasOwed ? [] : [marker], redactor);
       } catch (restoreErr) {
-        warn(`could not put the previous files back (${files.join(', ')}): ${errorText(restoreErr, redactor)}`);
-        return done('failed', `validation failed, and putting the previous files back failed too (see the warning): ${errorText(err, redactor)}`);
+        warn(`could not put the previous files back (${files.join(', ')}): ${failureText(restoreErr, redactor, host)}`);
+        return done('failed', `validation failed, and putting the previous files back failed too (see the warning): ${failureText(err, redactor, host)}`);
       }
-      return done('failed', `validation failed, previous files restored, service left running as it was: ${errorText(err, redactor)}`);
+      return done('failed', `validation failed, previous files restored, service left running as it was: ${failureText(err, redactor, host)}`);
     }
   }
   try {
@@ -261,12 +258,12 @@ async function runHandler(
     if (handler.ready) await runCommand(conn, handler.ready, redactor);
   } catch (err) {
     // The marker stays: the next run tries the reload again.
-    return done('failed', errorText(err, redactor));
+    return done('failed', failureText(err, redactor, host));
   }
   // The service took the new files: the marker and backups go. Left behind, the marker would only
   // make the next run reload once more, so this is a warning, not a failure.
   await runCommand(conn, { kind: 'exec', argv: ['rm', '-f', marker, ...files.map((f) => backupPath(f, conn.backupRoot))] }, redactor).catch((err) =>
-    warn(`${handler.id}: could not remove its marker and backups: ${errorText(err, redactor)}`),
+    warn(`${handler.id}: could not remove its marker and backups: ${failureText(err, redactor, host)}`),
   );
   return done('changed');
 }

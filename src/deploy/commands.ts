@@ -17,7 +17,6 @@ export function setServerState(backend: string, server: string, state: ServerSta
 
 export const SHOW_STAT = haproxyRuntime('show stat');
 
-
 /** Lists complete releases, newest first, then where `current` and `previous` point. */
 export const LIST_RELEASES = [
   sh`cd ${APP_RELEASES} 2>/dev/null || exit 0`,

@@ -8,17 +8,13 @@ import { user } from '../src/ops/user.ts';
 import { release } from '../src/ops/release.ts';
 import { fileFact } from '../src/facts/file.ts';
 import type { Op } from '../src/engine/types.ts';
-import { primaryOf } from './database.ts';
-import { hasRole, type Recipe } from './recipe.ts';
-
-export const APP_ROOT = '/srv/app';
-export const APP_USER = 'tandem-app';
-export const APP_SERVICE = 'tandem-app';
-export const APP_ENV_FILE = '/etc/tandem/app.env';
+import { APP_CURRENT, APP_ENV_FILE, APP_RELEASES, APP_ROOT, APP_SERVICE, APP_USER } from '../src/stack/names.ts';
+import { hasRole, isDbHost, primaryOf } from '../src/stack/roles.ts';
+import type { Recipe } from './recipe.ts';
 
 /** Point `current` at the release only when there is none: moving it later is deploy's job. */
 function initialCurrent(target: string): Op {
-  const path = `${APP_ROOT}/current`;
+  const path = APP_CURRENT;
   const fact = fileFact(path);
   return {
     id: `symlink ${path} (first release)`,
@@ -33,9 +29,9 @@ export const app: Recipe = {
   build({ inventory, host, secrets, release: rel }) {
     if (!hasRole(host, 'app') || !rel) return [];
     const primary = primaryOf(inventory);
-    const isDb = hasRole(host, 'db-primary') || hasRole(host, 'db-replica');
+    const isDb = isDbHost(host);
     const restart = `restart ${APP_SERVICE}`;
-    const releaseDir = `${APP_ROOT}/releases/${rel.id}`;
+    const releaseDir = `${APP_RELEASES}/${rel.id}`;
     return [
       {
         phase: 'app',
@@ -43,7 +39,7 @@ export const app: Recipe = {
           apt({ packages: ['nodejs'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
           user({ name: APP_USER, home: APP_ROOT }),
           directory({ path: APP_ROOT, mode: '0755' }),
-          directory({ path: `${APP_ROOT}/releases`, mode: '0755' }),
+          directory({ path: APP_RELEASES, mode: '0755' }),
           release(releaseDir, rel.tarball),
           initialCurrent(releaseDir),
           template({

@@ -6,15 +6,13 @@ import { template } from '../src/ops/template.ts';
 import { service, serviceHandler } from '../src/ops/service.ts';
 import { account, database } from '../src/ops/mysql/ops.ts';
 import { replication } from '../src/ops/mysql/replication.ts';
-import { dialectFor, monitorPrivileges, type Dialect } from '../src/ops/mysql/dialect.ts';
+import { monitorPrivileges } from '../src/ops/mysql/dialect.ts';
 import { sqlIdentifier } from '../src/formats/sql.ts';
-import type { HostSpec, Inventory } from '../src/inventory/types.ts';
+import type { HostSpec } from '../src/inventory/types.ts';
 import type { HostWork } from '../src/engine/types.ts';
-import { hasRole, type Recipe } from './recipe.ts';
-
-export const VERIFY_DB = 'tandem';
-export const VERIFY_USER = 'tandem_verify';
-export const REPLICATION_USER = 'tandem_repl';
+import { MYSQL_PORT, REPLICATION_USER, VERIFY_DB, VERIFY_USER } from '../src/stack/names.ts';
+import { dialectOf, hasRole, primaryOf } from '../src/stack/roles.ts';
+import type { Recipe } from './recipe.ts';
 
 /** Stable and unique per host: an IPv4 address as a number, else a hash of the name. */
 export function serverId(host: HostSpec): number {
@@ -24,10 +22,6 @@ export function serverId(host: HostSpec): number {
   for (const ch of host.name) h = (Math.imul(h, 31) + ch.charCodeAt(0)) >>> 0;
   return h || 1;
 }
-
-export const dbHosts = (inv: Inventory) => inv.hosts.filter((h) => hasRole(h, 'db-primary') || hasRole(h, 'db-replica'));
-export const primaryOf = (inv: Inventory) => inv.hosts.find((h) => hasRole(h, 'db-primary'))!;
-export const dialectOf = (inv: Inventory): Dialect => dialectFor(inv.db.engine);
 
 export const database_: Recipe = {
   name: 'database',
@@ -112,7 +106,7 @@ export const database_: Recipe = {
           account({ user: VERIFY_USER, host: host.address, password: secrets.db_verify_password, grants: verifyGrants, dialect: d, local: true }),
           replication({
             dialect: d,
-            primary: { name: primary.name, address: primary.address, port: 3306 },
+            primary: { name: primary.name, address: primary.address, port: MYSQL_PORT },
             user: REPLICATION_USER,
             password: secrets.db_replication_password,
             databases: [inventory.db.name, VERIFY_DB],

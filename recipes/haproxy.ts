@@ -3,14 +3,9 @@
 import { apt } from '../src/ops/apt.ts';
 import { template } from '../src/ops/template.ts';
 import { service, serviceHandler } from '../src/ops/service.ts';
-import { NGINX_PORT } from './nginx.ts';
-import { hasRole, type Recipe } from './recipe.ts';
-
-export const HAPROXY_CONFIG = '/etc/haproxy/haproxy.cfg';
-export const HAPROXY_SOCKET = '/run/haproxy/admin.sock';
-export const HAPROXY_BACKEND = 'web';
-/** The frontend's port, on every address (so also on an active-passive shared address). */
-export const HTTP_PORT = 80;
+import { HAPROXY_CONFIG, HTTP_PORT, NGINX_PORT } from '../src/stack/names.ts';
+import { hasRole } from '../src/stack/roles.ts';
+import type { Recipe } from './recipe.ts';
 const RELOAD = 'reload haproxy';
 
 export const haproxy: Recipe = {

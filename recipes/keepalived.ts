@@ -4,9 +4,9 @@
 import { apt } from '../src/ops/apt.ts';
 import { template } from '../src/ops/template.ts';
 import { service, serviceHandler } from '../src/ops/service.ts';
-import { hasRole, type Recipe } from './recipe.ts';
-
-export const KEEPALIVED_CONFIG = '/etc/keepalived/keepalived.conf';
+import { KEEPALIVED_CONFIG } from '../src/stack/names.ts';
+import { hasRole } from '../src/stack/roles.ts';
+import type { Recipe } from './recipe.ts';
 const RELOAD = 'reload keepalived';
 
 export const keepalived: Recipe = {

@@ -3,11 +3,9 @@ import { apt } from '../src/ops/apt.ts';
 import { absent } from '../src/ops/file.ts';
 import { template } from '../src/ops/template.ts';
 import { service, serviceHandler } from '../src/ops/service.ts';
-import { APP_ROOT } from './app.ts';
-import { hasRole, type Recipe } from './recipe.ts';
-
-export const NGINX_PORT = 8080;
-export const NGINX_SITE = '/etc/nginx/sites-enabled/tandem.conf';
+import { APP_ROOT, NGINX_PORT, NGINX_SITE } from '../src/stack/names.ts';
+import { hasRole } from '../src/stack/roles.ts';
+import type { Recipe } from './recipe.ts';
 const RELOAD = 'reload nginx';
 
 export const nginx: Recipe = {

@@ -1,6 +1,6 @@
 // A recipe turns the inventory into work for one host: ops grouped by phase. Pure: no I/O
 // beyond rendering templates, no connection.
-import type { HostSpec, Inventory, Role } from '../src/inventory/types.ts';
+import type { HostSpec, Inventory } from '../src/inventory/types.ts';
 import type { Secrets } from '../src/secrets/store.ts';
 import type { HostWork } from '../src/engine/types.ts';
 import type { Release } from '../src/release/prepare.ts';
@@ -18,5 +18,3 @@ export interface Recipe {
   /** The work for this host, or nothing when the recipe does not concern it. */
   build(ctx: RecipeContext): HostWork[];
 }
-
-export const hasRole = (host: HostSpec, role: Role) => host.roles.includes(role);

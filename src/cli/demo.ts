@@ -2,7 +2,7 @@
 // open the site.
 import type { Command } from 'commander';
 import { labConfig, labUp, type LabEvent } from '../lab/index.ts';
-import { hasRole } from '../../recipes/recipe.ts';
+import { hasRole } from '../stack/roles.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { converge } from './converge.ts';
 import { runVerify } from './verify.ts';

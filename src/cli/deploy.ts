@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Listr } from 'listr2';
 import { checkDeployScope, rollingDeploy, type DeployEvent, type DeployReport, type Target } from '../deploy/rolling.ts';
 import { prepareRelease } from '../release/prepare.ts';
-import { hasRole } from '../../recipes/recipe.ts';
+import { hasRole } from '../stack/roles.ts';
 import { addCommonOptions, positiveInt, releaseId, releaseVersion, type CommonOptions } from './options.ts';
 import type { Inventory } from '../inventory/types.ts';
 import { openSession } from './session.ts';

@@ -9,6 +9,8 @@ export interface CommonOptions {
   json?: boolean;
   verbose?: boolean;
   acceptNewHostKeys?: boolean;
+  /** --timeout: seconds every remote command may take (overrides ssh.command_timeout). */
+  timeout?: number;
 }
 
 export function addCommonOptions(cmd: Command): Command {
@@ -17,7 +19,8 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--limit <hosts>', 'only these hosts (comma-separated names)')
     .option('--json', 'print one JSON document on standard output, failures included (progress goes to standard error)')
     .option('-v, --verbose', 'show the commands behind every change')
-    .option('--accept-new-host-keys', 'pin the key of a host seen for the first time (otherwise it is refused; a revoked key never is)');
+    .option('--accept-new-host-keys', 'pin the key of a host seen for the first time (otherwise it is refused; a revoked key never is)')
+    .option('--timeout <seconds>', 'deadline of every remote command (default: ssh.command_timeout, else 60 s and 15 min for installs)', positiveInt);
 }
 
 /** commander argParser for options such as --batch and --hosts. */

@@ -6,6 +6,7 @@ import type { HostSpec, Inventory } from '../inventory/types.ts';
 import { loadSecrets, type Secrets } from '../secrets/store.ts';
 import { Redactor } from '../secrets/secret.ts';
 import { connect } from '../ssh/node-ssh.ts';
+import { deadlinesFor, type Deadlines } from '../ssh/deadline.ts';
 import type { Connection } from '../ssh/connection.ts';
 import { SecretsError, TandemError } from '../errors.ts';
 import type { CliContext } from './context.ts';
@@ -16,6 +17,8 @@ export interface Session {
   hosts: HostSpec[];
   secrets: Secrets;
   redactor: Redactor;
+  /** Seconds each kind of remote command may take in this run. */
+  deadlines: Deadlines;
   connect(host: HostSpec): Promise<Connection>;
   /** The error of every host whose connection could not be opened, by host name. */
   connectFailures: ReadonlyMap<string, unknown>;
@@ -38,6 +41,7 @@ export async function openSession(opts: CommonOptions, { createSecrets }: { crea
   const secrets = await secretsOf(inventory.secretsFile, createSecrets, ctx.env);
   const redactor = new Redactor(Object.values(secrets));
   ctx.redactor = redactor;
+  const deadlines = deadlinesFor(opts.timeout ?? inventory.ssh.commandTimeoutSeconds);
   const open = new Map<string, Promise<Connection>>();
   const connectFailures = new Map<string, unknown>();
   return {
@@ -46,10 +50,11 @@ export async function openSession(opts: CommonOptions, { createSecrets }: { crea
     secrets,
     redactor,
     connectFailures,
+    deadlines,
     connect(host) {
       let c = open.get(host.name);
       if (!c) {
-        c = connect(host, { ssh: inventory.ssh, acceptNewHostKeys: opts.acceptNewHostKeys });
+        c = connect(host, { ssh: inventory.ssh, acceptNewHostKeys: opts.acceptNewHostKeys, deadlines });
         c.catch((err: unknown) => connectFailures.set(host.name, err));
         open.set(host.name, c);
       }

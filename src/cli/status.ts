@@ -1,7 +1,7 @@
 // `tandem status`: one screen of what runs where; reads only.
 import type { Command } from 'commander';
 import { gatherStatus, type ServerStatus, type StackStatus } from '../status/gather.ts';
-import { hasRole } from '../../recipes/recipe.ts';
+import { hasRole } from '../stack/roles.ts';
 import { addCommonOptions, type CommonOptions } from './options.ts';
 import { openSession } from './session.ts';
 import { action, outcomeOf, type Outcome } from './exit.ts';
@@ -41,7 +41,7 @@ export function renderStatus(st: StackStatus, hostNames: string[], lbNames: stri
 async function status(opts: CommonOptions, ctx: CliContext): Promise<Outcome> {
   const session = await openSession(opts, { createSecrets: false }, ctx);
   try {
-    const st = await gatherStatus({ inventory: session.inventory, hosts: session.hosts, connect: session.connect });
+    const st = await gatherStatus({ inventory: session.inventory, hosts: session.hosts, connect: session.connect, redactor: session.redactor });
     if (!opts.json) {
       const lbs = session.hosts.filter((h) => hasRole(h, 'lb')).map((h) => h.name);
       ctx.stdout.write(renderStatus(st, session.hosts.map((h) => h.name), lbs));

@@ -34,6 +34,7 @@ export async function runVerify(opts: VerifyOptions, ctx: CliContext): Promise<O
         if (!opts.json) out.write(checkLine(r, c) + '\n');
       },
       maxLagSeconds: opts.maxLag,
+      checkTimeoutSeconds: session.deadlines.default,
     });
     const failed = results.filter((r) => !r.ok).length;
     const durationMs = Math.round(performance.now() - started);

@@ -1,15 +1,14 @@
 // Command builders for rolling deploys: pure functions returning argv or scripts, no I/O.
-import { shellQuote } from '../ssh/quote.ts';
-import { HAPROXY_SOCKET } from '../../recipes/haproxy.ts';
-import { APP_ROOT, APP_SERVICE } from '../../recipes/app.ts';
-import { NGINX_PORT } from '../../recipes/nginx.ts';
+import { sh } from '../ssh/shell.ts';
+import { relinkScript } from '../ops/file.ts';
+import { APP_CURRENT, APP_PREVIOUS, APP_RELEASES, APP_SERVICE, HAPROXY_SOCKET, NGINX_PORT } from '../stack/names.ts';
 import { COMPLETE_MARK } from '../ops/release.ts';
 
 export type ServerState = 'ready' | 'drain' | 'maint';
 
 /** One HAProxy runtime API command through its local admin socket. */
 export function haproxyRuntime(command: string): string {
-  return `echo ${shellQuote(command)} | socat stdio ${shellQuote(`UNIX-CONNECT:${HAPROXY_SOCKET}`)}`;
+  return sh`echo ${command} | socat stdio ${`UNIX-CONNECT:${HAPROXY_SOCKET}`}`;
 }
 
 export function setServerState(backend: string, server: string, state: ServerState): string {
@@ -18,17 +17,12 @@ export function setServerState(backend: string, server: string, state: ServerSta
 
 export const SHOW_STAT = haproxyRuntime('show stat');
 
-export const releasesDir = `${APP_ROOT}/releases`;
-export const currentLink = `${APP_ROOT}/current`;
-/** The release that was live before `current`: what `rollback` goes back to. */
-export const previousLink = `${APP_ROOT}/previous`;
-
 /** Lists complete releases, newest first, then where `current` and `previous` point. */
 export const LIST_RELEASES = [
-  `cd ${releasesDir} 2>/dev/null || exit 0`,
-  `for d in $(ls -1t); do [ -e "$d/${COMPLETE_MARK}" ] && echo "release $d"; done`,
-  `echo "current $(readlink ${currentLink} 2>/dev/null)"`,
-  `echo "previous $(readlink ${previousLink} 2>/dev/null)"`,
+  sh`cd ${APP_RELEASES} 2>/dev/null || exit 0`,
+  sh`for d in $(ls -1t); do [ -e "$d"/${COMPLETE_MARK} ] && echo "release $d"; done`,
+  sh`echo "current $(readlink ${APP_CURRENT} 2>/dev/null)"`,
+  sh`echo "previous $(readlink ${APP_PREVIOUS} 2>/dev/null)"`,
 ].join('\n');
 
 export interface ReleaseList {
@@ -56,22 +50,17 @@ export function previousRelease(list: ReleaseList): string | undefined {
   return i >= 0 ? list.releases[i + 1] : undefined;
 }
 
-/** Point a link at a path in one rename, so it never points nowhere. */
-function relink(link: string, target: string): string {
-  return `ln -sfn ${shellQuote(target)} ${shellQuote(`${link}.tandem-new`)}\nmv -Tf ${shellQuote(`${link}.tandem-new`)} ${shellQuote(link)}`;
-}
-
 /**
  * Switch `current` to `id`, and `previous` to `previous` (null: remove it). A deploy passes the
  * release it replaces; undoing a failed switch passes back what `previous` was before.
  */
 export function switchCurrent(id: string, previous: string | null): string {
-  const target = `${releasesDir}/${id}`;
+  const target = `${APP_RELEASES}/${id}`;
   return [
     'set -e',
-    `[ -e ${shellQuote(`${target}/${COMPLETE_MARK}`)} ] || { echo "release ${id} is not on this server" >&2; exit 1; }`,
-    relink(currentLink, target),
-    previous && previous !== id ? relink(previousLink, `${releasesDir}/${previous}`) : `rm -f ${shellQuote(previousLink)}`,
+    sh`[ -e ${`${target}/${COMPLETE_MARK}`} ] || { echo ${`release ${id} is not on this server`} >&2; exit 1; }`,
+    relinkScript(APP_CURRENT, target),
+    previous && previous !== id ? relinkScript(APP_PREVIOUS, `${APP_RELEASES}/${previous}`) : sh`rm -f ${APP_PREVIOUS}`,
   ].join('\n');
 }
 
@@ -97,7 +86,7 @@ export function releasesToPrune(list: ReleaseList, keep: number): string[] {
 }
 
 export function pruneReleases(ids: string[]): string[] {
-  return ['rm', '-rf', '--', ...ids.map((id) => `${releasesDir}/${id}`)];
+  return ['rm', '-rf', '--', ...ids.map((id) => `${APP_RELEASES}/${id}`)];
 }
 
 /**
@@ -105,6 +94,6 @@ export function pruneReleases(ids: string[]): string[] {
  * own roll back failed keeps it, so it can still serve).
  */
 export function removeFailedRelease(id: string): string {
-  const target = `${releasesDir}/${id}`;
-  return `[ "$(readlink ${shellQuote(currentLink)})" = ${shellQuote(target)} ] && { echo "release ${id} is still current here: kept" >&2; exit 1; }\nrm -rf -- ${shellQuote(target)}`;
+  const target = `${APP_RELEASES}/${id}`;
+  return sh`[ "$(readlink ${APP_CURRENT})" = ${target} ] && { echo ${`release ${id} is still current here: kept`} >&2; exit 1; }\nrm -rf -- ${target}`;
 }

@@ -2,7 +2,7 @@
 // who holds it, since when and until when. A live or unreadable lock refuses a second deploy; an
 // expired one is taken over.
 import path from 'node:path';
-import { shellQuote } from '../ssh/quote.ts';
+import { sh } from '../ssh/shell.ts';
 
 export const LOCK_FILE = '/var/lib/tandem/deploy.lock';
 
@@ -30,30 +30,33 @@ export const LOCK_HELD = 3;
  * half-written lock. Otherwise print the current lock and exit LOCK_HELD.
  */
 export function acquireScript(file = LOCK_FILE): string {
-  const f = shellQuote(file);
-  const dir = shellQuote(path.posix.dirname(file));
   return [
     'set -e',
-    `mkdir -p ${dir}`,
-    `tmp=$(mktemp ${f}.XXXXXX)`,
+    sh`f=${file}`,
+    sh`mkdir -p ${path.posix.dirname(file)}`,
+    'tmp=$(mktemp "$f.XXXXXX")',
     'cat > "$tmp"',
-    `if ln "$tmp" ${f} 2>/dev/null; then rm -f "$tmp"; exit 0; fi`,
+    'if ln "$tmp" "$f" 2>/dev/null; then rm -f "$tmp"; exit 0; fi',
     'rm -f "$tmp"',
-    `cat ${f} || { echo "the deploy lock was released while reading it: try again" >&2; exit 1; }`,
-    `exit ${LOCK_HELD}`,
+    'cat "$f" || { echo "the deploy lock was released while reading it: try again" >&2; exit 1; }',
+    sh`exit ${LOCK_HELD}`,
   ].join('\n');
 }
 
 /** Replace a lock we decided to take over (expired, or --force-unlock), only if it is still that lock. */
 export function takeOverScript(expected: string, file = LOCK_FILE): string {
-  const f = shellQuote(file);
-  return `set -e\n[ "$(cat ${f} 2>/dev/null)" = ${shellQuote(expected)} ] || { cat ${f}; exit ${LOCK_HELD}; }\ncat > ${f}.new\nmv -f ${f}.new ${f}`;
+  return [
+    'set -e',
+    sh`f=${file}`,
+    sh`[ "$(cat "$f" 2>/dev/null)" = ${expected} ] || { cat "$f"; exit ${LOCK_HELD}; }`,
+    'cat > "$f.new"',
+    'mv -f "$f.new" "$f"',
+  ].join('\n');
 }
 
-/** Remove the lock only if it is still ours. */
+/** Remove the lock only if it is still ours (a lock that is not ours is left, and that is no failure). */
 export function releaseScript(ours: string, file = LOCK_FILE): string {
-  const f = shellQuote(file);
-  return `[ "$(cat ${f} 2>/dev/null)" = ${shellQuote(ours)} ] && rm -f ${f}; exit 0`;
+  return sh`[ "$(cat ${file} 2>/dev/null)" = ${ours} ] || exit 0\nrm -f ${file}`;
 }
 
 export function describeLock(l: LockInfo): string {

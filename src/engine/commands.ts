@@ -1,9 +1,10 @@
-// Running and describing Commands. Every switch over Command.kind is exhaustive.
+// Running and describing Commands: the one runner every part of tandem uses (engine, deploy,
+// status, verify), with one error shape. Every switch over Command.kind is exhaustive.
 import { Secret, type Redactor } from '../secrets/secret.ts';
-import { shellJoin } from '../ssh/quote.ts';
+import { shellJoin } from '../ssh/shell.ts';
 import type { Connection, ExecResult } from '../ssh/connection.ts';
 import { CommandError } from '../errors.ts';
-import type { Command, Stdin } from './types.ts';
+import type { Command, OkExitCodes, Stdin } from './types.ts';
 
 function assertNever(x: never): never {
   throw new Error(`unhandled command kind: ${JSON.stringify(x)}`);
@@ -27,31 +28,47 @@ export function describeCommand(cmd: Command, redactor: Redactor): string {
   }
 }
 
-/** Run one command; a failing exit code becomes a CommandError carrying the remote stderr. */
+/**
+ * An error as a report tells it, secrets masked. A report about one host names it already, so a
+ * command failure on that same host is told without it; anything else keeps its whole message.
+ */
+export function failureText(err: unknown, redactor: Redactor, aboutHost?: string): string {
+  const text = err instanceof CommandError && err.host === aboutHost ? err.detail : err instanceof Error ? err.message : String(err);
+  return redactor.redact(text);
+}
+
+/**
+ * Run one command. An exit code it does not accept becomes a CommandError carrying the host, the
+ * command's description, the exit code and stderr (secrets masked); a command past its deadline
+ * fails with the connection's CommandTimeoutError.
+ */
 export async function runCommand(conn: Connection, cmd: Command, redactor: Redactor): Promise<ExecResult> {
+  const describe = describeCommand(cmd, redactor);
   let res: ExecResult;
-  let ok: number[] = [0];
+  let ok: OkExitCodes = [0];
   switch (cmd.kind) {
     case 'exec':
-      res = await conn.exec({ argv: cmd.argv, stdin: cmd.stdin === undefined ? undefined : reveal(cmd.stdin) });
+    case 'script': {
+      const stdin = cmd.stdin === undefined ? undefined : reveal(cmd.stdin);
+      const body = cmd.kind === 'exec' ? { argv: cmd.argv } : { script: cmd.script };
+      res = await conn.exec({ ...body, stdin, describe, deadline: cmd.deadline });
       ok = cmd.okExitCodes ?? ok;
       break;
-    case 'script':
-      res = await conn.exec({ script: cmd.script, stdin: cmd.stdin === undefined ? undefined : reveal(cmd.stdin) });
-      ok = cmd.okExitCodes ?? ok;
-      break;
+    }
     case 'put':
       res = await conn.put(cmd.path, reveal(cmd.content), { mode: cmd.mode, owner: cmd.owner, group: cmd.group, backup: cmd.backup });
       break;
     default:
       return assertNever(cmd);
   }
-  if (!ok.includes(res.exitCode)) {
-    const output = (res.stderr.trim() || res.stdout.trim()).split('\n').slice(-15).join('\n');
-    throw new CommandError(
-      redactor.redact(`\`${describeCommand(cmd, redactor)}\` exited with ${res.exitCode}${output ? `: ${output}` : ''}`),
-      { host: conn.host.name },
-    );
+  if (ok !== 'any' && !ok.includes(res.exitCode)) {
+    throw new CommandError({
+      host: conn.host.name,
+      command: describe,
+      exitCode: res.exitCode,
+      stderr: redactor.redact(res.stderr),
+      stdout: redactor.redact(res.stdout),
+    });
   }
   return res;
 }

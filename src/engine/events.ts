@@ -38,6 +38,8 @@ export type EngineEvent =
   | ({ type: 'op:end' } & OpResult)
   | ({ type: 'handler:end' } & HandlerResult)
   | { type: 'host:failed'; host: string; phase: Phase; error: string }
+  /** Something went wrong beside the host's result (a restore, a cleanup); the CLI prints it. */
+  | { type: 'host:warning'; host: string; message: string }
   | { type: 'host:end'; host: string; failed: boolean }
   | { type: 'run:end'; report: RunReport };
 
@@ -49,6 +51,8 @@ export interface HostReport {
   failed: number;
   ops: OpResult[];
   handlers: HandlerResult[];
+  /** Failed restores and cleanups: they do not change the result, but a person must hear of them. */
+  warnings: string[];
   error?: string;
 }
 

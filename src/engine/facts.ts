@@ -1,6 +1,7 @@
 // Gathering facts: every fact a batch needs goes to the host as ONE script with delimited sections,
 // each section's exit code captured, so a no-op run costs one round trip per host.
 import { randomBytes } from 'node:crypto';
+import { sh } from '../ssh/shell.ts';
 import type { Fact, FactValues } from './types.ts';
 
 export interface RawFact {
@@ -11,9 +12,9 @@ export interface RawFact {
 export function batchScript(facts: readonly Fact<unknown>[], token: string): string {
   const parts = facts.map((f, i) =>
     [
-      `printf '%s\\n' '${token} begin ${i}'`,
+      sh`printf '%s\\n' ${`${token} begin ${i}`}`,
       `( ${f.script}\n) 2>/dev/null`,
-      `printf '\\n%s %s\\n' '${token} end ${i}' "$?"`,
+      sh`printf '\\n%s %s\\n' ${`${token} end ${i}`} "$?"`,
     ].join('\n'),
   );
   return parts.join('\n');

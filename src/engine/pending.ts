@@ -3,7 +3,7 @@
 // removes it once the service took the new configuration (or validation put the old files back).
 // The next run reads the markers with its facts and runs those handlers again, so a config that
 // reached the disk never silently waits for a reload that nothing will trigger.
-import { shellQuote } from '../ssh/quote.ts';
+import { sh } from '../ssh/shell.ts';
 import type { Fact } from './types.ts';
 
 const markerDir = (backupRoot: string) => `${backupRoot}/.pending-handlers`;
@@ -13,11 +13,11 @@ export const markerFile = (backupRoot: string, handlerId: string) => `${markerDi
 export function pendingHandlersFact(backupRoot: string): Fact<Set<string>> {
   return {
     id: 'tandem:pending-handlers',
-    script: `ls -1 ${shellQuote(markerDir(backupRoot))} 2>/dev/null || true`,
+    script: sh`ls -1 ${markerDir(backupRoot)} 2>/dev/null || true`,
     parse: (stdout) => new Set(stdout.split('\n').filter(Boolean).map((name) => decodeURIComponent(name))),
   };
 }
 
 export function markPendingScript(backupRoot: string, handlerIds: string[]): string {
-  return `mkdir -p ${shellQuote(markerDir(backupRoot))} && : ${handlerIds.map((id) => `> ${shellQuote(markerFile(backupRoot, id))}`).join(' ')}`;
+  return [sh`mkdir -p ${markerDir(backupRoot)}`, ...handlerIds.map((id) => sh`: > ${markerFile(backupRoot, id)}`)].join(' && ');
 }

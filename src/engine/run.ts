@@ -4,10 +4,10 @@
 import type { HostSpec } from '../inventory/types.ts';
 import type { Connection } from '../ssh/connection.ts';
 import { backupPath } from '../ssh/connection.ts';
-import { shellQuote } from '../ssh/quote.ts';
+import { sh } from '../ssh/shell.ts';
 import type { Redactor } from '../secrets/secret.ts';
 import { ConnectionError, TandemError } from '../errors.ts';
-import { describeCommand, runCommand } from './commands.ts';
+import { describeCommand, failureText, runCommand } from './commands.ts';
 import { batchScript, FactCache, newToken, splitBatch, uniqueFacts } from './facts.ts';
 import { markerFile, markPendingScript, pendingHandlersFact } from './pending.ts';
 import type { EventSink, HandlerResult, HostReport, Mode, OpResult, RunReport } from './events.ts';
@@ -39,7 +39,6 @@ interface HostState {
 /** A failure already counted in the host's report (an op or handler result). */
 class CountedFailure extends TandemError {}
 
-const errorText = (err: unknown, redactor: Redactor) => redactor.redact(err instanceof Error ? err.message : String(err));
 
 export async function run(input: RunInput): Promise<RunReport> {
   const started = performance.now();
@@ -48,7 +47,7 @@ export async function run(input: RunInput): Promise<RunReport> {
   const states = new Map<string, HostState>(
     input.hosts.map((h) => [
       h.name,
-      { spec: h, facts: new FactCache(), readAt: -1, failed: false, report: { ok: 0, changed: 0, failed: 0, ops: [], handlers: [] }, pendingHandlers: new Set() },
+      { spec: h, facts: new FactCache(), readAt: -1, failed: false, report: { ok: 0, changed: 0, failed: 0, ops: [], handlers: [], warnings: [] }, pendingHandlers: new Set() },
     ]),
   );
   const counter = { changes: 0 };
@@ -65,7 +64,7 @@ export async function run(input: RunInput): Promise<RunReport> {
       } catch (err) {
         state.failed = true;
         if (!(err instanceof CountedFailure)) state.report.failed++;
-        state.report.error = errorText(err, redactor);
+        state.report.error = failureText(err, redactor);
         emit({ type: 'host:failed', host: h.name, phase, error: state.report.error });
       }
     });
@@ -99,6 +98,12 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
     state.conn = await input.connect(state.spec);
   }
   const conn = state.conn;
+  /** Something that went wrong beside the failure itself (a restore, a cleanup): told, never dropped. */
+  const warn = (message: string) => {
+    const text = `${phase}: ${redactor.redact(message)}`;
+    state.report.warnings.push(text);
+    emit({ type: 'host:warning', host, message: text });
+  };
   const ops = work.flatMap((w) => w.ops);
   const handlers = work.flatMap((w) => w.handlers ?? []);
   emit({ type: 'host:phase', host, phase, ops: ops.length });
@@ -178,14 +183,14 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
       }
     } catch (err) {
       result.status = 'failed';
-      result.error = errorText(err, redactor);
+      result.error = failureText(err, redactor, host);
     }
     result.durationMs = Math.round(performance.now() - t0);
     record(state.report, result);
     emit({ type: 'op:end', ...result });
     if (result.status === 'failed') {
       // Leave the services alone but do not keep half-validated files around.
-      await restoreFiles(conn, [...new Set([...backups.values()].flat())]);
+      await restoreFiles(conn, [...new Set([...backups.values()].flat())], [], redactor).catch((err) => warn(failureText(err, redactor, host)));
       throw new CountedFailure(`${host}: ${op.id}: ${result.error}`, { host });
     }
   }
@@ -193,7 +198,7 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
   if (mode === 'apply') {
     for (const handler of handlers.filter((h) => notified.has(h.id))) {
       const wasOwed = owed.includes(handler.id);
-      const res = await runHandler(conn, handler, backups.get(handler.id) ?? [], redactor, host, phase, wasOwed);
+      const res = await runHandler(conn, handler, backups.get(handler.id) ?? [], redactor, host, phase, wasOwed, warn);
       if (wasOwed) res.owed = true;
       state.report.handlers.push(res);
       emit({ type: 'handler:end', ...res });
@@ -221,6 +226,7 @@ async function runHandler(
   phase: Phase,
   /** Owed by an earlier run: files it wrote were never validated, and no backup of ours predates them. */
   wasOwed: boolean,
+  warn: (message: string) => void,
 ): Promise<HandlerResult> {
   const t0 = performance.now();
   const done = (status: 'changed' | 'failed', error?: string): HandlerResult => ({
@@ -238,8 +244,13 @@ async function runHandler(
     } catch (err) {
       // Our backups are back, so the running service matches the files: nothing is owed any
       // more. Unless an earlier run wrote them unvalidated: then the failure must show again.
-      await restoreFiles(conn, files, wasOwed ? [] : [marker]);
-      return done('failed', `validation failed, previous files restored, service left running as it was: ${errorText(err, redactor)}`);
+      try {
+        await restoreFiles(conn, files, wasOwed ? [] : [marker], redactor);
+      } catch (restoreErr) {
+        warn(`could not put the previous files back (${files.join(', ')}): ${failureText(restoreErr, redactor, host)}`);
+        return done('failed', `validation failed, and putting the previous files back failed too (see the warning): ${failureText(err, redactor, host)}`);
+      }
+      return done('failed', `validation failed, previous files restored, service left running as it was: ${failureText(err, redactor, host)}`);
     }
   }
   try {
@@ -247,31 +258,34 @@ async function runHandler(
     if (handler.ready) await runCommand(conn, handler.ready, redactor);
   } catch (err) {
     // The marker stays: the next run tries the reload again.
-    return done('failed', errorText(err, redactor));
+    return done('failed', failureText(err, redactor, host));
   }
-  await conn.exec({ argv: ['rm', '-f', marker, ...files.map((f) => backupPath(f, conn.backupRoot))] });
+  // The service took the new files: the marker and backups go. Left behind, the marker would only
+  // make the next run reload once more, so this is a warning, not a failure.
+  await runCommand(conn, { kind: 'exec', argv: ['rm', '-f', marker, ...files.map((f) => backupPath(f, conn.backupRoot))] }, redactor).catch((err) =>
+    warn(`${handler.id}: could not remove its marker and backups: ${failureText(err, redactor, host)}`),
+  );
   return done('changed');
 }
 
 /** Put back what was there before this phase wrote the files (or remove files that were new). */
-async function restoreFiles(conn: Connection, files: string[], alsoRemove: string[] = []): Promise<void> {
+async function restoreFiles(conn: Connection, files: string[], alsoRemove: string[], redactor: Redactor): Promise<void> {
   if (files.length === 0 && alsoRemove.length === 0) return;
   const script = files
     .map((f) => {
-      const p = shellQuote(f);
-      const b = shellQuote(backupPath(f, conn.backupRoot));
-      return `if [ -e ${b} ]; then mv -f ${b} ${p}; else rm -f ${p}; fi`;
+      const b = backupPath(f, conn.backupRoot);
+      return sh`if [ -e ${b} ]; then mv -f ${b} ${f}; else rm -f ${f}; fi`;
     })
-    .concat(alsoRemove.length ? [`rm -f ${alsoRemove.map(shellQuote).join(' ')}`] : [])
+    .concat(alsoRemove.length ? [sh`rm -f ${alsoRemove}`] : [])
     .join('\n');
-  await conn.exec({ script });
+  await runCommand(conn, { kind: 'script', script, describe: `put back ${files.length ? files.join(', ') : 'nothing'} from the backups` }, redactor);
 }
 
 async function gather(conn: Connection, cache: FactCache, facts: Fact<unknown>[]): Promise<void> {
   const todo = uniqueFacts(facts).filter((f) => !cache.has(f.id));
   if (todo.length === 0) return;
   const token = newToken();
-  const res = await conn.exec({ script: batchScript(todo, token) });
+  const res = await conn.exec({ script: batchScript(todo, token), describe: `read ${todo.length} facts` });
   let raw;
   try {
     raw = splitBatch(res.stdout, todo.length, token);

@@ -1,5 +1,6 @@
 // The engine's model: facts (read-only probes), ops (desired state -> change), commands (data).
 import type { Secret } from '../secrets/secret.ts';
+import type { DeadlineKind } from '../ssh/deadline.ts';
 
 /** A read-only probe. A non-zero exit is data, not an exception. */
 export interface Fact<T> {
@@ -16,9 +17,13 @@ export interface FactValues {
 
 export type Stdin = string | Buffer | Secret;
 
+/** Exit codes that count as success: a list, or 'any' when the output is read whatever the code. */
+export type OkExitCodes = number[] | 'any';
+
+/** `deadline: 'long'` for package installs, uploads and seeding; every other command gets the default one. */
 export type Command =
-  | { kind: 'exec'; argv: string[]; stdin?: Stdin; okExitCodes?: number[] }
-  | { kind: 'script'; script: string; stdin?: Stdin; okExitCodes?: number[]; describe: string }
+  | { kind: 'exec'; argv: string[]; stdin?: Stdin; okExitCodes?: OkExitCodes; deadline?: DeadlineKind }
+  | { kind: 'script'; script: string; stdin?: Stdin; okExitCodes?: OkExitCodes; describe: string; deadline?: DeadlineKind }
   | { kind: 'put'; path: string; content: string | Buffer | Secret; mode: string; owner: string; group: string; backup?: boolean };
 
 export interface Change {

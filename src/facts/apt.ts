@@ -1,5 +1,5 @@
 // Facts about Debian packages: which are installed, which the index knows, how old the index is.
-import { shellJoin } from '../ssh/quote.ts';
+import { shellJoin } from '../ssh/shell.ts';
 import type { Fact } from '../engine/types.ts';
 
 export interface PackagesState {

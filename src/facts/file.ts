@@ -1,5 +1,5 @@
 // Facts about files and directories on the host.
-import { shellQuote } from '../ssh/quote.ts';
+import { shellQuote } from '../ssh/shell.ts';
 import type { Fact } from '../engine/types.ts';
 
 export interface FileState {

@@ -4,6 +4,7 @@
 // change to one account leaves what plan knows of the others intact.
 import type { Fact } from '../engine/types.ts';
 import { sqlString } from '../formats/sql.ts';
+import { sh } from '../ssh/shell.ts';
 
 export interface Account {
   user: string;
@@ -22,7 +23,7 @@ export const accountKey = (a: Account) => `${a.user}@${a.host}`;
 
 const SECTION = '-- section ';
 
-const query = (sql: string) => `mysql -N -B -e ${shellSingle(sql)}`;
+const query = (sql: string) => sh`mysql -N -B -e ${sql}`;
 
 export function mysqlStateScript(showReplicaStatus: string): string {
   return [
@@ -30,12 +31,8 @@ export function mysqlStateScript(showReplicaStatus: string): string {
     `echo '${SECTION}databases'`,
     query('SHOW DATABASES'),
     `echo '${SECTION}replica'`,
-    `mysql -e ${shellSingle(showReplicaStatus.replace(/\\G$/, ''))} -E || true`,
+    sh`mysql -e ${showReplicaStatus.replace(/\\G$/, '')} -E || true`,
   ].join('\n');
-}
-
-function shellSingle(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export function parseMysqlState(stdout: string, exitCode: number): MysqlState {

@@ -1,5 +1,5 @@
 // Facts about system users.
-import { shellQuote } from '../ssh/quote.ts';
+import { shellQuote } from '../ssh/shell.ts';
 import type { Fact } from '../engine/types.ts';
 
 export interface UserState {

@@ -216,6 +216,7 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
       key: resolve(raw.ssh.key),
       knownHosts: resolve(raw.ssh.known_hosts ?? `${base}.known_hosts`),
       connectTimeoutMs: raw.ssh.connect_timeout * 1000,
+      ...(raw.ssh.command_timeout !== undefined && { commandTimeoutSeconds: raw.ssh.command_timeout }),
     },
     hosts,
     lb: { algorithm: raw.lb.algorithm, mode: raw.lb.mode, ...(failover && { failover }) },

@@ -1,7 +1,7 @@
 // Names the inventory may not take: the database server's own schemas and accounts, and those
 // tandem creates for itself (two ops would fight over one account forever, or the app account
 // would get rights on the server's own tables).
-import { REPLICATION_USER, VERIFY_DB, VERIFY_USER } from '../../recipes/database.ts';
+import { REPLICATION_USER, VERIFY_DB, VERIFY_USER } from '../stack/names.ts';
 
 const SERVER_SCHEMAS = ['mysql', 'sys', 'information_schema', 'performance_schema'];
 const SERVER_ACCOUNTS = ['root', 'mysql', 'mariadb.sys', 'debian-sys-maint'];

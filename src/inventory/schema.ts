@@ -79,6 +79,8 @@ export const inventorySchema = z.strictObject({
     port: port.default(22),
     known_hosts: z.string({ error: 'must be a path' }).optional(),
     connect_timeout: z.number({ error: 'must be a number of seconds' }).positive().default(10),
+    // Unset: 60 s per command, 15 min for package installs, uploads and seeding a replica.
+    command_timeout: z.number({ error: 'must be a number of seconds' }).int('must be a whole number of seconds').positive('must be a number of seconds above 0').optional(),
   }),
   hosts: z
     .record(

@@ -16,6 +16,8 @@ export interface SshSettings {
   /** Absolute path of the pinned known_hosts file. */
   knownHosts: string;
   connectTimeoutMs: number;
+  /** ssh.command_timeout: the deadline of every remote command; unset, the defaults per kind apply. */
+  commandTimeoutSeconds?: number;
 }
 
 export interface LabSettings {

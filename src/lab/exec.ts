@@ -2,6 +2,7 @@
 // src/lab that starts short-lived processes.
 import { spawn } from 'node:child_process';
 import { LabError } from './errors.ts';
+import { shellJoin } from '../ssh/shell.ts';
 
 export interface Cmd {
   argv: string[];
@@ -28,7 +29,7 @@ export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 }
 
 export function describe(cmd: Cmd): string {
-  return cmd.argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`)).join(' ');
+  return shellJoin(cmd.argv);
 }
 
 /** Runs a command to completion and returns its exit code and output; never throws on exit code. */

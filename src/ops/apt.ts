@@ -19,10 +19,12 @@ export function planApt(args: AptArgs, have: PackagesState): Change | null {
   const unknown = missing.filter((p) => !have.available.has(p));
   const refresh = have.indexAgeSeconds > args.cacheValidSeconds || unknown.length > 0;
   const commands: Command[] = [];
-  if (refresh) commands.push({ kind: 'exec', argv: [...ENV, 'apt-get', lock, '-q', 'update'] });
+  // Downloads and installs take minutes, not seconds: the long deadline.
+  if (refresh) commands.push({ kind: 'exec', argv: [...ENV, 'apt-get', lock, '-q', 'update'], deadline: 'long' });
   commands.push({
     kind: 'exec',
     argv: [...ENV, 'apt-get', lock, '-q', '-y', '-o', 'Dpkg::Options::=--force-confold', '--no-install-recommends', 'install', ...missing],
+    deadline: 'long',
   });
   return {
     summary: `install ${missing.join(', ')}${refresh ? ' (after refreshing the package index)' : ''}`,

@@ -3,6 +3,7 @@ import { createTwoFilesPatch } from 'diff';
 import { fileFact, type FileState } from '../facts/file.ts';
 import { Secret } from '../secrets/secret.ts';
 import type { Change, Command, Op } from '../engine/types.ts';
+import { sh } from '../ssh/shell.ts';
 
 export interface Ownership {
   mode: string;
@@ -105,6 +106,11 @@ export function absent(path: string, notify?: string[]): Op {
   return { id: `absent ${path}`, facts: [fact], notify, plan: (f) => planAbsent(path, f.get(fact)) };
 }
 
+/** Point a link at a target in one rename (ln -sfn beside it, then mv -T), so it never points nowhere. */
+export function relinkScript(link: string, target: string): string {
+  return sh`ln -sfn ${target} ${`${link}.tandem-new`}\nmv -Tf ${`${link}.tandem-new`} ${link}`;
+}
+
 export function planSymlink(path: string, target: string, have: FileState): Change | null {
   if (have.exists && have.kind === 'symlink' && have.target === target) return null;
   return {
@@ -114,7 +120,7 @@ export function planSymlink(path: string, target: string, have: FileState): Chan
       {
         kind: 'script',
         describe: `ln -sfn ${target} ${path}`,
-        script: `set -e\nln -sfn '${target.replace(/'/g, `'\\''`)}' '${path.replace(/'/g, `'\\''`)}.tandem-new'\nmv -Tf '${path.replace(/'/g, `'\\''`)}.tandem-new' '${path.replace(/'/g, `'\\''`)}'`,
+        script: `set -e\n${relinkScript(path, target)}`,
       },
     ],
     invalidates: [fileFact(path).id],

@@ -3,20 +3,26 @@
 import { readFileSync } from 'node:fs';
 import { fileFact } from '../facts/file.ts';
 import type { Change, Op } from '../engine/types.ts';
+import { sh } from '../ssh/shell.ts';
 
 export const COMPLETE_MARK = '.tandem-complete';
 
 export function releaseUploadScript(dir: string): string {
-  const q = `'${dir.replace(/'/g, `'\\''`)}'`;
   return [
     'set -e',
-    `rm -rf ${q}.partial`,
-    `mkdir -p ${q}.partial`,
-    `tar -xzf - -C ${q}.partial --no-same-owner`,
-    `chmod 0755 ${q}.partial`,
-    `touch ${q}.partial/${COMPLETE_MARK}`,
-    `rm -rf ${q}`,
-    `mv ${q}.partial ${q}`,
+    sh`dir=${dir}`,
+    'partial="$dir.partial"',
+    'rm -rf "$partial"',
+    // Stopped half-way (a deadline, a lost link): no half-unpacked folder stays behind.
+    `trap 'rm -rf -- "$partial"' EXIT`,
+    "trap 'exit 143' HUP INT TERM",
+    'mkdir -p "$partial"',
+    'tar -xzf - -C "$partial" --no-same-owner',
+    'chmod 0755 "$partial"',
+    sh`touch "$partial"/${COMPLETE_MARK}`,
+    'rm -rf "$dir"',
+    'mv "$partial" "$dir"',
+    'trap - EXIT',
   ].join('\n');
 }
 
@@ -24,7 +30,7 @@ export function planRelease(dir: string, tarball: string, complete: boolean): Ch
   if (complete) return null;
   return {
     summary: `upload release ${dir}`,
-    commands: [{ kind: 'script', script: releaseUploadScript(dir), stdin: readFileSync(tarball), describe: `unpack ${tarball} into ${dir}` }],
+    commands: [{ kind: 'script', script: releaseUploadScript(dir), stdin: readFileSync(tarball), describe: `unpack ${tarball} into ${dir}`, deadline: 'long' }],
     invalidates: [fileFact(`${dir}/${COMPLETE_MARK}`).id],
   };
 }

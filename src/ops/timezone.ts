@@ -1,6 +1,7 @@
 // The host's time zone: /etc/localtime links to the zone file, /etc/timezone names it.
 import { fileFact } from '../facts/file.ts';
 import type { Op } from '../engine/types.ts';
+import { sh } from '../ssh/shell.ts';
 
 export function timezone(zone: string): Op {
   const link = fileFact('/etc/localtime');
@@ -19,7 +20,12 @@ export function timezone(zone: string): Op {
           {
             kind: 'script',
             describe: `ln -sf ${target} /etc/localtime; echo ${zone} > /etc/timezone`,
-            script: `set -e\n[ -e '${target}' ] || { echo 'unknown time zone ${zone} (no ${target}; is tzdata installed?)' >&2; exit 1; }\nln -sf '${target}' /etc/localtime\necho '${zone}' > /etc/timezone`,
+            script: [
+              'set -e',
+              sh`[ -e ${target} ] || { echo ${`unknown time zone ${zone} (no ${target}; is tzdata installed?)`} >&2; exit 1; }`,
+              sh`ln -sf ${target} /etc/localtime`,
+              sh`printf '%s\\n' ${zone} > /etc/timezone`,
+            ].join('\n'),
           },
         ],
         invalidates: [link.id, name.id],

@@ -2,7 +2,7 @@
 // and a Redactor masks any text that might carry it (diffs, stderr, error messages).
 import { envValue, optionValue } from '../formats/index.ts';
 import { sqlString } from '../formats/sql.ts';
-import { shellQuote } from '../ssh/quote.ts';
+import { shellQuote } from '../ssh/shell.ts';
 
 export const MASK = '********';
 

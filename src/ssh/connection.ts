@@ -1,7 +1,10 @@
 // The only way the engine reaches a host. The node-ssh implementation lives beside it; unit tests
 // use a scripted fake.
 import type { Duplex } from 'node:stream';
+import { posix } from 'node:path';
 import type { HostSpec } from '../inventory/types.ts';
+import { sh } from './shell.ts';
+import type { DeadlineKind } from './deadline.ts';
 
 export interface ExecRequest {
   /** Exactly one of argv (quoted for the remote shell) or script (run by sh -c). */
@@ -9,6 +12,10 @@ export interface ExecRequest {
   script?: string;
   /** Data for the command's standard input: the only way secrets travel. */
   stdin?: string | Buffer;
+  /** How the command is named in messages (secrets masked); default: the argv or the script's first line. */
+  describe?: string;
+  /** Which deadline applies: package installs, uploads and seeding get the long one. */
+  deadline?: DeadlineKind;
 }
 
 export interface ExecResult {
@@ -52,21 +59,20 @@ export function backupPath(path: string, root: string): string {
 
 /** The remote script behind put(): content arrives on stdin, never on the command line. */
 export function atomicPutScript(path: string, opts: PutOptions, backupRoot: string): string {
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const p = q(path);
+  const backup = backupPath(path, backupRoot);
   return [
     'set -e',
-    `dir=$(dirname ${p})`,
-    `tmp=$(mktemp "$dir/.tandem.XXXXXX")`,
+    sh`dir=$(dirname ${path})`,
+    'tmp=$(mktemp "$dir/.tandem.XXXXXX")',
+    // A deadline's TERM (or a lost link's HUP) leaves no temporary file behind either.
     `trap 'rm -f "$tmp"' EXIT`,
+    "trap 'exit 143' HUP INT TERM",
     'cat > "$tmp"',
-    `chown ${q(`${opts.owner}:${opts.group}`)} "$tmp"`,
-    `chmod ${q(opts.mode)} "$tmp"`,
+    sh`chown ${`${opts.owner}:${opts.group}`} "$tmp"`,
+    sh`chmod ${opts.mode} "$tmp"`,
     'sync "$tmp" 2>/dev/null || sync',
-    opts.backup
-      ? `mkdir -p ${q(backupPath(path, backupRoot).replace(/\/[^/]*$/, ''))} && if [ -e ${p} ]; then cp -p ${p} ${q(backupPath(path, backupRoot))}; else rm -f ${q(backupPath(path, backupRoot))}; fi`
-      : ':',
-    `mv -Tf "$tmp" ${p}`,
+    opts.backup ? sh`mkdir -p ${posix.dirname(backup)} && if [ -e ${path} ]; then cp -p ${path} ${backup}; else rm -f ${backup}; fi` : ':',
+    sh`mv -Tf "$tmp" ${path}`,
     'trap - EXIT',
   ].join('\n');
 }

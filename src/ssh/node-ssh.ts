@@ -7,12 +7,15 @@ import type { HostSpec, SshSettings } from '../inventory/types.ts';
 import { AuthenticationError, ConnectionError, HostKeyError, UnreachableError } from '../errors.ts';
 import { atomicPutScript, BACKUP_ROOT, type Connection, type ExecRequest, type ExecResult, type PutOptions } from './connection.ts';
 import { checkHostKey, hostPattern, keysForHost, pinHostKey, readKnownHosts, type PinnedKey } from './known-hosts.ts';
-import { shellJoin, shellQuote } from './quote.ts';
+import { describeRequest, remoteCommandLine } from './shell.ts';
+import { DEFAULT_DEADLINES, execWithDeadline, expireAfter, type Deadlines } from './deadline.ts';
 
 export interface ConnectOptions {
   ssh: SshSettings;
   /** Pin the key of a host seen for the first time instead of refusing it. */
   acceptNewHostKeys?: boolean;
+  /** Seconds each kind of remote command may take (default: DEFAULT_DEADLINES). */
+  deadlines?: Deadlines;
 }
 
 const HOST_KEY_ALGORITHMS: Record<string, string[]> = {
@@ -91,7 +94,7 @@ export async function connect(host: HostSpec, opts: ConnectOptions): Promise<Con
       throw err;
     }
   }
-  return new SshConnection(host, ssh, opts.ssh.user !== 'root');
+  return new SshConnection(host, ssh, opts.ssh.user !== 'root', opts.deadlines ?? DEFAULT_DEADLINES);
 }
 
 class SshConnection implements Connection {
@@ -101,6 +104,7 @@ class SshConnection implements Connection {
     readonly host: HostSpec,
     private readonly ssh: NodeSSH,
     private readonly sudo: boolean,
+    private readonly deadlines: Deadlines,
   ) {}
 
   get roundTrips(): number {
@@ -108,37 +112,42 @@ class SshConnection implements Connection {
   }
 
   async exec(req: ExecRequest): Promise<ExecResult> {
-    const inner = req.argv ? shellJoin(req.argv) : (req.script ?? '');
-    // Non-root users go through sudo; -n fails at once instead of waiting for a password prompt.
-    const command = this.sudo ? `sudo -n -- sh -c ${shellQuote(inner)}` : req.argv ? inner : `sh -c ${shellQuote(inner)}`;
-    const started = performance.now();
+    const seconds = this.deadlines[req.deadline ?? 'default'];
+    const command = remoteCommandLine(req, { sudo: this.sudo, timeoutSeconds: seconds });
     this.#roundTrips++;
-    try {
-      const res = await this.ssh.execCommand(command, {
-        noTrim: true,
-        stdin: req.stdin === undefined ? undefined : Readable.from([Buffer.from(req.stdin)]),
-      });
-      return {
-        exitCode: res.code ?? (res.signal ? 128 : 255),
-        stdout: res.stdout,
-        stderr: res.stderr,
-        durationMs: performance.now() - started,
-      };
-    } catch (err) {
-      throw new ConnectionError(`${this.host.name}: lost the connection while running a command: ${(err as Error).message}`, {
-        cause: err,
-        host: this.host.name,
-      });
-    }
+    const what = { host: this.host.name, command: req.describe ?? describeRequest(req), seconds };
+    return execWithDeadline(what, async (onAbandon) => {
+      const started = performance.now();
+      try {
+        const res = await this.ssh.execCommand(command, {
+          noTrim: true,
+          stdin: req.stdin === undefined ? undefined : Readable.from([Buffer.from(req.stdin)]),
+          // A server that stopped answering: give up the channel (the remote `timeout` ends the command).
+          onChannel: (channel) => onAbandon(() => channel.close()),
+        });
+        return {
+          exitCode: res.code ?? (res.signal ? 128 : 255),
+          stdout: res.stdout,
+          stderr: res.stderr,
+          durationMs: performance.now() - started,
+        };
+      } catch (err) {
+        throw new ConnectionError(`${this.host.name}: lost the connection while running a command: ${(err as Error).message}`, {
+          cause: err,
+          host: this.host.name,
+        });
+      }
+    });
   }
 
   put(path: string, content: string | Buffer, opts: PutOptions): Promise<ExecResult> {
-    return this.exec({ script: atomicPutScript(path, opts, this.backupRoot), stdin: content });
+    return this.exec({ script: atomicPutScript(path, opts, this.backupRoot), stdin: content, describe: `write ${path}` });
   }
 
   async forward(toHost: string, toPort: number): Promise<Duplex> {
+    const seconds = this.deadlines.default;
     try {
-      return await this.ssh.forwardOut('127.0.0.1', 0, toHost, toPort);
+      return await expireAfter(this.ssh.forwardOut('127.0.0.1', 0, toHost, toPort), seconds * 1000, () => new Error(`no answer in ${seconds} s`));
     } catch (err) {
       throw new ConnectionError(`${this.host.name}: cannot open a forwarded stream to ${toHost}:${toPort}: ${(err as Error).message}`, {
         cause: err,

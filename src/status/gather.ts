@@ -2,9 +2,11 @@
 // server's state in every HAProxy, replication on replicas, and who holds the shared address.
 import type { HostSpec, Inventory } from '../inventory/types.ts';
 import type { Connection } from '../ssh/connection.ts';
-import { hasRole } from '../../recipes/recipe.ts';
-import { HAPROXY_BACKEND } from '../../recipes/haproxy.ts';
-import { dialectOf } from '../../recipes/database.ts';
+import type { Redactor } from '../secrets/secret.ts';
+import type { Command } from '../engine/types.ts';
+import { failureText, runCommand } from '../engine/commands.ts';
+import { dialectOf, hasRole } from '../stack/roles.ts';
+import { HAPROXY_BACKEND } from '../stack/names.ts';
 import { LIST_RELEASES, parseReleaseList, previousRelease, SHOW_STAT } from '../deploy/commands.ts';
 import { parseStatCsv } from '../verify/haproxy.ts';
 import { addressesCommand, holdsAddress } from '../facts/address.ts';
@@ -38,25 +40,24 @@ export interface StatusInput {
   inventory: Inventory;
   hosts: HostSpec[];
   connect(host: HostSpec): Promise<Connection>;
+  redactor: Redactor;
 }
 
-async function must(conn: Connection, req: Parameters<Connection['exec']>[0], what: string) {
-  const res = await conn.exec(req);
-  if (res.exitCode !== 0) throw new Error(`${what}: ${res.stderr.trim() || `exit ${res.exitCode}`}`);
-  return res.stdout;
+async function read(input: StatusInput, h: HostSpec, cmd: Command): Promise<string> {
+  return (await runCommand(await input.connect(h), cmd, input.redactor)).stdout;
 }
 
 async function serverStatus(input: StatusInput, h: HostSpec): Promise<ServerStatus> {
   const s: ServerStatus = { roles: h.roles };
-  const conn = await input.connect(h);
   if (hasRole(h, 'app')) {
-    const list = parseReleaseList(await must(conn, { script: LIST_RELEASES }, 'listing releases'));
+    const list = parseReleaseList(await read(input, h, { kind: 'script', script: LIST_RELEASES, describe: 'list the releases' }));
     Object.assign(s, { current: list.current, rollbackTo: previousRelease(list), releases: list.releases });
   }
   if (hasRole(h, 'db-replica')) {
     const d = dialectOf(input.inventory);
     const fact = mysqlStateFact(d.showReplicaStatus);
-    const res = await conn.exec({ script: fact.script });
+    // A fact: its exit code is data (the database not running), not a failure.
+    const res = await runCommand(await input.connect(h), { kind: 'script', script: fact.script, describe: 'read the replica status', okExitCodes: 'any' }, input.redactor);
     const state = fact.parse(res.stdout, res.exitCode);
     const r = state.replica;
     if (!state.up) s.replication = 'database not running';
@@ -69,7 +70,7 @@ async function serverStatus(input: StatusInput, h: HostSpec): Promise<ServerStat
   }
   const failover = input.inventory.lb.failover;
   if (failover && hasRole(h, 'lb')) {
-    s.holdsSharedAddress = holdsAddress(await must(conn, { argv: addressesCommand(failover.interface) }, 'listing addresses'), failover.vip);
+    s.holdsSharedAddress = holdsAddress(await read(input, h, { kind: 'exec', argv: addressesCommand(failover.interface) }), failover.vip);
   }
   return s;
 }
@@ -81,19 +82,19 @@ export async function gatherStatus(input: StatusInput): Promise<StackStatus> {
       try {
         result.servers[h.name] = await serverStatus(input, h);
       } catch (err) {
-        result.servers[h.name] = { roles: h.roles, error: (err as Error).message };
+        result.servers[h.name] = { roles: h.roles, error: failureText(err, input.redactor, h.name) };
       }
     }),
   );
   await Promise.all(
     input.hosts.filter((h) => hasRole(h, 'lb')).map(async (lb) => {
       try {
-        const csv = await must(await input.connect(lb), { script: SHOW_STAT }, "reading HAProxy's stats");
+        const csv = await read(input, lb, { kind: 'script', script: SHOW_STAT, describe: "read HAProxy's stats" });
         result.loadBalancers[lb.name] = Object.fromEntries(
           parseStatCsv(csv).filter((s) => s.backend === HAPROXY_BACKEND).map((s) => [s.server, s.status]),
         );
       } catch (err) {
-        result.loadBalancers[lb.name] = { error: (err as Error).message };
+        result.loadBalancers[lb.name] = { error: failureText(err, input.redactor, lb.name) };
       }
     }),
   );

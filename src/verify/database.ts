@@ -2,12 +2,19 @@
 import mysql from 'mysql2/promise';
 import type { Connection } from '../ssh/connection.ts';
 import type { Secret } from '../secrets/secret.ts';
+import { MYSQL_PORT } from '../stack/names.ts';
+import { expireAfter } from '../ssh/deadline.ts';
 
 export type Db = mysql.Connection;
 
 export async function openDb(conn: Connection, address: string, user: string, password: Secret, database?: string): Promise<Db> {
-  const stream = await conn.forward(address, 3306);
+  const stream = await conn.forward(address, MYSQL_PORT);
   return mysql.createConnection({ stream, user, password: password.reveal(), database, connectTimeout: 5000 } as mysql.ConnectionOptions);
+}
+
+/** Close politely, but never wait on a server that stopped answering: then drop the stream. */
+export async function closeDb(db: Db): Promise<void> {
+  await expireAfter(db.end(), 5000, () => new Error('no answer to quit')).catch(() => db.destroy());
 }
 
 export async function scalar(db: Db, sql: string, params: unknown[] = []): Promise<unknown> {

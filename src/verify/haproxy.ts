@@ -1,4 +1,6 @@
 // Reading HAProxy's view of its backends through the stats CSV on localhost.
+import { HAPROXY_STATS_PORT } from '../stack/names.ts';
+
 export interface BackendServer {
   backend: string;
   server: string;
@@ -19,4 +21,4 @@ export function parseStatCsv(csv: string): BackendServer[] {
     .map((f) => ({ backend: f[px]!, server: f[sv]!, status: f[st]!, current: Number(f[scur] ?? 0) || 0 }));
 }
 
-export const STAT_COMMAND = ['curl', '-fsS', '--max-time', '3', 'http://127.0.0.1:8404/;csv'];
+export const STAT_COMMAND = ['curl', '-fsS', '--max-time', '3', `http://127.0.0.1:${HAPROXY_STATS_PORT}/;csv`];

@@ -5,13 +5,16 @@ import type { HostSpec, Inventory } from '../inventory/types.ts';
 import type { Connection } from '../ssh/connection.ts';
 import type { Secrets } from '../secrets/store.ts';
 import type { Redactor } from '../secrets/secret.ts';
-import { hasRole } from '../../recipes/recipe.ts';
-import { dialectOf, primaryOf, VERIFY_DB, VERIFY_USER } from '../../recipes/database.ts';
-import { HAPROXY_BACKEND } from '../../recipes/haproxy.ts';
+import { dialectOf, hasRole, primaryOf } from '../stack/roles.ts';
+import { HAPROXY_BACKEND, VERIFY_DB, VERIFY_USER } from '../stack/names.ts';
 import type { CheckResult, CheckSink } from './types.ts';
+import type { Command } from '../engine/types.ts';
+import { failureText, runCommand } from '../engine/commands.ts';
+import { expireAfter } from '../ssh/deadline.ts';
+import { VerificationError } from '../errors.ts';
 import { httpGet } from './http.ts';
 import { parseStatCsv, STAT_COMMAND } from './haproxy.ts';
-import { openDb, row, scalar, type Db } from './database.ts';
+import { closeDb, openDb, row, scalar, type Db } from './database.ts';
 import { addressesCommand, holdsAddress } from '../facts/address.ts';
 
 export interface VerifyInput {
@@ -27,6 +30,8 @@ export interface VerifyInput {
   requests?: number;
   /** How long the shared address may take to settle on one load balancer (active-passive). */
   failoverWaitMs?: number;
+  /** How long one check may take (its database queries have no deadline of their own); default 60 s. */
+  checkTimeoutSeconds?: number;
 }
 
 type Check = () => Promise<{ figure: string; ok?: boolean; detail?: string }>;
@@ -37,16 +42,18 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
     const t0 = performance.now();
     let r: CheckResult;
     try {
-      const out = await fn();
+      const seconds = input.checkTimeoutSeconds ?? 60;
+      const out = await expireAfter(fn(), seconds * 1000, () => new VerificationError(`no answer in ${seconds} s`));
       r = { check, host, ok: out.ok ?? true, figure: out.figure, detail: out.detail, durationMs: 0 };
     } catch (err) {
-      r = { check, host, ok: false, figure: 'failed', detail: input.redactor.redact((err as Error).message), durationMs: 0 };
+      r = { check, host, ok: false, figure: 'failed', detail: failureText(err, input.redactor, host), durationMs: 0 };
     }
     r.durationMs = Math.round(performance.now() - t0);
     results.push(r);
     input.emit(r);
   };
 
+  const exec = async (h: HostSpec, cmd: Command) => runCommand(await input.connect(h), cmd, input.redactor);
   const inv = input.inventory;
   const webHosts = inv.hosts.filter((h) => hasRole(h, 'web'));
   const n = input.requests ?? Math.max(6, webHosts.length * 4);
@@ -70,9 +77,7 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
       };
     });
     await run('every backend is UP in HAProxy', lb.name, async () => {
-      const conn = await input.connect(lb);
-      const res = await conn.exec({ argv: STAT_COMMAND });
-      if (res.exitCode !== 0) throw new Error(`cannot read HAProxy's stats: ${res.stderr.trim() || `exit ${res.exitCode}`}`);
+      const res = await exec(lb, { kind: 'exec', argv: STAT_COMMAND });
       const servers = parseStatCsv(res.stdout).filter((s) => s.backend === HAPROXY_BACKEND);
       const up = servers.filter((s) => s.status.startsWith('UP'));
       const expected = webHosts.length;
@@ -91,8 +96,7 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
       const holdersNow = async () => {
         const holders: string[] = [];
         for (const lb of lbs) {
-          const res = await (await input.connect(lb)).exec({ argv: addressesCommand(failover.interface) });
-          if (res.exitCode !== 0) throw new Error(`${lb.name}: cannot list the addresses of ${failover.interface}: ${res.stderr.trim()}`);
+          const res = await exec(lb, { kind: 'exec', argv: addressesCommand(failover.interface) });
           if (holdsAddress(res.stdout, failover.vip)) holders.push(lb.name);
         }
         return holders;
@@ -114,9 +118,11 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
 
   for (const h of input.hosts.filter((x) => hasRole(x, 'app'))) {
     await run('the app answers its health endpoint', h.name, async () => {
-      const conn = await input.connect(h);
-      const res = await conn.exec({
+      // curl failing (nothing listens) is an answer: the output is read whatever the exit code.
+      const res = await exec(h, {
+        kind: 'exec',
         argv: ['curl', '-sS', '--max-time', '3', '-o', '/dev/stdout', '-w', '\n%{http_code}', `http://127.0.0.1:${inv.app.port}/healthz`],
+        okExitCodes: 'any',
       });
       const lines = res.stdout.trimEnd().split('\n');
       const code = lines.pop();
@@ -193,11 +199,12 @@ async function verifyReplication(input: VerifyInput, run: (c: string, h: string 
           throw err;
         });
       } finally {
-        await rdb?.end().catch(() => undefined);
+        if (rdb) await closeDb(rdb);
       }
     }
+    // Housekeeping only: rows it fails to delete wait for the next verify, and no check depends on it.
     await pdb.query('DELETE FROM canary WHERE created_at < NOW() - INTERVAL 1 DAY').catch(() => undefined);
   } finally {
-    await pdb?.end().catch(() => undefined);
+    if (pdb) await closeDb(pdb);
   }
 }

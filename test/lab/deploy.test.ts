@@ -4,12 +4,12 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ChildProcess } from 'node:child_process';
-import { appVersion, onHost, tandem, tandemAsync, tandemJson } from './tandem.ts';
+import { addressOf, appVersion, onHost, tandem, tandemAsync, tandemJson } from './tandem.ts';
 import { resetHosts } from './harness.ts';
 import { startLoad } from './load.ts';
 import { prepareRelease } from '../../src/release/prepare.ts';
 
-const LBS = ['10.77.0.11', '10.77.0.12'];
+const LBS = [addressOf('web-01'), addressOf('web-02')];
 const HOSTS = ['web-01', 'web-02'];
 
 function versionsServed(): string[] {

@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LAB_INVENTORY, onHost, tandem, tandemJson } from './tandem.ts';
+import { addressOf, LAB, LAB_INVENTORY, onHost, tandem, tandemJson } from './tandem.ts';
 import { resetHosts } from './harness.ts';
 import { hashHostName } from '../../src/ssh/known-hosts.ts';
 
@@ -44,14 +44,14 @@ function inventoryWithKnownHosts(content: string): { file: string; knownHosts: s
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tandem-keys-'));
   const text = readFileSync(LAB_INVENTORY, 'utf8')
     .replace(/key: \.\.\/\.lab\/id_ed25519/, `key: ${path.resolve(path.dirname(LAB_INVENTORY), '../.lab/id_ed25519')}`)
-    .replace(/known_hosts: lab\.known_hosts/, 'known_hosts: pinned.known_hosts')
+    .replace(/known_hosts: [^,}\s]+/, 'known_hosts: pinned.known_hosts')
     .replace(/source: \.\.\/examples\/app/, `source: ${path.resolve(path.dirname(LAB_INVENTORY), '../examples/app')}`)
     .replace(/state: \.\.\/\.lab/, `state: ${path.resolve(path.dirname(LAB_INVENTORY), '../.lab')}`);
   const file = path.join(dir, 'keys.yml');
   writeFileSync(file, text);
   const knownHosts = path.join(dir, 'pinned.known_hosts');
   writeFileSync(knownHosts, content);
-  copyFileSync(path.join(path.dirname(LAB_INVENTORY), 'lab.secrets.yml'), path.join(dir, 'keys.secrets.yml'));
+  copyFileSync(LAB.secretsFile, path.join(dir, 'keys.secrets.yml'));
   return { file, knownHosts };
 }
 
@@ -63,12 +63,12 @@ test('an unknown host key is refused unless --accept-new-host-keys, which pins i
   assert.match(refused.stdout + refused.stderr, /--accept-new-host-keys/);
   const accepted = tandem(['plan', '--recipe', 'base', '--limit', 'web-01', '-i', file, '--accept-new-host-keys']);
   assert.is(accepted.code, 0, accepted.stdout + accepted.stderr);
-  assert.match(readFileSync(knownHosts, 'utf8'), /^10\.77\.0\.11 ssh-ed25519 AAAA/m);
+  assert.match(readFileSync(knownHosts, 'utf8'), new RegExp(`^${addressOf('web-01').replaceAll('.', '\\.')} ssh-ed25519 AAAA`, 'm'));
 });
 
 test('a changed host key is refused, showing the pinned and the offered fingerprints', () => {
   // A well-formed ed25519 key that is not the server's.
-  const wrong = '10.77.0.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n';
+  const wrong = `${addressOf('web-01')} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n`;
   const { file } = inventoryWithKnownHosts(wrong);
   const r = tandem(['plan', '--recipe', 'base', '--limit', 'web-01', '-i', file, '--accept-new-host-keys']);
   assert.is(r.code, 3);
@@ -126,7 +126,7 @@ test('a non-root user works through sudo: facts and changes as root, nothing ask
     ].join('\n'),
   );
   assert.is(setup.code, 0, setup.stdout + setup.stderr);
-  const { file, knownHosts } = inventoryWithKnownHosts(readFileSync(path.join(path.dirname(LAB_INVENTORY), 'lab.known_hosts'), 'utf8'));
+  const { file, knownHosts } = inventoryWithKnownHosts(readFileSync(LAB.ssh.knownHosts, 'utf8'));
   writeFileSync(file, readFileSync(file, 'utf8').replace('user: root', 'user: deploy'));
   assert.ok(readFileSync(knownHosts, 'utf8').length > 0);
   const r = tandemJson(['apply', '--recipe', 'base', '--limit', 'web-01', '-i', file]);

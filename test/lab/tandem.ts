@@ -3,9 +3,22 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { parseYaml, toInventory } from '../../src/inventory/load.ts';
+import { labInventoryPath } from './harness.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
-export const LAB_INVENTORY = path.join(ROOT, 'inventory/lab.yml');
+/** The lab inventory every command below uses unless given another -i (TANDEM_LAB_INVENTORY overrides). */
+export const LAB_INVENTORY = labInventoryPath;
+/** That inventory as tandem reads it: addresses, the secrets and known_hosts files. */
+export const LAB = toInventory(parseYaml(readFileSync(LAB_INVENTORY, 'utf8'), LAB_INVENTORY), LAB_INVENTORY, LAB_INVENTORY);
+export const addressOf = (host: string): string => LAB.hosts.find((h) => h.name === host)!.address;
+
+/** The verb's arguments with `-i LAB_INVENTORY` added after the verb (after `lab <verb>`), unless one is given. */
+function withInventory(args: string[]): string[] {
+  if (args.includes('-i') || args.includes('--inventory')) return args;
+  const at = args[0] === 'lab' ? 2 : 1;
+  return [...args.slice(0, at), '-i', LAB_INVENTORY, ...args.slice(at)];
+}
 
 export interface Ran {
   code: number;
@@ -16,7 +29,7 @@ export interface Ran {
 
 export function tandem(args: string[], env: NodeJS.ProcessEnv = {}): Ran {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...withInventory(args)], {
     cwd: ROOT,
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1', ...env },
@@ -47,7 +60,7 @@ export function onHost(host: string, command: string): Ran {
 export function tandemAsync(args: string[], env: NodeJS.ProcessEnv = {}, onSpawn?: (child: ChildProcess) => void): Promise<Ran> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...withInventory(args)], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -11,7 +11,7 @@ import { parsePackages, packagesFact } from '../../src/facts/apt.ts';
 import { parseService, serviceFact } from '../../src/facts/service.ts';
 import { batchScript, newToken, splitBatch, uniqueFacts, FactCache } from '../../src/engine/facts.ts';
 import type { Fact } from '../../src/engine/types.ts';
-import { shellQuote } from '../../src/ssh/quote.ts';
+import { shellQuote } from '../../src/ssh/shell.ts';
 
 // ---- parseFileState -------------------------------------------------------------------------
 

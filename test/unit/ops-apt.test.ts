@@ -88,6 +88,7 @@ test('planApt: every apt-get runs noninteractive, waits for the dpkg lock and ke
     assert.equal(cmd.argv.slice(0, 3), ['env', 'DEBIAN_FRONTEND=noninteractive', 'NEEDRESTART_MODE=a']);
     assert.ok(cmd.argv.includes('-oDPkg::Lock::Timeout=300'), cmd.argv.join(' '));
     assert.is(cmd.stdin, undefined);
+    assert.is(cmd.deadline, 'long', 'downloads and installs get the long deadline');
   }
   const installCmd = got.commands[1]!;
   assert.ok(installCmd.kind === 'exec' && installCmd.argv.includes('-y') && installCmd.argv.includes('Dpkg::Options::=--force-confold'));

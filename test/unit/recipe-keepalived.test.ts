@@ -2,7 +2,8 @@
 // priority and its peers; active-active only stops a keepalived left from before.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { keepalived, KEEPALIVED_CONFIG } from '../../recipes/keepalived.ts';
+import { keepalived } from '../../recipes/keepalived.ts';
+import { KEEPALIVED_CONFIG } from '../../src/stack/names.ts';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
 import type { FileState } from '../../src/facts/file.ts';
 import type { Secrets } from '../../src/secrets/store.ts';

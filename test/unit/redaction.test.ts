@@ -9,6 +9,7 @@ import { inspect } from 'node:util';
 import { MASK, Redactor, Secret } from '../../src/secrets/secret.ts';
 import { loadSecrets, SECRET_NAMES } from '../../src/secrets/store.ts';
 import { describeCommand, runCommand } from '../../src/engine/commands.ts';
+import { CommandError } from '../../src/errors.ts';
 import { run } from '../../src/engine/run.ts';
 import { file } from '../../src/ops/file.ts';
 import type { EngineEvent } from '../../src/engine/events.ts';
@@ -85,8 +86,10 @@ test('runCommand: the secret reaches the command on stdin, and a failure message
     await runCommand(conn, { kind: 'script', script: 'v=$(cat); echo "access denied for $v" >&2; exit 1', describe: 'log in', stdin: secret }, r);
     assert.unreachable('should fail');
   } catch (err) {
-    const msg = (err as Error).message;
-    assert.is(msg, `\`log in\` exited with 1: access denied for ${MASK}`);
+    assert.ok(err instanceof CommandError);
+    assert.is(err.message, `h1: \`log in\` exited with 1: access denied for ${MASK}`);
+    // The same facts as fields, for whoever reports them (the engine's host report, deploy, status).
+    assert.equal([err.host, err.command, err.exitCode, err.stderr], ['h1', 'log in', 1, `access denied for ${MASK}\n`]);
   }
 });
 

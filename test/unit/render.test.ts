@@ -28,6 +28,7 @@ function report(mode: 'plan' | 'apply'): RunReport {
           { host: 'web-01', phase: 'base', op: 'timezone Etc/UTC', status: 'ok', durationMs: 1 },
         ],
         handlers: [],
+        warnings: [],
       },
       'web-02': {
         ok: 2,
@@ -40,6 +41,7 @@ function report(mode: 'plan' | 'apply'): RunReport {
           { host: 'web-02', phase: 'base', op: 'file /etc/tandem/host', status: 'failed', error: '`write /etc/tandem/host` exited with 1: No space left on device', durationMs: 2 },
         ],
         handlers: [],
+        warnings: [],
         error: 'web-02: file /etc/tandem/host: `write /etc/tandem/host` exited with 1: No space left on device',
       },
     },
@@ -89,7 +91,7 @@ test('a host that could not connect: plan output (plan text, then summary, as th
   const r: RunReport = {
     mode: 'plan',
     summary: { ok: 0, changed: 0, failed: 1 },
-    hosts: { 'db-01': { ok: 0, changed: 0, failed: 1, ops: [], handlers: [], error: 'db-01 (10.0.0.3:22) is unreachable: connect ECONNREFUSED' } },
+    hosts: { 'db-01': { ok: 0, changed: 0, failed: 1, ops: [], handlers: [], warnings: [], error: 'db-01 (10.0.0.3:22) is unreachable: connect ECONNREFUSED' } },
     roundTrips: { 'db-01': 0 },
     durationMs: 10,
   };

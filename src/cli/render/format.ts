@@ -46,7 +46,8 @@ export function summaryText(report: RunReport, c: Colors): string {
     ([host, h]) =>
       `${host}: ${h.ok} ok, ${h.changed} ${verb}, ${h.failed} failed` +
       c.dim(` (${report.roundTrips[host] ?? 0} remote commands)`) +
-      (h.error ? `\n  ${c.red('✖')} ${h.error}` : ''),
+      (h.error ? `\n  ${c.red('✖')} ${h.error}` : '') +
+      h.warnings.map((w) => `\n  ${c.yellow('!')} ${w}`).join(''),
   );
   lines.push(
     `${s.failed ? c.red('FAILED') : c.green('done')}: ${s.ok} ok, ${s.changed} ${verb}, ${s.failed} failed in ${(report.durationMs / 1000).toFixed(1)}s`,

@@ -5,7 +5,7 @@ import { mysqlStateFact, type MysqlState } from '../../facts/mysql.ts';
 import { Secret } from '../../secrets/secret.ts';
 import { ValidationError } from '../../errors.ts';
 import type { Change, Command, Op } from '../../engine/types.ts';
-import { shellJoin } from '../../ssh/quote.ts';
+import { shellJoin } from '../../ssh/shell.ts';
 import type { Dialect } from './dialect.ts';
 import { SQL_PRELUDE } from '../../formats/sql.ts';
 import { optionName, optionValue } from '../../formats/index.ts';
@@ -75,6 +75,7 @@ export function planReplication(args: ReplicationArgs, have: MysqlState): Change
       script: seedScript(args),
       stdin: seedInput(args),
       describe: `seed ${args.databases.join(', ')} from a dump of ${args.primary.name}, then start replication`,
+      deadline: 'long',
     };
     return {
       summary: `seed from a consistent dump of ${args.primary.name} (${args.databases.join(', ')}) and start GTID replication`,

@@ -1,0 +1,32 @@
+// The stack's shared names: where things live on a server, the ports, services and accounts.
+// Recipes write them; deploy, verify and status read them: one definition for all of them.
+
+/** The app: releases under APP_ROOT/releases, `current` and `previous` links beside them. */
+export const APP_ROOT = '/srv/app';
+export const APP_RELEASES = `${APP_ROOT}/releases`;
+export const APP_CURRENT = `${APP_ROOT}/current`;
+/** The release that was live before `current`: what `rollback` goes back to. */
+export const APP_PREVIOUS = `${APP_ROOT}/previous`;
+export const APP_USER = 'tandem-app';
+export const APP_SERVICE = 'tandem-app';
+export const APP_ENV_FILE = '/etc/tandem/app.env';
+
+export const NGINX_PORT = 8080;
+export const NGINX_SITE = '/etc/nginx/sites-enabled/tandem.conf';
+
+export const HAPROXY_CONFIG = '/etc/haproxy/haproxy.cfg';
+/** The runtime API (drain, ready, show stat). */
+export const HAPROXY_SOCKET = '/run/haproxy/admin.sock';
+export const HAPROXY_BACKEND = 'web';
+/** The stats page, on localhost only. */
+export const HAPROXY_STATS_PORT = 8404;
+/** The frontend's port, on every address (so also on an active-passive shared address). */
+export const HTTP_PORT = 80;
+
+export const KEEPALIVED_CONFIG = '/etc/keepalived/keepalived.conf';
+
+export const MYSQL_PORT = 3306;
+/** The verifier's own database and account (the canary table lives there). */
+export const VERIFY_DB = 'tandem';
+export const VERIFY_USER = 'tandem_verify';
+export const REPLICATION_USER = 'tandem_repl';

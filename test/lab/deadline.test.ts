@@ -1,0 +1,65 @@
+// Issue 8 (deadlines) on real lab servers: a remote command that hangs fails its host within
+// the deadline, killed on the server too; the other host completes its own work; once the
+// cause is gone, a re-run converges and verify passes.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { onHost, tandemJson } from './tandem.ts';
+import { resetHosts } from './harness.ts';
+
+/** Long enough for web-01's real work (installing MariaDB takes ~20 s), far shorter than the hang. */
+const DEADLINE = 45;
+const HOOK = '/etc/apt/apt.conf.d/99hang';
+
+test.before(async () => {
+  await resetHosts(['web-01', 'web-02']);
+});
+
+test('apt hanging on web-02: that host fails with "no answer in N s", the hung process is killed, web-01 completes', async () => {
+  // What a dead mirror or a stuck hook looks like: `apt-get update` never returns.
+  assert.is(onHost('web-02', `echo 'APT::Update::Pre-Invoke {"sleep 3600";};' > ${HOOK}`).code, 0);
+
+  const r = tandemJson(['apply', '--timeout', String(DEADLINE)]);
+  assert.is(r.code, 1, r.stderr);
+  const web02 = r.json.hosts['web-02'];
+  assert.match(web02.error, new RegExp(`^web-02: apt ca-certificates curl tzdata: no answer in ${DEADLINE} s from \`env DEBIAN_FRONTEND=noninteractive .*apt-get .*update\`$`));
+  const hung = web02.ops.find((o: any) => o.status === 'failed');
+  console.log(`    web-02 failed its apt op after ${(hung.durationMs / 1000).toFixed(1)} s (deadline ${DEADLINE} s); apply took ${(r.ms / 1000).toFixed(1)} s`);
+  assert.equal(
+    web02.ops.map((o: any) => o.phase).filter((p: string) => p !== 'base'),
+    [],
+    'web-02 stopped at the phase that failed',
+  );
+
+  // web-01 went through every phase of its own.
+  const web01 = r.json.hosts['web-01'];
+  assert.is(web01.failed, 0, JSON.stringify(web01.error));
+  assert.equal([...new Set(web01.ops.map((o: any) => o.phase))], ['base', 'db', 'app', 'web', 'lb']);
+  assert.is(onHost('web-01', 'systemctl is-active mariadb tandem-app nginx haproxy').stdout, 'active\nactive\nactive\nactive\n');
+  assert.match(onHost('web-01', "mysql -N -B -e 'SHOW DATABASES'").stdout, /^app$/m);
+  assert.match(onHost('web-01', 'curl -sS http://127.0.0.1:8080/healthz').stdout, /"status":"ok"/);
+
+  // The server side was stopped as well: nothing of the hung update is left running on web-02.
+  let left = '';
+  for (let i = 0; i < 20; i++) {
+    left = onHost('web-02', "pgrep -a -f '[s]leep 3600|[a]pt-get' || true").stdout.trim();
+    if (!left) break;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  assert.is(left, '', 'the hung apt-get and its hook were killed on the server');
+});
+
+test('with the hang gone, a re-run of apply converges both hosts and verify passes', () => {
+  assert.is(onHost('web-02', `rm -f ${HOOK}`).code, 0);
+  const r = tandemJson(['apply']);
+  assert.is(r.code, 0, r.stderr);
+  assert.is(r.json.summary.failed, 0);
+  assert.ok(r.json.hosts['web-02'].ops.some((o: any) => o.op === 'mysql replication from web-01' && o.status === 'changed'), 'the replica was set up this time');
+  const again = tandemJson(['apply']);
+  assert.is(again.json.summary.changed, 0, 'and a second run changes nothing');
+  const v = tandemJson(['verify']);
+  const failed = v.json.checks.filter((c: any) => !c.ok);
+  assert.equal(failed, [], JSON.stringify(failed));
+  assert.is(v.code, 0);
+});
+
+test.run();

@@ -90,8 +90,11 @@ export interface Outcome {
   code: number;
   report?: object;
   error?: unknown;
-  /** The verb (or commander) already told the user; main only puts the error in the JSON. */
-  told?: boolean;
+  /**
+   * Already told the user: true, by the verb's text output (which --json turns off);
+   * 'always', by commander, whatever the mode. Main then only puts the error in the JSON.
+   */
+  told?: boolean | 'always';
 }
 
 /** A verb that reached hosts: the worst failure decides the code; none, then changes (2) or 0. */
@@ -136,7 +139,8 @@ export function printError(err: unknown, ctx: Pick<CliContext, 'redactor' | 'std
 
 /** Prints what an outcome owes the user and returns its exit code. */
 export function finish(ctx: CliContext, outcome: Outcome): number {
-  if (outcome.error !== undefined && !outcome.told) printError(outcome.error, ctx);
+  const told = outcome.told === 'always' || (outcome.told === true && !ctx.json);
+  if (outcome.error !== undefined && !told) printError(outcome.error, ctx);
   if (ctx.json) {
     const doc = {
       ...outcome.report,

@@ -67,7 +67,7 @@ function commanderOutcome(err: CommanderError, ctx: CliContext): Outcome {
     ctx.json = false; // --help was asked for: the help text is the output
     return { code: EXIT.ok };
   }
-  return { code: EXIT.input, error: new UsageError(err.message.replace(/^error: /, ''), { cause: err }), told: true };
+  return { code: EXIT.input, error: new UsageError(err.message.replace(/^error: /, ''), { cause: err }), told: 'always' };
 }
 
 /** Runs one command line (argv without node and the script) and returns its exit code. */

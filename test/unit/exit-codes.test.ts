@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import * as E from '../../src/errors.ts';
-import { classify, errorReport, EXIT, outcomeOf, printError, worse } from '../../src/cli/exit.ts';
+import { classify, errorReport, EXIT, finish, outcomeOf, printError, worse } from '../../src/cli/exit.ts';
 import { main } from '../../src/cli/program.ts';
 import { Redactor, Secret } from '../../src/secrets/secret.ts';
 import { Capture } from '../fixtures/cli.ts';
@@ -18,11 +18,7 @@ const streams = () => {
   return { stdout, stderr, io: { stdout: stdout.stream, stderr: stderr.stream } };
 };
 
-/** A class another branch may add (a remote command's deadline): it inherits its parent's code. */
-class DeadlineError extends E.CommandError {}
 class LostMidRun extends E.ConnectionError {}
-/** An instance of a class without calling its constructor: the mapping is about classes. */
-const instanceOf = <T>(cls: abstract new (...args: never[]) => T): T => Object.create(cls.prototype) as T;
 
 test('each error class has its kind and exit code; subclasses inherit theirs', () => {
   const table: [Error, string, number][] = [
@@ -35,8 +31,8 @@ test('each error class has its kind and exit code; subclasses inherit theirs', (
     [new E.HostKeyError('web-01: host key CHANGED'), 'host-key', 3],
     [new E.ConnectionError('web-01: lost the connection'), 'connection-lost', 1],
     [new LostMidRun('web-01: gone'), 'connection-lost', 1],
-    [instanceOf(E.CommandError), 'command', 1],
-    [instanceOf(DeadlineError), 'command', 1],
+    [new E.CommandError({ host: 'web-01', command: 'nginx -t', exitCode: 1, stderr: 'bad' }), 'command', 1],
+    [new E.CommandTimeoutError({ host: 'web-02', command: 'apt-get update', seconds: 20 }), 'command', 1],
     [new E.TemplateError('nginx/site.conf.ejs:3: x is not defined'), 'template', 1],
     [new E.ValidationError('nginx -t failed'), 'validation', 1],
     [new E.VerificationError('1 check failed'), 'verification', 1],
@@ -49,6 +45,23 @@ test('each error class has its kind and exit code; subclasses inherit theirs', (
   ];
   for (const [err, kind, code] of table) assert.equal(classify(err), { kind, code }, `${err.constructor.name}: ${err.message}`);
   assert.equal(classify('a string'), { kind: 'internal', code: 1 });
+});
+
+test('--json: the reason goes to stderr beside the document, even when the text renderer would have said it', () => {
+  const failure = new E.HostFailedError('web-02: `apt-get install nginx` exited with 100', { host: 'web-02' });
+  for (const json of [false, true]) {
+    const { stdout, stderr, io } = streams();
+    const ctx = { ...io, env: {}, json, onInterrupt: () => () => undefined };
+    const code = finish(ctx, outcomeOf({ hosts: {} }, [failure]));
+    assert.is(code, 1);
+    // Text mode: the verb's own output already named the failure (outcomeOf says told).
+    assert.is(stderr.text.includes('apt-get install nginx'), json, `json=${json}: ${stderr.text}`);
+    if (json) assert.is(JSON.parse(stdout.text).error.host, 'web-02');
+  }
+  // Commander prints its own usage errors in both modes: said once.
+  const { stderr, io } = streams();
+  finish({ ...io, env: {}, json: true, onInterrupt: () => () => undefined }, { code: 4, error: new E.UsageError('unknown option'), told: 'always' });
+  assert.not.match(stderr.text, /unknown option/);
 });
 
 test('several failures: the code is the first of 130, 4, 3, 1, 2, 0', () => {

@@ -92,7 +92,9 @@ test('an invalid Nginx template is refused with nginx own message, and the old c
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tandem-tpl-'));
   cpSync(path.join(ROOT, 'templates'), dir, { recursive: true });
   const site = path.join(dir, 'nginx/site.conf.ejs');
-  writeFileSync(site, readFileSync(site, 'utf8').replace('root <%= v.root %>', 'bogus_directive on;\n    root <%= v.root %>'));
+  const broken = readFileSync(site, 'utf8').replace(/^(\s*)root /m, '$1bogus_directive on;\n$1root ');
+  assert.match(broken, /bogus_directive on;/, 'the template was broken as meant');
+  writeFileSync(site, broken);
   const r = tandem(['apply', '--limit', 'web-01'], { TANDEM_TEMPLATES: dir });
   assert.is(r.code, 1);
   assert.match(r.stdout + r.stderr, /unknown directive "bogus_directive"/, r.stdout + r.stderr);

@@ -1,6 +1,6 @@
 // The inventory's schema: the one place that says what a valid file looks like.
 import { z } from 'zod';
-import { ROLES } from './types.ts';
+import { LAB_RELEASES, ROLES } from './types.ts';
 
 const hostName = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -8,6 +8,10 @@ const hostnameAddress = /^[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?$/;
 
 const role = z.string({ error: 'must be a role name' }).refine((r) => (ROLES as readonly string[]).includes(r), {
   error: (iss) => `unknown role ${JSON.stringify(iss.input)} (expected one of ${ROLES.join(', ')})`,
+});
+
+const labRelease = z.enum(LAB_RELEASES, {
+  error: (iss) => `unknown release ${JSON.stringify(iss.input)} (the lab builds ${LAB_RELEASES.join(' or ')})`,
 });
 
 const port = z.number({ error: 'must be a port number' }).int().min(1, 'must be a port number (1-65535)').max(65535, 'must be a port number (1-65535)');
@@ -91,6 +95,9 @@ export const inventorySchema = z.strictObject({
       gateway: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, 'must be an address with prefix, such as 10.77.0.1/24').default('10.77.0.1/24'),
       cache: z.string().default('/var/cache/tandem'),
       state: z.string().default('.lab'),
+      release: labRelease.default(LAB_RELEASES[0]),
+      // Per-host settings of the lab's servers: so far, another release than lab.release.
+      hosts: z.record(z.string(), z.strictObject({ release: labRelease }), { error: 'must be a map of host name to { release }' }).default({}),
     })
     .optional(),
 });

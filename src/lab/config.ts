@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { InventoryError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
-import type { Inventory } from '../inventory/types.ts';
+import { LAB_RELEASES, type Inventory, type LabRelease } from '../inventory/types.ts';
 import { formatIpv4, isHostIn, parseCidr, parseIpv4 } from './addr.ts';
 import { LabError } from './errors.ts';
 
@@ -27,6 +27,10 @@ export interface LabConfig {
   keyPath: string;
   knownHostsPath: string;
   sshUser: string;
+  /** The Debian release of every server... */
+  release: LabRelease;
+  /** ...but these (host name -> release). */
+  hostReleases: Readonly<Record<string, LabRelease>>;
 }
 
 export const LAB_DEFAULTS = {
@@ -35,6 +39,7 @@ export const LAB_DEFAULTS = {
   cacheDir: '/var/cache/tandem',
   /** Relative to the inventory's folder. */
   stateDir: '.lab',
+  release: LAB_RELEASES[0],
 } as const;
 
 const HOST_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -64,6 +69,8 @@ export function labConfigFromInventory(inv: Inventory): LabConfig {
     gateway: LAB_DEFAULTS.gateway,
     cacheDir: LAB_DEFAULTS.cacheDir,
     stateDir: path.resolve(path.dirname(inv.file), LAB_DEFAULTS.stateDir),
+    release: LAB_DEFAULTS.release,
+    hostReleases: {},
   };
   const config: LabConfig = {
     inventoryPath: inv.file,
@@ -75,6 +82,8 @@ export function labConfigFromInventory(inv: Inventory): LabConfig {
     keyPath: inv.ssh.key,
     knownHostsPath: inv.ssh.knownHosts,
     sshUser: inv.ssh.user,
+    release: lab.release,
+    hostReleases: lab.hostReleases,
   };
   validateLabConfig(config);
   return config;
@@ -149,6 +158,11 @@ export function withHostCount(config: LabConfig, count: number): LabConfig {
     taken.add(name).add(address);
   }
   return { ...config, hosts };
+}
+
+/** The release a host of this lab runs (hosts beyond the inventory's take lab.release). */
+export function releaseOf(config: LabConfig, hostName: string): LabRelease {
+  return config.hostReleases[hostName] ?? config.release;
 }
 
 export function findHost(config: LabConfig, name: string): LabHost {

@@ -76,3 +76,37 @@ export function upstreamSeries(debianVersion: string): string | undefined {
   const m = /^(?:\d+:)?(\d+)\.(\d+)/.exec(debianVersion);
   return m ? `${m[1]}.${m[2]}` : undefined;
 }
+
+/** A release tandem knows, and what of it tandem's decisions depend on. */
+export interface KnownRelease {
+  id: string;
+  versionId: string;
+  codename: string;
+  /** How tandem names it: "Debian 13 (trixie)". */
+  name: string;
+  /** The MariaDB series its archive installs (default-mysql-server). */
+  mariadb: string;
+}
+
+/** The releases tandem runs on, newest first (docs/platforms.md says how each is tested). */
+export const KNOWN_RELEASES: readonly KnownRelease[] = [
+  { id: 'debian', versionId: '13', codename: 'trixie', name: 'Debian 13 (trixie)', mariadb: '11.8' },
+  { id: 'debian', versionId: '12', codename: 'bookworm', name: 'Debian 12 (bookworm)', mariadb: '10.11' },
+];
+
+export function knownRelease(os: OsRelease | undefined): KnownRelease | undefined {
+  return os && KNOWN_RELEASES.find((r) => r.id === os.id && r.versionId === os.versionId);
+}
+
+/** The MariaDB series the host runs, or the one its release installs when none is installed yet. */
+export function mariadbSeries(p: Platform): string | undefined {
+  const installed = p.packages['mariadb-server'];
+  return (installed && upstreamSeries(installed)) ?? knownRelease(p.os)?.mariadb;
+}
+
+/** Pure: compares two "major.minor" series numerically (10.11 < 11.8). */
+export function compareSeries(a: string, b: string): number {
+  const [am = 0, an = 0] = a.split('.').map(Number);
+  const [bm = 0, bn = 0] = b.split('.').map(Number);
+  return am - bm || an - bn;
+}

@@ -2,13 +2,15 @@
 // edits made to it (pure data; its hash names the cached tarball, so changing the recipe
 // rebuilds the image, and each release's image is cached on its own).
 import { createHash } from 'node:crypto';
+import { KNOWN_RELEASES, type KnownRelease } from '../facts/platform.ts';
 import type { LabRelease } from '../inventory/types.ts';
 
-/** What the lab says of each release it builds. */
-export const RELEASE_INFO: Record<LabRelease, { version: string; name: string }> = {
-  trixie: { version: '13', name: 'Debian 13 (trixie)' },
-  bookworm: { version: '12', name: 'Debian 12 (bookworm)' },
-};
+/** A lab release as the recipes know it (every lab release is one tandem supports). */
+export function releaseInfo(release: LabRelease): KnownRelease {
+  const known = KNOWN_RELEASES.find((r) => r.id === 'debian' && r.codename === release);
+  if (!known) throw new Error(`internal: the lab release ${release} is not a release tandem knows`);
+  return known;
+}
 
 export const BASE_PACKAGES = [
   'systemd',

@@ -4,7 +4,7 @@
 import { access, mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { LabRelease } from '../inventory/types.ts';
-import { baseRecipe, imageId, RELEASE_INFO } from './base-recipe.ts';
+import { baseRecipe, imageId, releaseInfo } from './base-recipe.ts';
 import { applyEdits } from './edits.ts';
 import { debootstrap, packTarball, unpackTarball } from './commands.ts';
 import { step, type Progress } from './events.ts';
@@ -33,7 +33,7 @@ async function buildTarball(config: LabConfig, release: LabRelease, id: string, 
   const rootfs = path.join(buildDir, 'rootfs');
   try {
     await mkdir(rootfs, { recursive: true, mode: 0o755 });
-    await step(progress, `building the ${RELEASE_INFO[release].name} base image with debootstrap (about a minute; cached afterwards in ${config.cacheDir})`, async () => {
+    await step(progress, `building the ${releaseInfo(release).name} base image with debootstrap (about a minute; cached afterwards in ${config.cacheDir})`, async () => {
       await runOk(debootstrap(rootfs, recipe.suite, recipe.packages), 'debootstrap',
         'check that this machine reaches http://deb.debian.org and run `tandem lab up` again');
       await applyEdits(rootfs, recipe.edits);

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { lastOctet } from './addr.ts';
 import type { LabRelease } from '../inventory/types.ts';
-import { RELEASE_INFO } from './base-recipe.ts';
+import { releaseInfo } from './base-recipe.ts';
 import type { LabConfig, LabHost } from './config.ts';
 
 export interface HostLayout {
@@ -46,7 +46,7 @@ export const paths = {
   baseDir: (c: LabConfig, imageId: string) => path.join(c.stateDir, 'base', imageId),
   imagesDir: (c: LabConfig) => path.join(c.cacheDir, 'images'),
   imageTarball: (c: LabConfig, release: LabRelease, imageId: string) =>
-    path.join(c.cacheDir, 'images', `debian${RELEASE_INFO[release].version}-${imageId}.tar.zst`),
+    path.join(c.cacheDir, 'images', `debian${releaseInfo(release).versionId}-${imageId}.tar.zst`),
   aptCacheDir: (c: LabConfig) => path.join(c.cacheDir, 'apt-cacher-ng'),
   proxyDir: (c: LabConfig) => path.join(c.stateDir, 'apt-cacher-ng'),
 };

@@ -1,7 +1,7 @@
 // `tandem lab up`: host packages, base image, bridge, apt proxy, then every host not yet running.
 import { parseCidr } from './addr.ts';
 import { labCgroupParents } from './cgroups.ts';
-import { RELEASE_INFO } from './base-recipe.ts';
+import { releaseInfo } from './base-recipe.ts';
 import { releaseOf, withHostCount, type LabConfig, type LabHost } from './config.ts';
 import { LabError } from './errors.ts';
 import { step, type Progress } from './events.ts';
@@ -110,7 +110,7 @@ export async function labUp(config: LabConfig, opts: UpOptions): Promise<UpResul
         alreadyRunning.push(host.name);
       } else {
         if (running.supervisorPid && was !== want) {
-          progress({ type: 'info', message: `${host.name} runs ${RELEASE_INFO[was].name}; the inventory asks for ${RELEASE_INFO[want].name}: starting it afresh` });
+          progress({ type: 'info', message: `${host.name} runs ${releaseInfo(was).name}; the inventory asks for ${releaseInfo(want).name}: starting it afresh` });
         }
         // Not running (or half-started): clean any remains, then it starts pristine.
         const recorded = state.hosts[host.name];

@@ -2,6 +2,8 @@
 // seeded from a consistent dump of the primary, then started; an IO error (credentials, network)
 // is repaired by pointing it at the source again; an SQL error is reported, never papered over.
 import { mysqlStateFact, type MysqlState } from '../../facts/mysql.ts';
+import { mariadbSeries, platformFact, type Platform } from '../../facts/platform.ts';
+import { peerFact } from '../../engine/facts.ts';
 import { Secret } from '../../secrets/secret.ts';
 import { ValidationError } from '../../errors.ts';
 import type { Change, Command, Op } from '../../engine/types.ts';
@@ -42,22 +44,44 @@ function source(args: ReplicationArgs) {
   return { host: args.primary.address, port: args.primary.port, user: args.user, password: args.password.reveal() };
 }
 
-export function planReplication(args: ReplicationArgs, have: MysqlState): Change | null {
+/**
+ * TLS to the primary, decided by the MariaDB series it runs (its first reading in this run), or
+ * undefined when that is unknown (the primary is not part of the run) or the engine decides.
+ */
+function tlsTo(args: ReplicationArgs, primary: Platform | undefined): boolean | undefined {
+  const series = primary && mariadbSeries(primary);
+  return series === undefined ? undefined : args.dialect.replicationTls(series);
+}
+
+export function planReplication(args: ReplicationArgs, have: MysqlState, primary?: Platform): Change | null {
   const d = args.dialect;
   const s = d.status;
   const r = have.replica;
   const factId = mysqlStateFact(d.showReplicaStatus).id;
-  const restart = (why: string): Change => ({
-    summary: why,
-    commands: [sqlCommand(`${d.stopReplica}\n${d.changeSource(source(args))}\n${d.startReplica}`, { secret: true, describe: why })],
-    invalidates: [factId],
-  });
+  const tls = tlsTo(args, primary);
+  const mustKnowTls = () => {
+    if (d.engine === 'mariadb' && tls === undefined) {
+      throw new ValidationError(
+        `replication needs to know which MariaDB ${args.primary.name} runs (to tell whether it offers TLS): run apply with ${args.primary.name} among the hosts (--limit)`,
+      );
+    }
+  };
+  const restart = (why: string): Change => {
+    mustKnowTls();
+    return {
+      summary: why,
+      commands: [sqlCommand(`${d.stopReplica}\n${d.changeSource(source(args), tls)}\n${d.startReplica}`, { secret: true, describe: why })],
+      invalidates: [factId],
+    };
+  };
   if (!have.up || Object.keys(r).length === 0) {
-    const client = `[client]\nhost=${args.primary.address}\nport=${args.primary.port}\nuser=${args.user}\npassword="${args.password.reveal()}"\n`;
+    mustKnowTls();
+    // A primary without TLS: the dump's client must not insist on it (MariaDB 11.4+ clients do by default).
+    const client = `[client]\nhost=${args.primary.address}\nport=${args.primary.port}\nuser=${args.user}\npassword="${args.password.reveal()}"\n${tls === false ? 'skip-ssl\n' : ''}`;
     const cmd: Command = {
       kind: 'script',
       script: seedScript(args),
-      stdin: new Secret(`${client}${SQL_MARK}\n${d.changeSource(source(args))}\n${d.startReplica}\n`),
+      stdin: new Secret(`${client}${SQL_MARK}\n${d.changeSource(source(args), tls)}\n${d.startReplica}\n`),
       describe: `seed ${args.databases.join(', ')} from a dump of ${args.primary.name}, then start replication`,
     };
     return {
@@ -68,6 +92,9 @@ export function planReplication(args: ReplicationArgs, have: MysqlState): Change
   }
   if (r[s.sourceHost] !== args.primary.address || r[s.sourceUser] !== args.user) {
     return restart(`point replication at ${args.primary.name} (${args.primary.address}) as ${args.user}, was ${r[s.sourceHost]} as ${r[s.sourceUser]}`);
+  }
+  if (tls !== undefined && (r[s.tls] === 'Yes') !== tls) {
+    return restart(`replicate from ${args.primary.name} ${tls ? 'with TLS (its MariaDB makes its own certificate)' : 'without TLS (its MariaDB has none)'}`);
   }
   const io = r[s.ioRunning];
   const sql = r[s.sqlRunning];
@@ -86,5 +113,10 @@ export function planReplication(args: ReplicationArgs, have: MysqlState): Change
 
 export function replication(args: ReplicationArgs): Op {
   const fact = mysqlStateFact(args.dialect.showReplicaStatus);
-  return { id: `mysql replication from ${args.primary.name}`, facts: [fact], plan: (f) => planReplication(args, f.get(fact)) };
+  const primary = peerFact(args.primary.name, platformFact);
+  return {
+    id: `mysql replication from ${args.primary.name}`,
+    facts: [fact, primary],
+    plan: (f) => planReplication(args, f.get(fact), f.get(primary)),
+  };
 }

@@ -2,11 +2,12 @@
 // commands; host keys are pinned (unknown refused, changed refused with both fingerprints).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LAB_INVENTORY, onHost, tandem, tandemJson } from './tandem.ts';
 import { resetHosts } from './harness.ts';
+import { labVariant, readInventory } from './variants.ts';
 
 test.before(async () => {
   await resetHosts(['web-01']);
@@ -39,20 +40,20 @@ test('plan shows the diff of a file edited by hand and exits 2; apply puts it ba
   assert.match(onHost('web-01', 'cat /etc/tandem/host').stdout, /name=web-01/);
 });
 
+let variants = 0;
+
+/** The lab inventory with a known_hosts file of its own holding `content`. */
 function inventoryWithKnownHosts(content: string): { file: string; knownHosts: string } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tandem-keys-'));
-  const text = readFileSync(LAB_INVENTORY, 'utf8')
-    .replace(/key: \.\.\/\.lab\/id_ed25519/, `key: ${path.resolve(path.dirname(LAB_INVENTORY), '../.lab/id_ed25519')}`)
-    .replace(/known_hosts: lab\.known_hosts/, 'known_hosts: pinned.known_hosts')
-    .replace(/source: \.\.\/examples\/app/, `source: ${path.resolve(path.dirname(LAB_INVENTORY), '../examples/app')}`)
-    .replace(/state: \.\.\/\.lab/, `state: ${path.resolve(path.dirname(LAB_INVENTORY), '../.lab')}`);
-  const file = path.join(dir, 'keys.yml');
-  writeFileSync(file, text);
-  const knownHosts = path.join(dir, 'pinned.known_hosts');
+  const name = `keys-${++variants}`;
+  const file = labVariant(name, (d) => {
+    d.ssh.known_hosts = `${name}.known_hosts`;
+  });
+  const knownHosts = path.join(path.dirname(file), `${name}.known_hosts`);
   writeFileSync(knownHosts, content);
-  copyFileSync(path.join(path.dirname(LAB_INVENTORY), 'lab.secrets.yml'), path.join(dir, 'keys.secrets.yml'));
   return { file, knownHosts };
 }
+
+const web01 = readInventory().hosts.find((h) => h.name === 'web-01')!.address;
 
 test('an unknown host key is refused unless --accept-new-host-keys, which pins it', () => {
   const { file, knownHosts } = inventoryWithKnownHosts('');
@@ -62,12 +63,12 @@ test('an unknown host key is refused unless --accept-new-host-keys, which pins i
   assert.match(refused.stdout + refused.stderr, /--accept-new-host-keys/);
   const accepted = tandem(['plan', '--recipe', 'base', '--limit', 'web-01', '-i', file, '--accept-new-host-keys']);
   assert.is(accepted.code, 0, accepted.stdout + accepted.stderr);
-  assert.match(readFileSync(knownHosts, 'utf8'), /^10\.77\.0\.11 ssh-ed25519 AAAA/m);
+  assert.match(readFileSync(knownHosts, 'utf8'), new RegExp(`^${web01.replace(/\./g, '\\.')} ssh-ed25519 AAAA`, 'm'));
 });
 
 test('a changed host key is refused, showing the pinned and the offered fingerprints', () => {
   // A well-formed ed25519 key that is not the server's.
-  const wrong = '10.77.0.11 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n';
+  const wrong = `${web01} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n`;
   const { file } = inventoryWithKnownHosts(wrong);
   const r = tandem(['plan', '--recipe', 'base', '--limit', 'web-01', '-i', file, '--accept-new-host-keys']);
   assert.is(r.code, 1);
@@ -104,7 +105,7 @@ test('a non-root user works through sudo: facts and changes as root, nothing ask
     ].join('\n'),
   );
   assert.is(setup.code, 0, setup.stdout + setup.stderr);
-  const { file, knownHosts } = inventoryWithKnownHosts(readFileSync(path.join(path.dirname(LAB_INVENTORY), 'lab.known_hosts'), 'utf8'));
+  const { file, knownHosts } = inventoryWithKnownHosts(readFileSync(readInventory().ssh.knownHosts, 'utf8'));
   writeFileSync(file, readFileSync(file, 'utf8').replace('user: root', 'user: deploy'));
   assert.ok(readFileSync(knownHosts, 'utf8').length > 0);
   const r = tandemJson(['apply', '--recipe', 'base', '--limit', 'web-01', '-i', file]);

@@ -8,9 +8,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { onHost, ROOT, tandem, tandemJson } from './tandem.ts';
 import { resetHosts } from './harness.ts';
+import { readInventory } from './variants.ts';
 import { httpGet } from '../../src/verify/http.ts';
 
-const LBS = { 'web-01': '10.77.0.11', 'web-02': '10.77.0.12' } as const;
+const inv = readInventory();
+const address = (name: string) => inv.hosts.find((h) => h.name === name)!.address;
+const LBS = { 'web-01': address('web-01'), 'web-02': address('web-02') } as const;
 
 test.before(async () => {
   await resetHosts(['web-01', 'web-02']);
@@ -37,7 +40,7 @@ test('one apply on pristine servers builds the stack, and its report lists every
   }
   const replicaOps = r.json.hosts['web-02'].ops.map((o: any) => o.op);
   assert.ok(replicaOps.includes('mysql replication from web-01'));
-  assert.not.match(JSON.stringify(r.json), readFileSync(path.join(ROOT, 'inventory/lab.secrets.yml'), 'utf8').match(/db_app_password: (\S+)/)![1]!);
+  assert.not.match(JSON.stringify(r.json), readFileSync(inv.secretsFile, 'utf8').match(/db_app_password: (\S+)/)![1]!);
 });
 
 test('verify passes every check', () => {
@@ -121,17 +124,17 @@ test('a hand edit is shown by plan and put back by apply, reloading only that se
 });
 
 test('a database password changed by hand: plan names that account alone, apply sets it back', () => {
-  assert.is(onHost('web-01', `mysql -e "ALTER USER 'app'@'10.77.0.12' IDENTIFIED BY 'changed-by-hand'"`).code, 0);
+  assert.is(onHost('web-01', `mysql -e "ALTER USER 'app'@'${LBS['web-02']}' IDENTIFIED BY 'changed-by-hand'"`).code, 0);
   const plan = tandemJson(['plan']);
   assert.is(plan.code, 2);
   const accounts = plan.json.hosts['web-01'].ops.filter((o: any) => o.op.startsWith('mysql account'));
   assert.equal(
     accounts.map((o: any) => [o.op, o.status]),
     [
-      ['mysql account app@10.77.0.11', 'ok'],
-      ['mysql account app@10.77.0.12', 'changed'],
-      ['mysql account tandem_repl@10.77.0.12', 'ok'],
-      ['mysql account tandem_verify@10.77.0.11', 'ok'],
+      [`mysql account app@${LBS['web-01']}`, 'ok'],
+      [`mysql account app@${LBS['web-02']}`, 'changed'],
+      [`mysql account tandem_repl@${LBS['web-02']}`, 'ok'],
+      [`mysql account tandem_verify@${LBS['web-01']}`, 'ok'],
     ],
   );
   assert.is(tandemJson(['apply']).json.summary.changed, 1);

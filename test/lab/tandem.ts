@@ -1,11 +1,13 @@
-// Running the real CLI and real commands on lab servers, for the lab tests.
+// Running the real CLI and real commands on lab servers, for the lab tests. Without -i, the CLI
+// gets the lab inventory under test (TANDEM_LAB_INVENTORY, default inventory/lab.yml).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const ROOT = path.resolve(import.meta.dirname, '../..');
-export const LAB_INVENTORY = path.join(ROOT, 'inventory/lab.yml');
+import { LAB_INVENTORY, ROOT, withInventory } from './variants.ts';
+
+export { LAB_INVENTORY, ROOT };
 
 export interface Ran {
   code: number;
@@ -16,7 +18,7 @@ export interface Ran {
 
 export function tandem(args: string[], env: NodeJS.ProcessEnv = {}): Ran {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...withInventory(args)], {
     cwd: ROOT,
     encoding: 'utf8',
     env: { ...process.env, NO_COLOR: '1', ...env },
@@ -47,7 +49,7 @@ export function onHost(host: string, command: string): Ran {
 export function tandemAsync(args: string[], env: NodeJS.ProcessEnv = {}, onSpawn?: (child: ChildProcess) => void): Promise<Ran> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...withInventory(args)], {
       cwd: ROOT,
       env: { ...process.env, NO_COLOR: '1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,8 @@
-// A fleet in the middle of an upgrade: the primary still on Debian 12 (MariaDB 10.11), the replica
-// already on Debian 13 (MariaDB 11.8), the direction upgrades take. One apply builds the stack,
-// verify passes with replication, a second apply changes nothing. The other direction is refused
-// before anything changes on any server.
+// Platforms on real servers. A server on a release tandem does not know, and a replica older than
+// its primary, are refused before anything changes on any server. A fleet in the middle of an
+// upgrade, the primary still on Debian 12 (MariaDB 10.11) and the replica already on Debian 13
+// (MariaDB 11.8), the direction upgrades take: one apply builds the stack, verify passes with
+// replication, a second apply changes nothing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { onHost, tandem, tandemJson } from './tandem.ts';
@@ -20,6 +21,19 @@ function resetTo(inventory: string): void {
 
 const sql = (host: string, query: string) => onHost(host, `mariadb -N -B -e "${query}"`).stdout.trim();
 
+const untouched = (h: string) => assert.is(onHost(h, 'test -e /etc/tandem || dpkg-query -W mariadb-server').code, 1, `${h}: untouched`);
+
+test('a server on a release tandem does not know stops the run before anything changes on any server', () => {
+  resetTo(BACKWARDS);
+  const forky = 'PRETTY_NAME="Debian GNU/Linux forky/sid"\nNAME="Debian GNU/Linux"\nVERSION_CODENAME=forky\nID=debian\n';
+  assert.is(onHost('web-02', `printf '${forky}' > /etc/os-release`).code, 0);
+  const r = tandemJson(['apply', '-i', BACKWARDS]);
+  assert.is(r.code, 1);
+  assert.match(r.json.hosts['web-02'].error, /platform: this server runs Debian GNU\/Linux forky\/sid; tandem knows Debian 13 \(trixie\) and Debian 12 \(bookworm\)/);
+  assert.equal(r.json.summary, { ok: 1, changed: 0, failed: 1 });
+  for (const h of ['web-01', 'web-02']) untouched(h);
+});
+
 test('a replica older than its primary (11.8 -> 10.11) is refused before anything changes on any server', () => {
   resetTo(BACKWARDS);
   const r = tandemJson(['apply', '-i', BACKWARDS]);
@@ -29,9 +43,7 @@ test('a replica older than its primary (11.8 -> 10.11) is refused before anythin
     /platform: this replica would run MariaDB 10\.11 and its primary web-01 runs MariaDB 11\.8: a replica must run the same or a newer MariaDB/,
   );
   assert.equal(r.json.summary, { ok: 1, changed: 0, failed: 1 });
-  for (const h of ['web-01', 'web-02']) {
-    assert.is(onHost(h, 'test -e /etc/tandem || dpkg-query -W mariadb-server').code, 1, `${h}: untouched`);
-  }
+  for (const h of ['web-01', 'web-02']) untouched(h);
 });
 
 test('primary on Debian 12, replica on Debian 13: one apply, and verify passes with replication', () => {

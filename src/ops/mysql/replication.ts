@@ -62,7 +62,8 @@ export function planReplication(args: ReplicationArgs, have: MysqlState, primary
   const mustKnowTls = () => {
     if (d.engine === 'mariadb' && tls === undefined) {
       throw new ValidationError(
-        `replication needs to know which MariaDB ${args.primary.name} runs (to tell whether it offers TLS): run apply with ${args.primary.name} among the hosts (--limit)`,
+        `replication needs to know which MariaDB ${args.primary.name} runs (to tell whether it offers TLS), and ${args.primary.name} ` +
+          `is not part of this run or was not reached: run apply with ${args.primary.name} among the hosts (--limit)`,
       );
     }
   };

@@ -9,6 +9,7 @@ import { app } from './app.ts';
 import { nginx } from './nginx.ts';
 import { haproxy } from './haproxy.ts';
 import { keepalived } from './keepalived.ts';
+import { platform } from './platform.ts';
 import type { Release } from '../src/release/prepare.ts';
 import type { Recipe } from './recipe.ts';
 
@@ -24,6 +25,7 @@ export function selectRecipes(names: string | undefined): Recipe[] {
   return RECIPES.filter((r) => wanted.includes(r.name));
 }
 
+/** Every host is checked first, whichever recipes run (see recipes/platform.ts). */
 export function buildWork(
   inventory: Inventory,
   hosts: HostSpec[],
@@ -31,5 +33,6 @@ export function buildWork(
   recipes: Recipe[],
   release?: Release,
 ): Map<string, HostWork[]> {
-  return new Map(hosts.map((host) => [host.name, recipes.flatMap((r) => r.build({ inventory, host, secrets, release }))]));
+  const all = [platform, ...recipes];
+  return new Map(hosts.map((host) => [host.name, all.flatMap((r) => r.build({ inventory, host, secrets, release }))]));
 }

@@ -1,15 +1,18 @@
 // `npm test`: the unit tests (uvu over test/unit: no network, no servers, seconds), the
 // integration tests (test/integration: local processes only, such as the sample app and npm
-// building a release), then — as root — the lab tests: the lab is
-// brought up once, each test/lab/*.test.ts runs serially in its own process, and the lab is
-// torn down at the end whatever happens. Not root: says loudly that the lab tests did NOT run,
-// which fails under CI=true. Ends with the line "N passed, N failed" (test cases).
+// building a release), then — as root — the lab tests: the lab is brought up once, each
+// test/lab/*.test.ts runs serially in its own process on the lab inventory's release (Debian 13
+// by default), then the core scenarios (CORE_FILES) again on every other release the lab builds,
+// and the lab is torn down at the end whatever happens. Not root: says loudly that the lab tests
+// did NOT run, which fails under CI=true. Ends with the line "N passed, N failed" (test cases).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { acquireLockFile, labConfig, labDown, labUp, type LabEvent } from '../src/lab/index.ts';
 import { TandemError } from '../src/errors.ts';
+import { releaseInfo } from '../src/lab/base-recipe.ts';
+import { labVariant, releaseRuns } from './lab/variants.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const labInventory = path.resolve(process.env.TANDEM_LAB_INVENTORY ?? path.join(root, 'inventory/lab.yml'));
@@ -154,14 +157,21 @@ async function labTests(): Promise<void> {
     if (err instanceof TandemError && err.hint) say(`!! what to do: ${err.hint}`);
     return;
   }
-  for (const file of files) {
-    if (stopping) return;
-    say(`== ${file}`);
-    const { code, output } = await runChild([process.execPath, ...tsxImport, file], {
-      ...process.env,
-      TANDEM_LAB_INVENTORY: labInventory,
+  for (const run of releaseRuns(files, config.release)) {
+    // The same lab, every server on this release: each file's reset boots them on it.
+    const inventory = run.release === config.release ? labInventory : labVariant(run.release, (d) => {
+      d.lab = { ...d.lab, release: run.release, hosts: {} };
     });
-    record(file, code, output);
+    const on = releaseInfo(run.release).name;
+    for (const file of run.files) {
+      if (stopping) return;
+      say(`== ${file} on ${on}`);
+      const { code, output } = await runChild([process.execPath, ...tsxImport, file], {
+        ...process.env,
+        TANDEM_LAB_INVENTORY: inventory,
+      });
+      record(`${file} on ${on}`, code, output);
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-// `tandem lab ...`: local disposable Debian 12 servers. Parses flags, calls src/lab, prints.
+// `tandem lab ...`: local disposable Debian servers. Parses flags, calls src/lab, prints.
 import { Command, Option } from 'commander';
 import {
   labConfig,
@@ -53,7 +53,10 @@ export function renderStatus(s: LabStatus): string {
     `bridge ${s.bridge.name} ${s.bridge.gateway}: ${s.bridge.present ? 'present' : 'absent'}; ` +
       `apt proxy: ${s.proxy.running ? `running (PID ${s.proxy.pid})` : 'not running'}`,
   ];
-  const rows = [['HOST', 'ADDRESS', 'RUNNING', 'SSH'], ...s.hosts.map((h) => [h.name, h.address, h.running ? 'yes' : 'no', h.sshBanner ?? 'no answer'])];
+  const rows = [
+    ['HOST', 'ADDRESS', 'RELEASE', 'RUNNING', 'SSH'],
+    ...s.hosts.map((h) => [h.name, h.address, h.release ?? '-', h.running ? 'yes' : 'no', h.sshBanner ?? 'no answer']),
+  ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) lines.push(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  '));
   lines.push(s.up ? 'lab is up' : 'lab is not (fully) up');
@@ -63,7 +66,7 @@ export function renderStatus(s: LabStatus): string {
 export function registerLab(program: Command, ctx: CliContext): void {
   const lab = program
     .command('lab')
-    .description('local disposable Debian 12 servers (systemd-nspawn on a private bridge; needs root)')
+    .description('local disposable Debian 13 or 12 servers (systemd-nspawn on a private bridge; needs root)')
     .enablePositionalOptions();
 
   lab
@@ -119,7 +122,7 @@ export function registerLab(program: Command, ctx: CliContext): void {
 
   lab
     .command('status')
-    .description('each server, its address, and whether sshd answers')
+    .description('each server, its address, its release, and whether sshd answers')
     .addOption(jsonOption())
     .addOption(inventoryOption())
     .action(

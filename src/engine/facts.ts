@@ -64,6 +64,23 @@ export class FactCache implements FactValues {
   }
 }
 
+/**
+ * A fact of another host of the run, as the run first read it (at first contact, before any
+ * change), or undefined when that host is not part of the run or could not be reached. It costs
+ * no round trip: the engine adds the fact to that host's first batch and hands its reading over.
+ */
+export interface PeerFact<T> extends Fact<T | undefined> {
+  peer: { host: string; fact: Fact<T> };
+}
+
+export function peerFact<T>(host: string, fact: Fact<T>): PeerFact<T> {
+  return { id: `peer:${host}:${fact.id}`, script: '', parse: () => undefined, peer: { host, fact } };
+}
+
+export function isPeerFact(fact: Fact<unknown>): fact is PeerFact<unknown> {
+  return 'peer' in fact;
+}
+
 /** Deduplicate by id, keeping the first of each. */
 export function uniqueFacts(facts: Iterable<Fact<unknown>>): Fact<unknown>[] {
   const seen = new Map<string, Fact<unknown>>();

@@ -1,6 +1,7 @@
-// The planner and executor: phases in order, hosts inside a phase in parallel, ops in order.
-// Facts for all of a host's ops are read in one batch; a change marks facts stale and only stale
-// facts are re-read (again in one batch) before the next op that needs them.
+// The planner and executor: first contact with every host (its facts for the whole run in one
+// batch), then phases in order, hosts inside a phase in parallel, ops in order. A change marks
+// facts stale and only stale facts are re-read (again in one batch) before the next op that needs
+// them.
 import type { HostSpec } from '../inventory/types.ts';
 import type { Connection } from '../ssh/connection.ts';
 import { backupPath } from '../ssh/connection.ts';
@@ -8,7 +9,7 @@ import { sh } from '../ssh/shell.ts';
 import type { Redactor } from '../secrets/secret.ts';
 import { ConnectionError, TandemError } from '../errors.ts';
 import { describeCommand, failureText, runCommand } from './commands.ts';
-import { batchScript, FactCache, newToken, splitBatch, uniqueFacts } from './facts.ts';
+import { batchScript, FactCache, isPeerFact, newToken, splitBatch, uniqueFacts } from './facts.ts';
 import { markerFile, markPendingScript, pendingHandlersFact } from './pending.ts';
 import type { EventSink, HandlerResult, HostReport, Mode, OpResult, RunReport } from './events.ts';
 import { PHASES, type Fact, type Handler, type HostWork, type Phase } from './types.ts';
@@ -52,6 +53,26 @@ export async function run(input: RunInput): Promise<RunReport> {
   );
   const counter = { changes: 0 };
   emit({ type: 'run:start', mode: input.mode, hosts: input.hosts.map((h) => h.name), phases });
+  const fail = (state: HostState, phase: Phase, err: unknown) => {
+    state.failed = true;
+    if (!(err instanceof CountedFailure)) state.report.failed++;
+    state.report.error = failureText(err, redactor);
+    emit({ type: 'host:failed', host: state.spec.name, phase, error: state.report.error });
+  };
+
+  // First contact with every host before any phase: so the checks see every host's facts (their
+  // own, and other hosts' through peer facts) before anything changes anywhere.
+  const requests = peerRequests(input);
+  const peers = new Map<string, unknown>();
+  const contacted = input.hosts.filter((h) => input.work.get(h.name)?.length || requests.has(h.name));
+  await eachLimited(contacted, input.concurrency ?? 10, async (h) => {
+    const state = states.get(h.name)!;
+    try {
+      await firstContact(input, state, requests.get(h.name) ?? [], peers);
+    } catch (err) {
+      fail(state, phases[0] ?? 'base', err);
+    }
+  });
 
   for (const phase of phases) {
     const active = input.hosts.filter((h) => !states.get(h.name)!.failed && input.work.get(h.name)?.some((w) => w.phase === phase));
@@ -60,14 +81,13 @@ export async function run(input: RunInput): Promise<RunReport> {
       const state = states.get(h.name)!;
       const work = input.work.get(h.name)!.filter((w) => w.phase === phase);
       try {
-        await runHostPhase(input, state, phase, work, counter);
+        await runHostPhase(input, state, phase, work, counter, peers);
       } catch (err) {
-        state.failed = true;
-        if (!(err instanceof CountedFailure)) state.report.failed++;
-        state.report.error = failureText(err, redactor);
-        emit({ type: 'host:failed', host: h.name, phase, error: state.report.error });
+        fail(state, phase, err);
       }
     });
+    // A failed check stops every host: nothing has changed yet, and the others may depend on it.
+    if (phase === 'check' && active.some((h) => states.get(h.name)!.failed)) break;
   }
 
   const report: RunReport = {
@@ -90,14 +110,37 @@ export async function run(input: RunInput): Promise<RunReport> {
   return report;
 }
 
-async function runHostPhase(input: RunInput, state: HostState, phase: Phase, work: HostWork[], counter: { changes: number }) {
+/** The facts each host must read at first contact for other hosts' peer facts. */
+function peerRequests(input: RunInput): Map<string, Fact<unknown>[]> {
+  const inRun = new Set(input.hosts.map((h) => h.name));
+  const requests = new Map<string, Fact<unknown>[]>();
+  for (const works of input.work.values()) {
+    for (const f of works.flatMap((w) => w.ops.flatMap((o) => o.facts))) {
+      if (isPeerFact(f) && inRun.has(f.peer.host)) requests.set(f.peer.host, [...(requests.get(f.peer.host) ?? []), f.peer.fact]);
+    }
+  }
+  return requests;
+}
+
+const peerKey = (host: string, factId: string) => `${host}\0${factId}`;
+
+/** Connect, and read the facts of every phase at once (so a no-op run is one round trip), and those other hosts asked for. */
+async function firstContact(input: RunInput, state: HostState, requested: Fact<unknown>[], peers: Map<string, unknown>): Promise<void> {
+  const host = state.spec.name;
+  input.emit({ type: 'host:connect', host });
+  state.conn = await input.connect(state.spec);
+  const pendingFact = pendingHandlersFact(state.conn.backupRoot);
+  const own = (input.work.get(host) ?? []).flatMap((w) => w.ops.flatMap((o) => o.facts)).filter((f) => !isPeerFact(f));
+  await gather(state.conn, state.facts, [pendingFact, ...own, ...requested], peers);
+  state.pendingHandlers = state.facts.get(pendingFact);
+  for (const f of requested) peers.set(peerKey(host, f.id), state.facts.get(f));
+  state.readAt = 0;
+}
+
+async function runHostPhase(input: RunInput, state: HostState, phase: Phase, work: HostWork[], counter: { changes: number }, peers: Map<string, unknown>) {
   const { emit, redactor, mode } = input;
   const host = state.spec.name;
-  if (!state.conn) {
-    emit({ type: 'host:connect', host });
-    state.conn = await input.connect(state.spec);
-  }
-  const conn = state.conn;
+  const conn = state.conn!;
   /** Something that went wrong beside the failure itself (a restore, a cleanup): told, never dropped. */
   const warn = (message: string) => {
     const text = `${phase}: ${redactor.redact(message)}`;
@@ -108,14 +151,7 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
   const handlers = work.flatMap((w) => w.handlers ?? []);
   emit({ type: 'host:phase', host, phase, ops: ops.length });
 
-  if (state.readAt < 0) {
-    // First contact: read the facts of every phase at once, so a no-op run is one round trip.
-    const pendingFact = pendingHandlersFact(conn.backupRoot);
-    const all = (input.work.get(host) ?? []).flatMap((w) => w.ops.flatMap((o) => o.facts));
-    await gather(conn, state.facts, [pendingFact, ...all]);
-    state.pendingHandlers = state.facts.get(pendingFact);
-    state.readAt = counter.changes;
-  } else if (mode === 'apply' && state.readAt < counter.changes) {
+  if (mode === 'apply' && state.readAt < counter.changes) {
     // Something changed since (here or on another host): what we know may be stale.
     state.facts.invalidate('all');
     state.readAt = counter.changes;
@@ -145,7 +181,7 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
     const result: OpResult = { host, phase, op: op.id, status: 'ok', durationMs: 0 };
     try {
       const missing = ops.slice(ops.indexOf(op)).flatMap((o) => o.facts).filter((f) => !state.facts.has(f.id));
-      if (op.facts.some((f) => !state.facts.has(f.id))) await gather(conn, state.facts, missing);
+      if (op.facts.some((f) => !state.facts.has(f.id))) await gather(conn, state.facts, missing, peers);
       const change = op.plan(state.facts);
       if (!change) {
         const dependsOnPlanned = planStaleAll || op.facts.some((f) => staleInPlan.has(f.id));
@@ -281,8 +317,11 @@ async function restoreFiles(conn: Connection, files: string[], alsoRemove: strin
   await runCommand(conn, { kind: 'script', script, describe: `put back ${files.length ? files.join(', ') : 'nothing'} from the backups` }, redactor);
 }
 
-async function gather(conn: Connection, cache: FactCache, facts: Fact<unknown>[]): Promise<void> {
-  const todo = uniqueFacts(facts).filter((f) => !cache.has(f.id));
+async function gather(conn: Connection, cache: FactCache, facts: Fact<unknown>[], peers: ReadonlyMap<string, unknown>): Promise<void> {
+  const missing = uniqueFacts(facts).filter((f) => !cache.has(f.id));
+  // Other hosts' facts come from their first reading, without a round trip.
+  for (const f of missing.filter(isPeerFact)) cache.set(f.id, peers.get(peerKey(f.peer.host, f.peer.fact.id)));
+  const todo = missing.filter((f) => !isPeerFact(f));
   if (todo.length === 0) return;
   const token = newToken();
   const res = await conn.exec({ script: batchScript(todo, token), describe: `read ${todo.length} facts` });

@@ -60,9 +60,11 @@ export interface Handler {
   ready?: Command;
 }
 
-// db: every database server installed and configured (and the primary's data); replication: replicas
-// seeded and started once their primary runs with its final configuration.
-export const PHASES = ['base', 'db', 'replication', 'app', 'web', 'lb'] as const;
+// check: ops that only look (the platform each host runs); a host failing it stops the whole run
+// before anything changes anywhere. db: every database server installed and configured (and the
+// primary's data); replication: replicas seeded and started once their primary runs with its
+// final configuration.
+export const PHASES = ['check', 'base', 'db', 'replication', 'app', 'web', 'lb'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** What a recipe contributes for one host in one phase. */

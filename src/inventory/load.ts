@@ -204,6 +204,9 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
     else seen.set(key, h.name);
   }
   const failover = failoverOf(raw.lb, hosts, shown, problems);
+  for (const name of Object.keys(raw.lab?.hosts ?? {})) {
+    if (!hosts.some((h) => h.name === name)) problems.push(`${shown}: lab.hosts.${name}: not a host of this inventory (hosts: ${hosts.map((h) => h.name).join(', ')})`);
+  }
   if (problems.length > 0) throw new InventoryError(problems);
 
   const base = path.basename(absFile).replace(/\.ya?ml$/, '');
@@ -231,6 +234,8 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
       gateway: raw.lab.gateway,
       cacheDir: resolve(raw.lab.cache),
       stateDir: resolve(raw.lab.state),
+      release: raw.lab.release,
+      hostReleases: Object.fromEntries(Object.entries(raw.lab.hosts).map(([name, h]) => [name, h.release])),
     },
   };
 }

@@ -2,7 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ROLES } from './types.ts';
+import { LAB_RELEASES, ROLES } from './types.ts';
 import { reservedAccount, reservedSchema } from './reserved.ts';
 
 const hostName = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -57,6 +57,10 @@ const sqlName = (what: string, max: number, reserved: (name: string) => string |
     .regex(/^[a-zA-Z0-9_]+$/, 'must be letters, digits and underscores')
     .max(max, `must be at most ${max} characters`)
     .superRefine(refuse(reserved));
+
+const labRelease = z.enum(LAB_RELEASES, {
+  error: (iss) => `unknown release ${JSON.stringify(iss.input)} (the lab builds ${LAB_RELEASES.join(' or ')})`,
+});
 
 const port = z.number({ error: 'must be a port number' }).int().min(1, 'must be a port number (1-65535)').max(65535, 'must be a port number (1-65535)');
 
@@ -149,6 +153,9 @@ export const inventorySchema = z.strictObject({
       gateway: z.string().regex(/^\d+\.\d+\.\d+\.\d+\/\d+$/, 'must be an address with prefix, such as 10.77.0.1/24').default('10.77.0.1/24'),
       cache: z.string().default('/var/cache/tandem'),
       state: z.string().default('.lab'),
+      release: labRelease.default(LAB_RELEASES[0]),
+      // Per-host settings of the lab's servers: so far, another release than lab.release.
+      hosts: z.record(z.string(), z.strictObject({ release: labRelease }), { error: 'must be a map of host name to { release }' }).default({}),
     })
     .optional(),
 });

@@ -2,6 +2,10 @@
 export const ROLES = ['lb', 'web', 'app', 'db-primary', 'db-replica'] as const;
 export type Role = (typeof ROLES)[number];
 
+/** The Debian releases the lab can build servers of; the first is the default. */
+export const LAB_RELEASES = ['trixie', 'bookworm'] as const;
+export type LabRelease = (typeof LAB_RELEASES)[number];
+
 export interface HostSpec {
   name: string;
   address: string;
@@ -28,6 +32,10 @@ export interface LabSettings {
   cacheDir: string;
   /** Absolute path of the lab's state folder (SSH key, overlays, pids). */
   stateDir: string;
+  /** The Debian release of the lab's servers... */
+  release: LabRelease;
+  /** ...except these, by host name (a mixed fleet). */
+  hostReleases: Record<string, LabRelease>;
 }
 
 /** active-passive: the virtual address keepalived keeps on one healthy load balancer. */

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { InventoryError, UsageError } from '../errors.ts';
 import { loadInventory } from '../inventory/load.ts';
-import type { Inventory } from '../inventory/types.ts';
+import { LAB_RELEASES, type Inventory, type LabRelease } from '../inventory/types.ts';
 import { formatIpv4, isHostIn, parseCidr, parseIpv4 } from './addr.ts';
 import { LabError } from './errors.ts';
 
@@ -40,6 +40,10 @@ export interface LabConfig {
   keyPath: string;
   knownHostsPath: string;
   sshUser: string;
+  /** The Debian release of every server... */
+  release: LabRelease;
+  /** ...but these (host name -> release). */
+  hostReleases: Readonly<Record<string, LabRelease>>;
 }
 
 export const LAB_DEFAULTS = {
@@ -48,6 +52,7 @@ export const LAB_DEFAULTS = {
   cacheDir: '/var/cache/tandem',
   /** Relative to the inventory's folder. */
   stateDir: '.lab',
+  release: LAB_RELEASES[0],
 } as const;
 
 const HOST_NAME = /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -77,6 +82,8 @@ export function labConfigFromInventory(inv: Inventory): LabConfig {
     gateway: LAB_DEFAULTS.gateway,
     cacheDir: LAB_DEFAULTS.cacheDir,
     stateDir: path.resolve(path.dirname(inv.file), LAB_DEFAULTS.stateDir),
+    release: LAB_DEFAULTS.release,
+    hostReleases: {},
   };
   const config: LabConfig = {
     inventoryPath: inv.file,
@@ -88,6 +95,8 @@ export function labConfigFromInventory(inv: Inventory): LabConfig {
     keyPath: inv.ssh.key,
     knownHostsPath: inv.ssh.knownHosts,
     sshUser: inv.ssh.user,
+    release: lab.release,
+    hostReleases: lab.hostReleases,
   };
   validateLabConfig(config);
   return config;
@@ -160,6 +169,11 @@ export function withHostCount(config: LabConfig, count: number): LabConfig {
     taken.add(name).add(address);
   }
   return { ...config, hosts };
+}
+
+/** The release a host of this lab runs (hosts beyond the inventory's take lab.release). */
+export function releaseOf(config: LabConfig, hostName: string): LabRelease {
+  return config.hostReleases[hostName] ?? config.release;
 }
 
 export function findHost(config: LabConfig, name: string): LabHost {

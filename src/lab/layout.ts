@@ -1,6 +1,8 @@
 // Names and paths of everything the lab makes, derived from its settings (pure).
 import path from 'node:path';
 import { lastOctet } from './addr.ts';
+import type { LabRelease } from '../inventory/types.ts';
+import { releaseInfo } from './base-recipe.ts';
 import type { LabConfig, LabHost } from './config.ts';
 
 export interface HostLayout {
@@ -43,7 +45,8 @@ export const paths = {
   /** Unpacked read-only base trees, one per image id. */
   baseDir: (c: LabConfig, imageId: string) => path.join(c.stateDir, 'base', imageId),
   imagesDir: (c: LabConfig) => path.join(c.cacheDir, 'images'),
-  imageTarball: (c: LabConfig, imageId: string) => path.join(c.cacheDir, 'images', `debian12-${imageId}.tar.zst`),
+  imageTarball: (c: LabConfig, release: LabRelease, imageId: string) =>
+    path.join(c.cacheDir, 'images', `debian${releaseInfo(release).versionId}-${imageId}.tar.zst`),
   aptCacheDir: (c: LabConfig) => path.join(c.cacheDir, 'apt-cacher-ng'),
   proxyDir: (c: LabConfig) => path.join(c.stateDir, 'apt-cacher-ng'),
 };

@@ -9,6 +9,7 @@ import { LabError } from './errors.ts';
 import { run, runOk } from './exec.ts';
 import type { HostLayout } from './layout.ts';
 import { isMounted } from './mounts.ts';
+import { sleep } from './processes.ts';
 
 interface IpLink {
   ifname: string;
@@ -102,9 +103,14 @@ export async function removeHostNetwork(host: HostLayout): Promise<boolean> {
   if (await netnsExists(host.netns)) {
     await runOk(ip.deleteNetns(host.netns), `removing the network namespace ${host.netns}`);
     removed = true;
+    // The veth pair goes with the namespace once the last process in it has exited, which a host
+    // stopped a moment ago may not have yet: wait for that a little before deleting it by hand.
+    for (const deadline = Date.now() + 5000; Date.now() < deadline && (await linkExists(host.veth)); ) await sleep(100);
   }
   if (await linkExists(host.veth)) {
-    await runOk(ip.deleteLink(host.veth), `removing ${host.veth}`);
+    const result = await run(ip.deleteLink(host.veth));
+    // Gone by itself meanwhile is as good as deleted.
+    if (result.code !== 0 && (await linkExists(host.veth))) await runOk(ip.deleteLink(host.veth), `removing ${host.veth}`);
     removed = true;
   }
   return removed;

@@ -2,6 +2,7 @@
 // path even if the inventory changed since.
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import type { LabRelease } from '../inventory/types.ts';
 import type { LabConfig } from './config.ts';
 import { LabError } from './errors.ts';
 import { paths } from './layout.ts';
@@ -11,13 +12,16 @@ export interface HostState {
   supervisorPid?: number;
   /** The host's cgroup folders, one per hierarchy. */
   cgroups: string[];
+  /** The release it was booted with and the unpacked base its overlay sits on. */
+  release?: LabRelease;
+  baseDir?: string;
 }
 
 export interface LabState {
   version: 1;
   bridge: string;
   gateway: string;
-  /** Unpacked base tree the host overlays sit on. */
+  /** Written by labs from before releases (every host on bookworm): the base of all hosts. */
   baseDir?: string;
   proxyPid?: number;
   /** Parent cgroup folders (<current cgroup>/tandem-lab) per hierarchy. */
@@ -27,6 +31,13 @@ export interface LabState {
 
 export function emptyState(config: LabConfig): LabState {
   return { version: 1, bridge: config.bridge, gateway: config.gateway, cgroupParents: [], hosts: {} };
+}
+
+/** The release and base a recorded host was booted with (older state files name one base for all). */
+export function recordedBase(state: LabState, name: string): { release: LabRelease; baseDir?: string } {
+  const h = state.hosts[name];
+  if (h?.release) return { release: h.release, ...(h.baseDir ? { baseDir: h.baseDir } : {}) };
+  return { release: 'bookworm', ...(state.baseDir ? { baseDir: state.baseDir } : {}) };
 }
 
 export async function readState(config: LabConfig): Promise<LabState> {

@@ -1,13 +1,14 @@
 // `tandem lab up`: host packages, base image, bridge, apt proxy, then every host not yet running.
 import { parseCidr } from './addr.ts';
 import { labCgroupParents } from './cgroups.ts';
-import { withHostCount, type LabConfig, type LabHost } from './config.ts';
+import { releaseInfo } from './base-recipe.ts';
+import { releaseOf, withHostCount, type LabConfig, type LabHost } from './config.ts';
 import { LabError } from './errors.ts';
 import { step, type Progress } from './events.ts';
 import { ensureHostPackages } from './host-packages.ts';
 import { bootHosts } from './boot.ts';
 import { findForeignLab, findHostProcesses, hostKey, stopHost, wipeHost } from './host.ts';
-import { ensureBaseImage } from './image.ts';
+import { ensureBaseImages } from './image.ts';
 import { updateKnownHosts } from './known-hosts.ts';
 import { CGROUP_PARENT, hostLayout, type HostLayout } from './layout.ts';
 import { withLock } from './lock.ts';
@@ -16,7 +17,7 @@ import { preflight } from './preflight.ts';
 import { ensureProxy } from './proxy.ts';
 import { waitForSsh } from './probe.ts';
 import { ensureLabKey } from './ssh-key.ts';
-import { readState, writeState } from './state.ts';
+import { readState, recordedBase, writeState } from './state.ts';
 import path from 'node:path';
 
 export interface UpOptions {
@@ -54,13 +55,17 @@ export async function labUp(config: LabConfig, opts: UpOptions): Promise<UpResul
         hint: 'two labs cannot share a bridge and addresses: run `tandem lab down` in that checkout first (or give this inventory another lab.bridge and lab.gateway)',
       });
     }
-    const base = await ensureBaseImage(config, progress);
-    if (state.baseDir && state.baseDir !== base.dir && Object.keys(state.hosts).length) {
-      throw new LabError('the running lab hosts use an older base image', {
+    const bases = await ensureBaseImages(config, wanted.hosts.map((h) => releaseOf(config, h.name)), progress);
+    const baseFor = (h: { name: string }) => bases.get(releaseOf(config, h.name))!;
+    const older = wanted.hosts.filter((h) => {
+      const was = recordedBase(state, h.name);
+      return state.hosts[h.name] && was.release === baseFor(h).release && was.baseDir !== baseFor(h).dir;
+    });
+    if (older.length) {
+      throw new LabError(`the running lab hosts ${older.map((h) => h.name).join(', ')} use an older base image`, {
         hint: 'run `tandem lab down` then `tandem lab up` to move to the new one',
       });
     }
-    state.baseDir = base.dir;
     // New hosts go under this process's current cgroups; earlier ones stay where they were.
     const parents = await labCgroupParents(CGROUP_PARENT);
     state.cgroupParents = [...new Set([...state.cgroupParents, ...parents])];
@@ -99,9 +104,14 @@ export async function labUp(config: LabConfig, opts: UpOptions): Promise<UpResul
           hint: 'another checkout has its lab up on the same bridge: run `tandem lab down` there first',
         });
       }
-      if (running.supervisorPid && state.hosts[host.name]) {
+      const was = recordedBase(state, host.name).release;
+      const want = releaseOf(config, host.name);
+      if (running.supervisorPid && state.hosts[host.name] && was === want) {
         alreadyRunning.push(host.name);
       } else {
+        if (running.supervisorPid && was !== want) {
+          progress({ type: 'info', message: `${host.name} runs ${releaseInfo(was).name}; the inventory asks for ${releaseInfo(want).name}: starting it afresh` });
+        }
         // Not running (or half-started): clean any remains, then it starts pristine.
         const recorded = state.hosts[host.name];
         await stopHost(layout, recorded?.cgroups ?? cgroupsFor(layout), running.pids);
@@ -110,8 +120,8 @@ export async function labUp(config: LabConfig, opts: UpOptions): Promise<UpResul
     }
     const timeout = opts.bootTimeoutMs ?? 60_000;
     if (toStart.length) {
-      await step(progress, `starting ${toStart.map((h) => `${h.name} (${h.address})`).join(', ')}`, () =>
-        bootHosts(config, state, toStart, wanted.hosts, authorizedKey, timeout, true, cgroupsFor),
+      await step(progress, `starting ${toStart.map((h) => `${h.name} (${h.address}, ${releaseOf(config, h.name)})`).join(', ')}`, () =>
+        bootHosts(config, state, { hosts: toStart, allHosts: wanted.hosts, authorizedKey, bootTimeoutMs: timeout, freshNetwork: true, cgroupsFor, baseFor }),
       );
     }
     // Hosts that were already up: make sure their keys are pinned and sshd answers.

@@ -1,15 +1,20 @@
-// Three servers (inventory/lab-three.yml): one apply builds a stack with two replicas, and
+// Three servers (the lab inventory plus web-03, as inventory/lab-three.yml is for the shared lab):
+// one apply builds a stack with two replicas, and
 // `deploy --batch 2` switches two servers at once with no failed request, while a batch that would
 // empty the pool is refused. Adds web-03 to the lab, and stops it again at the end.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { appVersion, onHost, tandem, tandemAsync, tandemJson } from './tandem.ts';
 import { startLoad } from './load.ts';
+import { addressAfterFirst, labVariant, readInventory } from './variants.ts';
 import { httpGet } from '../../src/verify/http.ts';
 
-const THREE = 'inventory/lab-three.yml';
-const WEB = { 'web-01': '10.77.0.11', 'web-02': '10.77.0.12', 'web-03': '10.77.0.13' } as const;
+const address = (name: string) => readInventory().hosts.find((h) => h.name === name)!.address;
+const WEB = { 'web-01': address('web-01'), 'web-02': address('web-02'), 'web-03': addressAfterFirst(2) } as const;
 const LBS = [WEB['web-01'], WEB['web-02']];
+const THREE = labVariant('three', (d) => {
+  d.hosts['web-03'] = { address: WEB['web-03'], roles: ['web', 'app', 'db-replica'] };
+});
 
 async function versionsServed(): Promise<string[]> {
   return Promise.all(Object.values(WEB).map(async (a) => (await httpGet(`http://${a}:8080/version`)).body.trim()));

@@ -4,13 +4,14 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { ChildProcess } from 'node:child_process';
-import { addressOf, appVersion, onHost, tandem, tandemAsync, tandemJson } from './tandem.ts';
+import { appVersion, onHost, tandem, tandemAsync, tandemJson } from './tandem.ts';
 import { resetHosts } from './harness.ts';
 import { startLoad } from './load.ts';
+import { readInventory } from './variants.ts';
 import { prepareRelease } from '../../src/release/prepare.ts';
 
-const LBS = [addressOf('web-01'), addressOf('web-02')];
 const HOSTS = ['web-01', 'web-02'];
+const LBS = HOSTS.map((name) => readInventory().hosts.find((h) => h.name === name)!.address);
 
 function versionsServed(): string[] {
   return HOSTS.map((h) => onHost(h, 'curl -sS http://127.0.0.1:8080/version').stdout.trim());

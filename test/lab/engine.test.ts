@@ -2,12 +2,13 @@
 // commands; host keys are pinned (unknown refused, changed refused with both fingerprints).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { addressOf, LAB, LAB_INVENTORY, onHost, tandem, tandemJson } from './tandem.ts';
 import { resetHosts } from './harness.ts';
 import { hashHostName } from '../../src/ssh/known-hosts.ts';
+import { labVariant } from './variants.ts';
 
 test.before(async () => {
   await resetHosts(['web-01']);
@@ -40,20 +41,19 @@ test('plan shows the diff of a file edited by hand and exits 2; apply puts it ba
   assert.match(onHost('web-01', 'cat /etc/tandem/host').stdout, /name=web-01/);
 });
 
+let variants = 0;
+
+/** The lab inventory with a known_hosts file of its own holding `content`. */
 function inventoryWithKnownHosts(content: string): { file: string; knownHosts: string } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tandem-keys-'));
-  const text = readFileSync(LAB_INVENTORY, 'utf8')
-    .replace(/key: \.\.\/\.lab\/id_ed25519/, `key: ${path.resolve(path.dirname(LAB_INVENTORY), '../.lab/id_ed25519')}`)
-    .replace(/known_hosts: [^,}\s]+/, 'known_hosts: pinned.known_hosts')
-    .replace(/source: \.\.\/examples\/app/, `source: ${path.resolve(path.dirname(LAB_INVENTORY), '../examples/app')}`)
-    .replace(/state: \.\.\/\.lab/, `state: ${path.resolve(path.dirname(LAB_INVENTORY), '../.lab')}`);
-  const file = path.join(dir, 'keys.yml');
-  writeFileSync(file, text);
-  const knownHosts = path.join(dir, 'pinned.known_hosts');
+  const name = `keys-${++variants}`;
+  const file = labVariant(name, (d) => {
+    d.ssh.known_hosts = `${name}.known_hosts`;
+  });
+  const knownHosts = path.join(path.dirname(file), `${name}.known_hosts`);
   writeFileSync(knownHosts, content);
-  copyFileSync(LAB.secretsFile, path.join(dir, 'keys.secrets.yml'));
   return { file, knownHosts };
 }
+
 
 test('an unknown host key is refused unless --accept-new-host-keys, which pins it', () => {
   const { file, knownHosts } = inventoryWithKnownHosts('');
@@ -80,21 +80,21 @@ test('a changed host key is refused, showing the pinned and the offered fingerpr
 
 /** The key the lab recorded for web-01 ("ssh-ed25519 AAAA..."). */
 function labKeyOfWeb01(): string {
-  const recorded = readFileSync(path.join(path.dirname(LAB_INVENTORY), 'lab.known_hosts'), 'utf8');
-  const line = recorded.split('\n').find((l) => l.startsWith('10.77.0.11 '));
+  const recorded = readFileSync(LAB.ssh.knownHosts, 'utf8');
+  const line = recorded.split('\n').find((l) => l.startsWith(`${addressOf('web-01')} `));
   assert.ok(line, 'the lab recorded the key of web-01');
   return line!.split(/\s+/).slice(1, 3).join(' ');
 }
 
 test('a key pinned on a hashed line (HashKnownHosts) is recognised; the same key marked @revoked is refused even with --accept-new-host-keys', () => {
   const key = labKeyOfWeb01();
-  const hashed = inventoryWithKnownHosts(`${hashHostName('10.77.0.11')} ${key}\n`);
+  const hashed = inventoryWithKnownHosts(`${hashHostName(addressOf('web-01'))} ${key}\n`);
   const ok = tandem(['plan', '--recipe', 'base', '--limit', 'web-01', '-i', hashed.file]);
   assert.ok(ok.code === 0 || ok.code === 2, ok.stdout + ok.stderr);
-  const revoked = inventoryWithKnownHosts(`@revoked * ${key}\n${hashHostName('10.77.0.11')} ${key}\n`);
+  const revoked = inventoryWithKnownHosts(`@revoked * ${key}\n${hashHostName(addressOf('web-01'))} ${key}\n`);
   const r = tandem(['plan', '--recipe', 'base', '--limit', 'web-01', '-i', revoked.file, '--accept-new-host-keys', '--json']);
   assert.is(r.code, 3, r.stdout + r.stderr);
-  assert.match(r.stderr, /is marked @revoked in .*pinned\.known_hosts: refused, with or without --accept-new-host-keys/);
+  assert.match(r.stderr, /is marked @revoked in .*\.known_hosts: refused, with or without --accept-new-host-keys/);
   assert.is(JSON.parse(r.stdout).error.kind, 'host-key');
   assert.is(readFileSync(revoked.knownHosts, 'utf8').split('\n').filter(Boolean).length, 2, 'nothing was pinned');
 });

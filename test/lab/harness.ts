@@ -5,11 +5,12 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labConfig, labReset, labUp, sshArgv, type LabConfig, type LabHost } from '../../src/lab/index.ts';
+import { LAB_INVENTORY, withInventory } from './variants.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** The lab inventory the tests use (TANDEM_LAB_INVENTORY overrides). */
-export const labInventoryPath = path.resolve(process.env.TANDEM_LAB_INVENTORY ?? path.join(repoRoot, 'inventory/lab.yml'));
+export const labInventoryPath = LAB_INVENTORY;
 
 let cached: Promise<LabConfig> | undefined;
 
@@ -83,7 +84,7 @@ export async function sshExec(host: string, command: string, opts: { input?: str
   return runArgv(await sshArgsFor(host, [command]), opts);
 }
 
-/** Runs the tandem CLI (`tsx src/cli/main.ts ARGS`) from the repository root. */
+/** Runs the tandem CLI (`tsx src/cli/main.ts ARGS`, on the lab inventory unless ARGS name one) from the repository root. */
 export function tandem(args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
-  return runArgv([process.execPath, '--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...args], opts);
+  return runArgv([process.execPath, '--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...withInventory(args)], opts);
 }

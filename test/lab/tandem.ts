@@ -1,24 +1,16 @@
-// Running the real CLI and real commands on lab servers, for the lab tests.
+// Running the real CLI and real commands on lab servers, for the lab tests. Without -i, the CLI
+// gets the lab inventory under test (TANDEM_LAB_INVENTORY, default inventory/lab.yml).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseYaml, toInventory } from '../../src/inventory/load.ts';
-import { labInventoryPath } from './harness.ts';
 
-export const ROOT = path.resolve(import.meta.dirname, '../..');
-/** The lab inventory every command below uses unless given another -i (TANDEM_LAB_INVENTORY overrides). */
-export const LAB_INVENTORY = labInventoryPath;
-/** That inventory as tandem reads it: addresses, the secrets and known_hosts files. */
-export const LAB = toInventory(parseYaml(readFileSync(LAB_INVENTORY, 'utf8'), LAB_INVENTORY), LAB_INVENTORY, LAB_INVENTORY);
+import { LAB_INVENTORY, readInventory, ROOT, withInventory } from './variants.ts';
+
+export { LAB_INVENTORY, ROOT };
+/** The lab inventory as tandem reads it: addresses, the secrets and known_hosts files. */
+export const LAB = readInventory();
 export const addressOf = (host: string): string => LAB.hosts.find((h) => h.name === host)!.address;
-
-/** The verb's arguments with `-i LAB_INVENTORY` added after the verb (after `lab <verb>`), unless one is given. */
-function withInventory(args: string[]): string[] {
-  if (args.includes('-i') || args.includes('--inventory')) return args;
-  const at = args[0] === 'lab' ? 2 : 1;
-  return [...args.slice(0, at), '-i', LAB_INVENTORY, ...args.slice(at)];
-}
 
 export interface Ran {
   code: number;

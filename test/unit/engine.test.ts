@@ -11,6 +11,8 @@ import type { EngineEvent, Mode, RunReport } from '../../src/engine/events.ts';
 import type { Handler, HostWork, Op } from '../../src/engine/types.ts';
 import { absent, directory, file, symlink } from '../../src/ops/file.ts';
 import { fileFact } from '../../src/facts/file.ts';
+import { peerFact } from '../../src/engine/facts.ts';
+import { ValidationError } from '../../src/errors.ts';
 import { Redactor } from '../../src/secrets/secret.ts';
 import type { HostSpec } from '../../src/inventory/types.ts';
 import { LocalConnection, localHost, localOwner } from '../fixtures/local-connection.ts';
@@ -414,8 +416,8 @@ test('events: run:start, phases in order, one connect per host, op start/end pai
   });
   assert.equal(seq, [
     'run:start apply h1 base,app',
-    'phase:start base h1',
     'host:connect h1',
+    'phase:start base h1',
     'host:phase h1 base 1',
     'op:start file /a',
     'op:end file /a changed',
@@ -492,6 +494,45 @@ test('a change that names the facts it invalidates re-reads only those, once', a
   assert.equal(statuses(report, 'h1'), ['file /one=changed', 'check one=ok', 'file /two=changed']);
   // facts, put one, re-read one, put two.
   assert.is(report.roundTrips.h1, 4);
+});
+
+// ---- other hosts' facts, and checks before any change ----------------------------------------
+
+test("an op reads another host's fact as that host first read it, with no round trip of its own", async () => {
+  fs.writeFileSync(p('h1-version'), '11.8\n');
+  const version = fileFact(p('h1-version'));
+  const seen: (string | undefined)[] = [];
+  const fromPeer = (host: string): Op => {
+    const f = peerFact(host, version);
+    return { id: `read ${host}'s version`, facts: [f], plan: (v) => (seen.push(v.get(f)?.content), null) };
+  };
+  const { report } = await go('apply', {
+    h1: [{ phase: 'base', ops: [file({ path: p('h1-version'), content: '12.0\n', mode: '0644', ...own })] }],
+    h2: [{ phase: 'app', ops: [fromPeer('h1'), fromPeer('h9')] }],
+  });
+  // h1 changed the file in its base phase; h2 still sees what h1 said before any change.
+  assert.equal(seen, ['11.8\n', undefined], 'a host outside the run reads as undefined');
+  assert.is(report.roundTrips.h2, 1, 'h2: its own first batch only');
+  assert.is(report.roundTrips.h1, 2, 'h1: one batch (its facts and the one h2 asked for), one change');
+});
+
+test('a failed check stops every host before any change; the others report no failure of their own', async () => {
+  const check = (ok: boolean): Op => ({
+    id: 'platform',
+    facts: [],
+    plan: () => {
+      if (!ok) throw new ValidationError('runs a release tandem does not know');
+      return null;
+    },
+  });
+  const { report } = await go('apply', {
+    h1: [{ phase: 'check', ops: [check(true)] }, { phase: 'base', ops: [file({ path: p('h1'), content: 'x\n', mode: '0644', ...own })] }],
+    h2: [{ phase: 'check', ops: [check(false)] }, { phase: 'base', ops: [file({ path: p('h2'), content: 'x\n', mode: '0644', ...own })] }],
+  });
+  assert.equal(ls(dir), [], 'nothing was written on either host');
+  assert.equal(report.summary, { ok: 1, changed: 0, failed: 1 });
+  assert.match(report.hosts.h2!.error ?? '', /runs a release tandem does not know/);
+  assert.is(report.hosts.h1!.error, undefined);
 });
 
 test.run();

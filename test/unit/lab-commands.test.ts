@@ -6,7 +6,7 @@ import { apt, debootstrap, ip, mountOverlay, nspawn, packTarball, sshArgv, unpac
 import type { LabConfig } from '../../src/lab/config.ts';
 import { hostLayout } from '../../src/lab/layout.ts';
 import { isHostProcess, rootOf, supervisorArgv, SUPERVISOR_MARKER } from '../../src/lab/supervisor.ts';
-import { BASE_EDITS, BASE_PACKAGES, imageId } from '../../src/lab/base-recipe.ts';
+import { BASE_PACKAGES, baseRecipe, imageId } from '../../src/lab/base-recipe.ts';
 import { guestEdits, hostsFile } from '../../src/lab/guest-files.ts';
 import { proxyConfig } from '../../src/lab/proxy.ts';
 
@@ -23,6 +23,8 @@ const config: LabConfig = {
   keyPath: '/st/id_ed25519',
   knownHostsPath: '/repo/inventory/lab.known_hosts',
   sshUser: 'root',
+  release: 'trixie',
+  hostReleases: {},
 };
 
 test('addresses: subnet membership, fixed locally administered MACs', () => {
@@ -92,9 +94,24 @@ test('files, images and packages', () => {
   assert.ok(packTarball('/src', '/out.tar.zst').argv.includes('--xattrs'));
   assert.ok(unpackTarball('/in.tar.zst', '/dst').argv.includes('--numeric-owner'));
   assert.equal(apt.install(['zstd']).argv, ['apt-get', 'install', '-y', '--no-install-recommends', 'zstd']);
-  assert.match(imageId(), /^[0-9a-f]{12}$/);
-  assert.ok(BASE_EDITS.some((e) => e.kind === 'remove' && e.path === 'etc/ssh/ssh_host_ed25519_key'));
-  assert.ok(BASE_EDITS.some((e) => e.kind === 'symlink' && e.path.endsWith('apt-daily.timer') && e.target === '/dev/null'));
+});
+
+test('base images: one recipe per release, each with its own id and apt sources', () => {
+  assert.match(imageId('trixie'), /^[0-9a-f]{12}$/);
+  assert.is.not(imageId('trixie'), imageId('bookworm'), 'each release is cached on its own');
+  for (const release of ['trixie', 'bookworm'] as const) {
+    const r = baseRecipe(release);
+    assert.is(r.suite, release);
+    assert.ok(r.edits.some((e) => e.kind === 'remove' && e.path === 'etc/ssh/ssh_host_ed25519_key'));
+    assert.ok(r.edits.some((e) => e.kind === 'symlink' && e.path.endsWith('apt-daily.timer') && e.target === '/dev/null'));
+    const sources = r.edits.find((e) => e.kind === 'write' && e.path === 'etc/apt/sources.list');
+    assert.ok(sources?.kind === 'write');
+    assert.equal(sources.content.trim().split('\n'), [
+      `deb http://deb.debian.org/debian ${release} main`,
+      `deb http://deb.debian.org/debian ${release}-updates main`,
+      `deb http://deb.debian.org/debian-security ${release}-security main`,
+    ]);
+  }
 });
 
 test('guest identity: hostname, hosts, machine-id, apt proxy on the bridge, authorized key', () => {

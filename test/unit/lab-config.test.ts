@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { parseYaml, toInventory } from '../../src/inventory/load.ts';
-import { labConfig, labConfigFromInventory, validateLabConfig, withHostCount, findHost, type LabConfig } from '../../src/lab/config.ts';
+import { labConfig, labConfigFromInventory, validateLabConfig, withHostCount, findHost, releaseOf, type LabConfig } from '../../src/lab/config.ts';
 import { InputError, InventoryError, UsageError } from '../../src/errors.ts';
 
 const FILE = '/repo/inventory/lab.yml';
@@ -53,6 +53,8 @@ test('the committed inventory/lab.yml: two hosts, settings, paths relative to th
   assert.is(c.keyPath, path.join(repo, '.lab/id_ed25519'));
   assert.is(c.knownHostsPath, path.join(repo, 'inventory/lab.known_hosts'));
   assert.is(c.sshUser, 'root');
+  assert.is(c.release, 'trixie', 'the lab builds Debian 13 by default');
+  assert.equal(c.hostReleases, {});
 });
 
 test('an inventory error keeps its kind and gains a hint that says what to do', async () => {
@@ -73,6 +75,7 @@ test('defaults when the lab: section is missing', () => {
   assert.is(c.gateway, '10.77.0.1/24');
   assert.is(c.cacheDir, '/var/cache/tandem');
   assert.is(c.stateDir, '/repo/inventory/.lab');
+  assert.is(c.release, 'trixie');
 });
 
 test('settings are overridable', () => {
@@ -106,6 +109,31 @@ test('--hosts N: fewer takes the first N; more adds web-03.. at .13..', () => {
   ]);
   throwsInput(() => withHostCount(c, 0), /at least 1/, UsageError);
   throwsInput(() => withHostCount(c, 300), /outside 10\.77\.0\.1\/24/, UsageError);
+});
+
+test('lab.release for every server, lab.hosts.NAME.release for a mixed fleet', () => {
+  const c = fromDoc(doc({ lab: { release: 'bookworm', hosts: { 'web-02': { release: 'trixie' } } } }));
+  assert.is(c.release, 'bookworm');
+  assert.is(releaseOf(c, 'web-01'), 'bookworm');
+  assert.is(releaseOf(c, 'web-02'), 'trixie');
+  assert.is(releaseOf(withHostCount(c, 3), 'web-03'), 'bookworm', 'extra hosts take lab.release');
+  assert.is(releaseOf(fromDoc(doc()), 'web-02'), 'trixie');
+});
+
+test('an unknown release, or a release for a host the inventory lacks, is refused naming the field', () => {
+  const problems = (d: Doc): string[] => {
+    try {
+      fromDoc(d);
+    } catch (err) {
+      if (err instanceof InventoryError) return err.problems;
+      throw err;
+    }
+    return assert.unreachable('expected an inventory error') as never;
+  };
+  assert.equal(problems(doc({ lab: { release: 'buster' } })), ['lab.yml: lab.release: unknown release "buster" (the lab builds trixie or bookworm)']);
+  assert.equal(problems(doc({ lab: { hosts: { 'web-02': { release: '13' } } } })), ['lab.yml: lab.hosts.web-02.release: unknown release "13" (the lab builds trixie or bookworm)']);
+  assert.equal(problems(doc({ lab: { hosts: { 'web-09': { release: 'trixie' } } } })), ['lab.yml: lab.hosts.web-09: not a host of this inventory (hosts: web-01, web-02)']);
+  assert.equal(problems(doc({ lab: { hosts: { 'web-02': { release: 'trixie', memory: 1 } } } })), ['lab.yml: lab.hosts.web-02: unknown field "memory"']);
 });
 
 test('findHost names the known hosts when asked for another', () => {

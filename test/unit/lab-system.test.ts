@@ -100,12 +100,13 @@ test('CLI rendering: progress lines and the status table', () => {
     bridge: { name: 'tandem0', gateway: '10.77.0.1/24', present: true },
     proxy: { running: true, pid: 42 },
     hosts: [
-      { name: 'web-01', address: '10.77.0.11', running: true, sshBanner: 'SSH-2.0-OpenSSH_9.2p1' },
+      { name: 'web-01', address: '10.77.0.11', running: true, release: 'Debian GNU/Linux 13 (trixie)', sshBanner: 'SSH-2.0-OpenSSH_10.0p2' },
       { name: 'web-02', address: '10.77.0.12', running: false },
     ],
   });
-  assert.match(table, /web-01\s+10\.77\.0\.11\s+yes\s+SSH-2\.0-OpenSSH_9\.2p1/);
-  assert.match(table, /web-02\s+10\.77\.0\.12\s+no\s+no answer/);
+  assert.match(table, /^HOST\s+ADDRESS\s+RELEASE\s+RUNNING\s+SSH$/m);
+  assert.match(table, /web-01\s+10\.77\.0\.11\s+Debian GNU\/Linux 13 \(trixie\)\s+yes\s+SSH-2\.0-OpenSSH_10\.0p2/);
+  assert.match(table, /web-02\s+10\.77\.0\.12\s+-\s+no\s+no answer/);
   assert.match(table, /running \(PID 42\)/);
 });
 

@@ -16,6 +16,7 @@ import { mysqlAccountFact, parseAccount, parseMysqlState, type AccountState, typ
 import { Secret, Redactor } from '../../src/secrets/secret.ts';
 import { describeCommand } from '../../src/engine/commands.ts';
 import { serverId } from '../../recipes/database.ts';
+import type { Platform } from '../../src/facts/platform.ts';
 
 const state = (over: Partial<MysqlState> = {}): MysqlState => ({
   up: true,
@@ -79,6 +80,13 @@ const repl = (dialect = mariadb) => ({
   password: pw,
   databases: ['app', 'tandem'],
 });
+/** The primary's platform as its first reading says: a release, and what is installed. */
+const on = (versionId: '12' | '13', packages: Record<string, string> = {}): Platform => ({
+  os: { id: 'debian', versionId, codename: versionId === '13' ? 'trixie' : 'bookworm', prettyName: `Debian GNU/Linux ${versionId}` },
+  packages,
+});
+const bookworm = on('12');
+const trixie = on('13');
 const running = (d = mariadb, over: Record<string, string> = {}) => ({
   [d.status.sourceHost]: '10.0.0.1',
   [d.status.sourceUser]: 'tandem_repl',
@@ -90,7 +98,7 @@ const running = (d = mariadb, over: Record<string, string> = {}) => ({
 });
 
 test('replication: a replica never set up is seeded from a dump, credentials on stdin only', () => {
-  const c = planReplication(repl(), state())!;
+  const c = planReplication(repl(), state(), bookworm)!;
   assert.match(c.summary, /seed from a consistent dump of web-01/);
   const cmd = c.commands[0]!;
   assert.is(cmd.kind, 'script');
@@ -107,10 +115,10 @@ test('replication: a replica never set up is seeded from a dump, credentials on 
 });
 
 test('replication: healthy is left alone; stopped threads are started; an IO error is repaired', () => {
-  assert.is(planReplication(repl(), state({ replica: running() })), null);
-  const stopped = planReplication(repl(), state({ replica: running(mariadb, { Slave_IO_Running: 'No', Slave_SQL_Running: 'No' }) }))!;
+  assert.is(planReplication(repl(), state({ replica: running() }), bookworm), null);
+  const stopped = planReplication(repl(), state({ replica: running(mariadb, { Slave_IO_Running: 'No', Slave_SQL_Running: 'No' }) }), bookworm)!;
   assert.match(stopped.summary, /start replication/);
-  const io = planReplication(repl(), state({ replica: running(mariadb, { Slave_IO_Running: 'Connecting', Last_IO_Error: 'Access denied for user' }) }))!;
+  const io = planReplication(repl(), state({ replica: running(mariadb, { Slave_IO_Running: 'Connecting', Last_IO_Error: 'Access denied for user' }) }), bookworm)!;
   assert.match(io.summary, /repair replication \(IO thread: Access denied/);
   assert.ok(stdinOf(io.commands[0] as never).startsWith(SQL_PRELUDE));
   assert.match(stdinOf(io.commands[0] as never), /^STOP SLAVE;\nCHANGE MASTER TO/m);
@@ -118,23 +126,54 @@ test('replication: healthy is left alone; stopped threads are started; an IO err
 
 test('replication: an SQL error is reported with the server own words and not touched', () => {
   assert.throws(
-    () => planReplication(repl(), state({ replica: running(mariadb, { Slave_SQL_Running: 'No', Last_SQL_Error: "Duplicate entry '1' for key 'PRIMARY'" }) })),
+    () => planReplication(repl(), state({ replica: running(mariadb, { Slave_SQL_Running: 'No', Last_SQL_Error: "Duplicate entry '1' for key 'PRIMARY'" }) }), bookworm),
     /left as it is: the SQL thread stopped with "Duplicate entry '1' for key 'PRIMARY'"/,
   );
 });
 
 test('replication: pointed elsewhere is re-pointed at the primary', () => {
-  const c = planReplication(repl(), state({ replica: running(mariadb, { Master_Host: '10.0.0.9' }) }))!;
+  const c = planReplication(repl(), state({ replica: running(mariadb, { Master_Host: '10.0.0.9' }) }), bookworm)!;
   assert.match(c.summary, /point replication at web-01 \(10\.0\.0\.1\).*was 10\.0\.0\.9/);
 });
 
+test('replication TLS follows the primary: none from MariaDB 10.11, verified TLS from 11.4+ (an 11.8 client insists on it by default)', () => {
+  const seed = (primary: Platform) => {
+    const c = planReplication(repl(), state(), primary)!;
+    return { stdin: stdinOf(c.commands[0] as never) };
+  };
+  const from1011 = seed(bookworm);
+  assert.match(from1011.stdin, /^skip-ssl$/m, 'the dump client does not ask a 10.11 primary for TLS');
+  assert.match(from1011.stdin, /MASTER_CONNECT_RETRY=5, MASTER_SSL=0;/);
+  const from118 = seed(trixie);
+  assert.not.match(from118.stdin, /skip-ssl/);
+  assert.match(from118.stdin, /MASTER_SSL=1, MASTER_SSL_VERIFY_SERVER_CERT=1;/);
+  // What is installed counts over the release's default (MariaDB's own packages on Debian 12).
+  assert.match(seed(on('12', { 'mariadb-server': '1:11.8.3+maria~deb12' })).stdin, /MASTER_SSL=1,/);
+
+  const withTls = running(mariadb, { Master_SSL_Allowed: 'Yes' });
+  assert.is(planReplication(repl(), state({ replica: withTls }), trixie), null);
+  const off = planReplication(repl(), state({ replica: withTls }), bookworm)!;
+  assert.match(off.summary, /replicate from web-01 without TLS/);
+  assert.match(stdinOf(off.commands[0] as never), /^STOP SLAVE;\nCHANGE MASTER TO .*MASTER_SSL=0;\nSTART SLAVE;$/m);
+  const on118 = planReplication(repl(), state({ replica: running(mariadb, { Master_SSL_Allowed: 'No' }) }), trixie)!;
+  assert.match(on118.summary, /replicate from web-01 with TLS/);
+});
+
+test('replication with the primary outside the run (--limit): a healthy replica is left alone, any change is refused', () => {
+  assert.is(planReplication(repl(), state({ replica: running() }), undefined), null);
+  assert.throws(() => planReplication(repl(), state(), undefined), /needs to know which MariaDB web-01 runs .*web-01 is not part of this run or was not reached: run apply with web-01 among the hosts \(--limit\)/);
+  assert.throws(() => planReplication(repl(), state({ replica: running(mariadb, { Slave_IO_Running: 'No' }) }), undefined), /--limit/);
+  // MySQL 8 decides TLS itself: nothing to know.
+  assert.ok(planReplication(repl(mysql8), state(), undefined));
+});
+
 test('MySQL 8 dialect: SOURCE syntax, auto-position, replica status names, GTID wait', () => {
-  const c = planReplication(repl(mysql8), state({ replica: running(mysql8, { Replica_IO_Running: 'No', Replica_SQL_Running: 'No' }) }))!;
+  const c = planReplication(repl(mysql8), state({ replica: running(mysql8, { Replica_IO_Running: 'No', Replica_SQL_Running: 'No' }) }), bookworm)!;
   const sql = stdinOf(c.commands[0] as never);
   assert.match(sql, /^STOP REPLICA;/m);
   assert.match(sql, /CHANGE REPLICATION SOURCE TO SOURCE_HOST='10\.0\.0\.1'.*SOURCE_AUTO_POSITION=1/);
   assert.match(sql, /START REPLICA;$/m);
-  assert.is(planReplication(repl(mysql8), state({ replica: running(mysql8) })), null);
+  assert.is(planReplication(repl(mysql8), state({ replica: running(mysql8) }), bookworm), null);
   assert.is(mysql8.waitForGtid("3E11FA47:1-5", 10), "SELECT WAIT_FOR_EXECUTED_GTID_SET('3E11FA47:1-5', 10)");
   assert.is(mariadb.waitForGtid('0-1-5', 10), "SELECT MASTER_GTID_WAIT('0-1-5', 10)");
   assert.ok(mysql8.replicationConfig({ readOnly: true }).some(([n, v]) => n === 'gtid_mode' && v === 'ON'));
@@ -201,7 +240,7 @@ test('account: every special password reaches SQL as one literal that reads back
 
 test('replication: the CHANGE MASTER password reads back as given, for both engines', () => {
   for (const d of [mariadb, mysql8]) {
-    const c = planReplication({ ...repl(d), password: new Secret(SPECIAL_PASSWORDS.db_replication_password) }, state({ replica: running(d, { [d.status.ioRunning]: 'No', [d.status.sqlRunning]: 'No' }) }))!;
+    const c = planReplication({ ...repl(d), password: new Secret(SPECIAL_PASSWORDS.db_replication_password) }, state({ replica: running(d, { [d.status.ioRunning]: 'No', [d.status.sqlRunning]: 'No' }) }), bookworm)!;
     assert.equal(literalsAfter(stdinOf(c.commands[0] as never), d.engine === 'mariadb' ? 'MASTER_PASSWORD' : 'SOURCE_PASSWORD'), [SPECIAL_PASSWORDS.db_replication_password]);
   }
 });

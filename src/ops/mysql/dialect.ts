@@ -1,6 +1,7 @@
 // One dialect object per database engine: the SQL, packages, paths and config lines that differ.
-// MariaDB (Debian 12's default-mysql-server) is exercised in the lab; MySQL 8 (Ubuntu) by unit tests.
+// MariaDB (Debian 12's 10.11 and Debian 13's 11.8) is exercised in the lab; MySQL 8 by unit tests.
 import { sqlString } from '../../formats/sql.ts';
+import { compareSeries } from '../../facts/platform.ts';
 
 export interface ReplicationSource {
   host: string;
@@ -18,7 +19,16 @@ export interface Dialect {
   validateConfig: string[];
   /** Options (name, value) for the [mysqld] section that turn on GTID replication. */
   replicationConfig(opts: { readOnly: boolean }): [string, string][];
-  changeSource(src: ReplicationSource): string;
+  /**
+   * Points a replica at its source. tls: true, the replica connects with TLS and verifies the
+   * source's certificate; false, without TLS; undefined, the server's default.
+   */
+  changeSource(src: ReplicationSource, tls?: boolean): string;
+  /**
+   * Whether replicas can use TLS to a primary of this series without certificates set up by hand,
+   * or undefined when the engine decides for itself.
+   */
+  replicationTls(primarySeries: string): boolean | undefined;
   startReplica: string;
   stopReplica: string;
   showReplicaStatus: string;
@@ -27,7 +37,7 @@ export interface Dialect {
   /** Replica: wait (seconds) until it has executed the set; returns 0 when done. */
   waitForGtid(gtid: string, timeoutSeconds: number): string;
   /** Names of the status fields, which differ between engines. */
-  status: { ioRunning: string; sqlRunning: string; lastIoError: string; lastSqlError: string; sourceHost: string; sourceUser: string; lag: string };
+  status: { ioRunning: string; sqlRunning: string; lastIoError: string; lastSqlError: string; sourceHost: string; sourceUser: string; lag: string; tls: string };
   /** mysqldump flags that record the GTID position for seeding a replica. */
   dumpFlags: string[];
   /** SQL to run on the replica after loading a dump, before starting replication. */
@@ -49,9 +59,16 @@ export const mariadb: Dialect = {
     ['expire_logs_days', '7'],
     ['read_only', readOnly ? 'ON' : 'OFF'],
   ],
-  changeSource: (s) =>
+  changeSource: (s, tls) =>
     `CHANGE MASTER TO MASTER_HOST=${sqlString(s.host)}, MASTER_PORT=${s.port}, MASTER_USER=${sqlString(s.user)}, ` +
-    `MASTER_PASSWORD=${sqlString(s.password)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=5;`,
+    `MASTER_PASSWORD=${sqlString(s.password)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=5` +
+    (tls === undefined ? '' : tls ? ', MASTER_SSL=1, MASTER_SSL_VERIFY_SERVER_CERT=1' : ', MASTER_SSL=0') +
+    ';',
+  // MariaDB 11.4+ makes its own certificate and lets a client that knows the account's password
+  // verify it ("zero-configuration TLS"): an 11.8 replica does so by default. 10.11 has no
+  // certificate unless one is set up by hand, and an 11.8 replica's default TLS then fails with
+  // "SSL is required, but the server does not support it".
+  replicationTls: (primarySeries) => compareSeries(primarySeries, '11.4') >= 0,
   startReplica: 'START SLAVE;',
   stopReplica: 'STOP SLAVE;',
   showReplicaStatus: 'SHOW SLAVE STATUS\\G',
@@ -65,6 +82,7 @@ export const mariadb: Dialect = {
     sourceHost: 'Master_Host',
     sourceUser: 'Master_User',
     lag: 'Seconds_Behind_Master',
+    tls: 'Master_SSL_Allowed',
   },
   dumpFlags: ['--single-transaction', '--gtid', '--master-data=2', '--routines', '--triggers', '--events'],
   afterSeed: (gtid) => (gtid === undefined ? '' : `SET GLOBAL gtid_slave_pos = ${sqlString(gtid)};`),
@@ -90,6 +108,7 @@ export const mysql8: Dialect = {
   changeSource: (s) =>
     `CHANGE REPLICATION SOURCE TO SOURCE_HOST=${sqlString(s.host)}, SOURCE_PORT=${s.port}, SOURCE_USER=${sqlString(s.user)}, ` +
     `SOURCE_PASSWORD=${sqlString(s.password)}, SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=5, GET_SOURCE_PUBLIC_KEY=1;`,
+  replicationTls: () => undefined,
   startReplica: 'START REPLICA;',
   stopReplica: 'STOP REPLICA;',
   showReplicaStatus: 'SHOW REPLICA STATUS\\G',
@@ -103,6 +122,7 @@ export const mysql8: Dialect = {
     sourceHost: 'Source_Host',
     sourceUser: 'Source_User',
     lag: 'Seconds_Behind_Source',
+    tls: 'Source_SSL_Allowed',
   },
   // The dump carries SET @@GLOBAL.gtid_purged itself.
   dumpFlags: ['--single-transaction', '--set-gtid-purged=ON', '--source-data=2', '--routines', '--triggers', '--events'],

@@ -2,6 +2,8 @@
 // seeded from a consistent dump of the primary, then started; an IO error (credentials, network)
 // is repaired by pointing it at the source again; an SQL error is reported, never papered over.
 import { mysqlStateFact, type MysqlState } from '../../facts/mysql.ts';
+import { mariadbSeries, platformFact, type Platform } from '../../facts/platform.ts';
+import { peerFact } from '../../engine/facts.ts';
 import { Secret } from '../../secrets/secret.ts';
 import { ValidationError } from '../../errors.ts';
 import type { Change, Command, Op } from '../../engine/types.ts';
@@ -38,42 +40,67 @@ export function seedScript(args: ReplicationArgs): string {
   ].join('\n');
 }
 
-/** The [client] options file mysqldump reads to reach the primary as the replication account. */
-export function clientOptions(args: ReplicationArgs): string {
+/**
+ * The [client] options file mysqldump reads to reach the primary as the replication account.
+ * tls false: a primary without TLS, so the client must not insist on it (MariaDB 11.4+ clients do by default).
+ */
+export function clientOptions(args: ReplicationArgs, tls?: boolean): string {
   const options: [string, string | number][] = [
     ['host', args.primary.address],
     ['port', args.primary.port],
     ['user', args.user],
     ['password', args.password.reveal()],
   ];
-  return `[client]\n${options.map(([name, value]) => `${optionName(name)} = ${optionValue(value)}\n`).join('')}`;
+  return `[client]\n${options.map(([name, value]) => `${optionName(name)} = ${optionValue(value)}\n`).join('')}${tls === false ? 'skip-ssl\n' : ''}`;
 }
 
 /** The stdin of seedScript: framed, so no value can pass for the boundary between the two files. */
-export function seedInput(args: ReplicationArgs): Secret {
+export function seedInput(args: ReplicationArgs, tls?: boolean): Secret {
   const d = args.dialect;
-  return new Secret(framed([clientOptions(args), `${SQL_PRELUDE}${d.changeSource(source(args))}\n${d.startReplica}\n`]));
+  return new Secret(framed([clientOptions(args, tls), `${SQL_PRELUDE}${d.changeSource(source(args), tls)}\n${d.startReplica}\n`]));
 }
 
 function source(args: ReplicationArgs) {
   return { host: args.primary.address, port: args.primary.port, user: args.user, password: args.password.reveal() };
 }
 
-export function planReplication(args: ReplicationArgs, have: MysqlState): Change | null {
+/**
+ * TLS to the primary, decided by the MariaDB series it runs (its first reading in this run), or
+ * undefined when that is unknown (the primary is not part of the run) or the engine decides.
+ */
+function tlsTo(args: ReplicationArgs, primary: Platform | undefined): boolean | undefined {
+  const series = primary && mariadbSeries(primary);
+  return series === undefined ? undefined : args.dialect.replicationTls(series);
+}
+
+export function planReplication(args: ReplicationArgs, have: MysqlState, primary?: Platform): Change | null {
   const d = args.dialect;
   const s = d.status;
   const r = have.replica;
   const factId = mysqlStateFact(d.showReplicaStatus).id;
-  const restart = (why: string): Change => ({
-    summary: why,
-    commands: [sqlCommand(`${d.stopReplica}\n${d.changeSource(source(args))}\n${d.startReplica}`, { secret: true, describe: why })],
-    invalidates: [factId],
-  });
+  const tls = tlsTo(args, primary);
+  const mustKnowTls = () => {
+    if (d.engine === 'mariadb' && tls === undefined) {
+      throw new ValidationError(
+        `replication needs to know which MariaDB ${args.primary.name} runs (to tell whether it offers TLS), and ${args.primary.name} ` +
+          `is not part of this run or was not reached: run apply with ${args.primary.name} among the hosts (--limit)`,
+      );
+    }
+  };
+  const restart = (why: string): Change => {
+    mustKnowTls();
+    return {
+      summary: why,
+      commands: [sqlCommand(`${d.stopReplica}\n${d.changeSource(source(args), tls)}\n${d.startReplica}`, { secret: true, describe: why })],
+      invalidates: [factId],
+    };
+  };
   if (!have.up || Object.keys(r).length === 0) {
+    mustKnowTls();
     const cmd: Command = {
       kind: 'script',
       script: seedScript(args),
-      stdin: seedInput(args),
+      stdin: seedInput(args, tls),
       describe: `seed ${args.databases.join(', ')} from a dump of ${args.primary.name}, then start replication`,
       deadline: 'long',
     };
@@ -85,6 +112,9 @@ export function planReplication(args: ReplicationArgs, have: MysqlState): Change
   }
   if (r[s.sourceHost] !== args.primary.address || r[s.sourceUser] !== args.user) {
     return restart(`point replication at ${args.primary.name} (${args.primary.address}) as ${args.user}, was ${r[s.sourceHost]} as ${r[s.sourceUser]}`);
+  }
+  if (tls !== undefined && (r[s.tls] === 'Yes') !== tls) {
+    return restart(`replicate from ${args.primary.name} ${tls ? 'with TLS (its MariaDB makes its own certificate)' : 'without TLS (its MariaDB has none)'}`);
   }
   const io = r[s.ioRunning];
   const sql = r[s.sqlRunning];
@@ -103,5 +133,10 @@ export function planReplication(args: ReplicationArgs, have: MysqlState): Change
 
 export function replication(args: ReplicationArgs): Op {
   const fact = mysqlStateFact(args.dialect.showReplicaStatus);
-  return { id: `mysql replication from ${args.primary.name}`, facts: [fact], plan: (f) => planReplication(args, f.get(fact)) };
+  const primary = peerFact(args.primary.name, platformFact);
+  return {
+    id: `mysql replication from ${args.primary.name}`,
+    facts: [fact, primary],
+    plan: (f) => planReplication(args, f.get(fact), f.get(primary)),
+  };
 }

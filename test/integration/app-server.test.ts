@@ -1,5 +1,5 @@
 // The sample app (examples/app) run as a child process with no database reachable.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';

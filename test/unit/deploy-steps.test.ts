@@ -1,7 +1,7 @@
 // The steps of a rolling deploy and their order, driven against a fake fleet (no server): drain,
 // switch, health check, re-enable; a failed health check rolls back; failed lock releases and
 // failed roll backs are reported, never dropped.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

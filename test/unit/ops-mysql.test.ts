@@ -1,5 +1,5 @@
 // Database ops as tables: {args, facts} -> SQL, for MariaDB and MySQL 8 dialects.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { mariadb, mysql8 } from '../../src/ops/mysql/dialect.ts';
 import { account, database, grantsSatisfied, nativePasswordHash, planAccount, planDatabase } from '../../src/ops/mysql/ops.ts';

@@ -1,6 +1,6 @@
 // The shell builder: every value put into a command comes out of a real `sh -c` exactly as it
 // went in, whatever characters it holds. (Local sh only: no server.)
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { raw, remoteCommandLine, sh, shellJoin, shellQuote } from '../../src/ssh/shell.ts';

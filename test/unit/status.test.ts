@@ -1,5 +1,5 @@
 // `tandem status` as a person reads it: one row per server, the shared address on its own line.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { renderStatus } from '../../src/cli/status.ts';
 import type { StackStatus } from '../../src/status/gather.ts';

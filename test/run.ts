@@ -247,5 +247,6 @@ async function main(): Promise<number> {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = await main();
+  // No top-level await: the unit tests load this file through uvu's require hook.
+  void main().then((code) => (process.exitCode = code));
 }

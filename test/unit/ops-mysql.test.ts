@@ -3,6 +3,7 @@ import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { mariadb, mysql8 } from '../../src/ops/mysql/dialect.ts';
 import { account, database, grantsSatisfied, nativePasswordHash, planAccount, planDatabase } from '../../src/ops/mysql/ops.ts';
+import { sha256CryptChecksum, storedPasswordIs } from '../../src/ops/mysql/password-hash.ts';
 import { clientOptions, planReplication, seedInput, seedScript } from '../../src/ops/mysql/replication.ts';
 import { SQL_PRELUDE } from '../../src/formats/sql.ts';
 import { framed, unframeScript } from '../../src/formats/stdin-frames.ts';
@@ -24,7 +25,8 @@ const state = (over: Partial<MysqlState> = {}): MysqlState => ({
   replica: {},
   ...over,
 });
-const NO_ACCOUNT: AccountState = { exists: false, auth: '', grants: [] };
+const NO_ACCOUNT: AccountState = { exists: false, plugin: '', auth: Buffer.alloc(0), grants: [] };
+const native = (password: string) => ({ plugin: 'mysql_native_password', auth: Buffer.from(nativePasswordHash(password), 'latin1') });
 const stdinOf = (c: { stdin?: unknown }) => (c.stdin instanceof Secret ? c.stdin.reveal() : String(c.stdin));
 const pw = new Secret('s3cret-pass-word');
 
@@ -53,11 +55,11 @@ test('account: created with its grants, the password only on stdin and masked in
 test('account: nothing when the hash and grants match; ALTER when the password differs; GRANT when one is missing', () => {
   const args = { user: 'app', host: 'h', password: pw, grants: [{ privileges: ['SELECT', 'INSERT'], on: '`app`.*' }], dialect: mariadb };
   const grants = ["GRANT USAGE ON *.* TO `app`@`h` IDENTIFIED BY PASSWORD '*X'", 'GRANT SELECT, INSERT ON `app`.* TO `app`@`h`'];
-  assert.is(planAccount(args, { exists: true, auth: nativePasswordHash(pw.reveal()), grants }), null);
-  const alter = planAccount(args, { exists: true, auth: '*OLD', grants })!;
+  assert.is(planAccount(args, { exists: true, ...native(pw.reveal()), grants }), null);
+  const alter = planAccount(args, { exists: true, ...native('the old password'), grants })!;
   assert.match(stdinOf(alter.commands[0] as never), /^ALTER USER 'app'@'h' IDENTIFIED BY/m);
   assert.not.match(stdinOf(alter.commands[0] as never), /GRANT/);
-  const missing = planAccount(args, { exists: true, auth: nativePasswordHash(pw.reveal()), grants: [] })!;
+  const missing = planAccount(args, { exists: true, ...native(pw.reveal()), grants: [] })!;
   assert.match(stdinOf(missing.commands[0] as never), /^GRANT SELECT, INSERT ON `app`\.\* TO 'app'@'h';/m);
 });
 
@@ -209,16 +211,55 @@ test('database ops share one state fact; each account reads only its own, and in
   // So that in a plan, creating one account does not leave the others "pending".
   assert.equal(accounts[0]!.plan({ get: <T>() => NO_ACCOUNT as T })!.invalidates, ['mysql:account:app@10.0.0.2']);
   const fact = mysqlAccountFact({ user: 'app', host: '10.0.0.2' });
-  assert.match(fact.script, /^mysql -N -B -e 'SELECT CONCAT\(.*auth:.*authentication_string\) FROM mysql\.user WHERE User = .*; SHOW GRANTS FOR .*app.*10\.0\.0\.2/);
+  assert.match(fact.script, /^mysql -N -B -e 'SELECT CONCAT\(.*auth:.*plugin.*HEX\(authentication_string\)\) FROM mysql\.user WHERE User = .*; SHOW GRANTS FOR .*app.*10\.0\.0\.2/);
 });
 
+// MySQL 8 caching_sha2_password strings for "foobar" and "123456" (the vectors TiDB tests its
+// MySQL-compatible check with): `$A$005$`, a 20-byte salt with control bytes, the checksum.
+const FOOBAR_SHA2 = Buffer.from('24412430303524031A69251C34295C4B35167C7F1E5A7B63091349503974624D34504B5A424679354856336868686F52485A736E4A733368786E427575516C73446469496537', 'hex');
+const DIGITS_SHA2 = Buffer.from('244124303035245e3e122f765160382d0b1e4d416f3f6752557c3c4d726e5a68756f4a547547682e536c504e6e76484a7854646b5452486d636e45464d61377a634147714144', 'hex');
+
+test('sha256-crypt: Drepper\'s reference vectors (default and explicit rounds)', () => {
+  assert.is(sha256CryptChecksum(Buffer.from('Hello world!'), Buffer.from('saltstring'), 5000), '5B8vYYiY.CVt1RlTTf8KbXBH3hsxY/GNooZaBBGWEc5');
+  assert.is(sha256CryptChecksum(Buffer.from('Hello world!'), Buffer.from('saltstringsaltst'), 10000), '3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA');
+});
+
+test('stored password: matched on both plugins, any other plugin or a malformed string is a mismatch', () => {
+  const sha2 = (auth: Buffer) => ({ plugin: 'caching_sha2_password', auth });
+  assert.ok(storedPasswordIs(sha2(FOOBAR_SHA2), 'foobar'));
+  assert.not.ok(storedPasswordIs(sha2(FOOBAR_SHA2), 'not_foobar'));
+  assert.ok(storedPasswordIs(sha2(DIGITS_SHA2), '123456'));
+  assert.not.ok(storedPasswordIs(sha2(DIGITS_SHA2), 'foobar'));
+  assert.not.ok(storedPasswordIs(sha2(FOOBAR_SHA2.subarray(0, 60)), 'foobar'), 'truncated');
+  assert.ok(storedPasswordIs(native('foobar'), 'foobar'));
+  assert.not.ok(storedPasswordIs(native('foobar'), 'Foobar'));
+  assert.not.ok(storedPasswordIs({ plugin: 'auth_socket', auth: Buffer.alloc(0) }, 'foobar'));
+});
+
+for (const [dialect, have, other] of [
+  [mariadb, native('foobar'), native('an older one')],
+  [mysql8, { plugin: 'caching_sha2_password', auth: FOOBAR_SHA2 }, { plugin: 'caching_sha2_password', auth: DIGITS_SHA2 }],
+  [mysql8, native('foobar'), native('an older one')],
+] as const) {
+  test(`password drift, ${dialect.engine} ${have.plugin}: nothing when the stored hash is the password's, ALTER USER when it is not`, () => {
+    const args = { user: 'app', host: 'h', password: new Secret('foobar'), grants: [], dialect };
+    assert.is(planAccount(args, { exists: true, ...have, grants: [] }), null);
+    const c = planAccount(args, { exists: true, ...other, grants: [] })!;
+    assert.is(c.summary, 'set the password of app@h');
+    assert.match(stdinOf(c.commands[0] as never), /^ALTER USER 'app'@'h' IDENTIFIED BY 'foobar';$/m);
+  });
+}
+
 test('parseAccount: the hash line, then the grants; nothing at all is no account', () => {
-  assert.equal(parseAccount('auth:*ABC\nGRANT USAGE ON *.* TO `app`@`h`\nGRANT SELECT ON `app`.* TO `app`@`h`\n'), {
+  assert.equal(parseAccount('auth:mysql_native_password:2A414243\nGRANT USAGE ON *.* TO `app`@`h`\nGRANT SELECT ON `app`.* TO `app`@`h`\n'), {
     exists: true,
-    auth: '*ABC',
+    plugin: 'mysql_native_password',
+    auth: Buffer.from('*ABC'),
     grants: ['GRANT USAGE ON *.* TO `app`@`h`', 'GRANT SELECT ON `app`.* TO `app`@`h`'],
   });
-  assert.equal(parseAccount('auth:\n'), { exists: true, auth: '', grants: [] }, 'an account without a password exists');
+  assert.equal(parseAccount('auth:mysql_native_password:\n'), { exists: true, plugin: 'mysql_native_password', auth: Buffer.alloc(0), grants: [] }, 'an account without a password exists');
+  // A caching_sha2_password salt holds control bytes: hex carries them intact.
+  assert.equal(parseAccount(`auth:caching_sha2_password:${FOOBAR_SHA2.toString('hex').toUpperCase()}\n`).auth, FOOBAR_SHA2);
   assert.equal(parseAccount(''), NO_ACCOUNT);
 });
 

@@ -4,7 +4,7 @@
 // others still passing. Both dialects.
 import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
-import { parseYaml, toInventory } from '../../src/inventory/load.ts';
+import { testInventory, TWO_SERVERS } from '../fixtures/inventory.ts';
 import type { HostSpec, Inventory } from '../../src/inventory/types.ts';
 import type { ExecRequest, ExecResult } from '../../src/ssh/connection.ts';
 import { ExecOnlyConnection } from '../fixtures/fake-fleet.ts';
@@ -19,23 +19,7 @@ import { HAPROXY_BACKEND } from '../../src/stack/names.ts';
 import { dialectFor, type Dialect } from '../../src/ops/mysql/dialect.ts';
 import type { HttpAnswer } from '../../src/verify/http.ts';
 
-const inventoryOf = (engine: 'mariadb' | 'mysql'): Inventory =>
-  toInventory(
-    parseYaml(
-      `name: t
-domain: t.example.com
-ssh: { key: k }
-hosts:
-  web-01: { address: 10.0.0.11, roles: [lb, web, app, db-primary] }
-  web-02: { address: 10.0.0.12, roles: [lb, web, app, db-replica] }
-app: { port: 3000 }
-db: { engine: ${engine} }
-`,
-      'i.yml',
-    ),
-    '/x/i.yml',
-    'i.yml',
-  );
+const inventoryOf = (engine: 'mariadb' | 'mysql'): Inventory => testInventory(`${TWO_SERVERS}app: { port: 3000 }\ndb: { engine: ${engine} }\n`);
 
 /** A stack as verify sees it; each test breaks one thing. */
 interface Stack {

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closedPort, NODE, rejects } from '../fixtures/app-tests.ts';
+import { until } from '../fixtures/poll.ts';
 
 const APP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/app');
 const SERVER = path.join(APP_DIR, 'src/server.js');
@@ -34,15 +35,6 @@ async function hangingServer(): Promise<{ port: number; accepted: () => number; 
     accepted: () => accepted,
     close: async () => { for (const s of sockets) s.destroy(); await new Promise((r) => srv.close(r)); },
   };
-}
-
-/** Polls until `ready()` holds, or fails saying what never happened. */
-async function until(what: string, ready: () => boolean | Promise<boolean>, withinMs = 5000): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  while (!(await ready())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not so after ${withinMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 async function startApp(env: Record<string, string>, script = SERVER, cwd = APP_DIR): Promise<Running> {

@@ -16,6 +16,7 @@ import type { Op } from '../../src/engine/types.ts';
 import { atomicPutScript } from '../../src/ssh/connection.ts';
 import { listening } from '../../src/ops/service.ts';
 import { LocalConnection, localHost, localOwner } from '../fixtures/local-connection.ts';
+import { until } from '../fixtures/poll.ts';
 
 function running(pattern: string): boolean {
   return spawnSync('pgrep', ['-f', pattern]).status === 0;
@@ -33,8 +34,7 @@ test('a command past its deadline is killed where it runs, children included, an
     assert.is(err.message, 'h1: no answer in 1 s from `wait for a child`');
   }
   // Poll (bounded) for the child to be gone: the TERM went to its whole process group.
-  for (let i = 0; i < 40 && running(marker); i++) await new Promise((r) => setTimeout(r, 50));
-  assert.not.ok(running(marker), `${marker} is still running`);
+  await until(`${marker} gone`, () => !running(marker), 2000);
 });
 
 test('engine: the host whose command misses its deadline fails with "no answer", the other host completes', async () => {
@@ -70,7 +70,7 @@ test('a write stopped by its deadline leaves neither the file nor a temporary on
     const child = spawn('sh', ['-c', atomicPutScript(target, { mode: '0600', ...localOwner() }, path.join(dir, 'backup'))], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
     child.stdin.write('PASSWORD=half of it');
     const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    for (let i = 0; i < 100 && readdirSync(dir).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await until('the write began', () => readdirSync(dir).length > 0, 2000);
     assert.equal(readdirSync(dir).filter((f) => f.startsWith('.tandem.')).length, 1, 'the write had begun');
     process.kill(-child.pid!, 'SIGTERM');
     assert.is.not(await exited, 0);
@@ -92,8 +92,11 @@ test('listening(): waits for a port that opens a moment later, and times out nam
   assert.is(closed.stderr.trim(), `nothing listens on :${port} 1 s after the reload`);
 
   const waiting = spawn('sh', ['-c', (listening([port], 5) as { script: string }).script]);
-  const exited = new Promise<number | null>((r) => waiting.on('exit', (code) => r(code)));
-  await new Promise((r) => setTimeout(r, 300));
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((r) => waiting.on('exit', (code) => r((exitCode = code))));
+  // The waiter has probed the closed port and waits for its next try: its `sleep` is running.
+  await until('the waiter sleeping between two probes', () => spawnSync('pgrep', ['-P', String(waiting.pid), '-x', 'sleep']).status === 0);
+  assert.is(exitCode, undefined, 'still waiting while the port is closed');
   const srv = net.createServer();
   await new Promise<void>((r) => srv.listen(port, '127.0.0.1', r));
   try {

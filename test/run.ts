@@ -66,32 +66,73 @@ function runChild(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise
   });
 }
 
-/** Adds one test process's results: uvu's counts, and one failure if it exited badly anyway. */
-function record(name: string, code: number, output: string): void {
-  const summary = uvuSummary(output);
-  if (summary) {
-    totals.passed += summary.passed;
-    totals.skipped += summary.skipped;
-    const failed = summary.total - summary.passed - summary.skipped;
-    totals.failed += failed;
-    if (failed > 0) failures.push(`${name}: ${failed} failed`);
-    if (failed === 0 && code !== 0) {
-      totals.failed += 1;
-      failures.push(`${name}: exited ${code} after its tests`);
-    }
-  } else if (code !== 0) {
-    totals.failed += 1;
-    failures.push(`${name}: exited ${code} without a test summary`);
-  }
+export interface FileResult {
+  passed: number;
+  failed: number;
+  skipped: number;
+  /** Why it failed, as said in its output, one line each. */
+  reasons: string[];
 }
 
-const tsxImport = ['--import', 'tsx'];
+/**
+ * Pure: what one test process amounts to. uvu's counts if it printed them; the failures uvu does
+ * not count (a hook, an unhandled rejection: listed by test/fixtures/uvu.ts at exit) one each on top; a
+ * process that exited non-zero with nothing counted, or printed no summary at all (it crashed,
+ * or exited early), is one failure more, with the last lines it printed as the reason.
+ */
+export function fileResult(code: number, output: string): FileResult {
+  const plain = output.replace(/\x1b\[[0-9;]*m/g, '');
+  const summary = uvuSummary(plain);
+  const uncounted = plain
+    .split('\n')
+    .filter((l) => l.startsWith('!!   '))
+    .map((l) => l.slice(5));
+  const failedTests = [...plain.matchAll(/^\s*FAIL\s+.*?"(.+)"\s*\n\s*(.*)$/gm)].map((m) => `test "${m[1]}": ${m[2]}`);
+  const lastLines = () =>
+    plain
+      .split('\n')
+      .map((l) => l.trimEnd())
+      .filter((l) => l && !/^\s+at /.test(l))
+      .slice(-5)
+      .join(' | ');
+  const passed = summary?.passed ?? 0;
+  const skipped = summary?.skipped ?? 0;
+  // Each failure outside a test (a hook, a stray rejection) counts once more than uvu says.
+  let failed = (summary ? summary.total - summary.passed - summary.skipped : 0) + uncounted.length;
+  const reasons = [...failedTests, ...uncounted];
+  if (!summary) {
+    failed += 1;
+    reasons.push(`exited ${code} without a test summary: ${lastLines() || 'no output'}`);
+  } else if (code !== 0 && failed === 0) {
+    failed += 1;
+    reasons.push(`exited ${code} after its tests: ${lastLines()}`);
+  }
+  return { passed, failed, skipped, reasons };
+}
+
+/** Adds one test process's results to the totals. */
+function record(name: string, code: number, output: string): void {
+  const r = fileResult(code, output);
+  totals.passed += r.passed;
+  totals.skipped += r.skipped;
+  totals.failed += r.failed;
+  if (r.failed > 0) failures.push(`${name}: ${r.failed} failed${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''}`);
+}
+
+/** The command that runs a folder of *.test.ts files in one uvu process (test/unit, test/integration). */
+export function uvuFolderArgv(folder: string): string[] {
+  return [process.execPath, path.join(root, 'node_modules/uvu/bin.js'), '-r', 'tsx', folder, '\\.test\\.ts$'];
+}
+
+/** The command that runs one test file in its own process (each lab test file). */
+export function testFileArgv(file: string): string[] {
+  return [process.execPath, '--import', 'tsx', file];
+}
 
 /** One uvu run over a folder of *.test.ts files. */
 async function uvuFolder(folder: 'test/unit' | 'test/integration', what: string): Promise<void> {
   say(`== ${what} (${folder}/*.test.ts)`);
-  const uvu = path.join(root, 'node_modules/uvu/bin.js');
-  const { code, output } = await runChild([process.execPath, uvu, '-r', 'tsx', folder, '\\.test\\.ts$']);
+  const { code, output } = await runChild(uvuFolderArgv(folder));
   record(folder, code, output);
 }
 
@@ -166,7 +207,7 @@ async function labTests(): Promise<void> {
     for (const file of run.files) {
       if (stopping) return;
       say(`== ${file} on ${on}`);
-      const { code, output } = await runChild([process.execPath, ...tsxImport, file], {
+      const { code, output } = await runChild(testFileArgv(file), {
         ...process.env,
         TANDEM_LAB_INVENTORY: inventory,
       });
@@ -206,5 +247,6 @@ async function main(): Promise<number> {
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = await main();
+  // No top-level await: the unit tests load this file through uvu's require hook.
+  void main().then((code) => (process.exitCode = code));
 }

@@ -61,13 +61,18 @@ export function mysqlStateFact(showReplicaStatus: string): Fact<MysqlState> {
 export interface AccountState {
   /** False also when the server does not answer: then there is nothing to compare with. */
   exists: boolean;
-  /** The stored authentication string (password hash). */
-  auth: string;
+  /** The account's authentication plugin (mysql_native_password, caching_sha2_password, ...). */
+  plugin: string;
+  /** The stored authentication string (password hash), as bytes: MySQL 8's carries a binary salt. */
+  auth: Buffer;
   /** The lines of SHOW GRANTS. */
   grants: string[];
 }
 
-/** Marks the hash line; grant lines start with GRANT. Plain characters: mysql -B escapes tabs. */
+/**
+ * Marks the hash line (`auth:<plugin>:<hex of the string>`); grant lines start with GRANT. Hex:
+ * a caching_sha2_password salt may hold any byte, which mysql -B would escape.
+ */
 const AUTH = 'auth:';
 
 /** One account, in one mysql call: its hash (when it exists), then SHOW GRANTS (which fails when it does not). */
@@ -75,13 +80,14 @@ export function mysqlAccountFact(account: Account): Fact<AccountState> {
   const who = `User = ${sqlString(account.user)} AND Host = ${sqlString(account.host)}`;
   return {
     id: `mysql:account:${accountKey(account)}`,
-    script: `${query(`SELECT CONCAT('${AUTH}', authentication_string) FROM mysql.user WHERE ${who}; SHOW GRANTS FOR ${sqlString(account.user)}@${sqlString(account.host)}`)} 2>/dev/null || true`,
+    script: `${query(`SELECT CONCAT('${AUTH}', plugin, ':', HEX(authentication_string)) FROM mysql.user WHERE ${who}; SHOW GRANTS FOR ${sqlString(account.user)}@${sqlString(account.host)}`)} 2>/dev/null || true`,
     parse: parseAccount,
   };
 }
 
 export function parseAccount(stdout: string): AccountState {
   const lines = stdout.split('\n').filter((l) => l.trim());
-  const auth = lines.find((l) => l.startsWith(AUTH));
-  return { exists: auth !== undefined, auth: auth?.slice(AUTH.length) ?? '', grants: lines.filter((l) => l !== auth).map((l) => l.trim()) };
+  const line = lines.find((l) => l.startsWith(AUTH));
+  const [plugin = '', hex = ''] = (line?.slice(AUTH.length) ?? '').split(':');
+  return { exists: line !== undefined, plugin, auth: Buffer.from(hex, 'hex'), grants: lines.filter((l) => l !== line).map((l) => l.trim()) };
 }

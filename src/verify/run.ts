@@ -32,7 +32,18 @@ export interface VerifyInput {
   failoverWaitMs?: number;
   /** How long one check may take (its database queries have no deadline of their own); default 60 s. */
   checkTimeoutSeconds?: number;
+  /** How long the canary row may take to reach a replica; default 10 s. */
+  canaryTimeoutMs?: number;
+  /** How verify reaches HTTP and the databases: the real ones unless a test passes its own. */
+  io?: VerifyIo;
 }
+
+export interface VerifyIo {
+  httpGet: typeof httpGet;
+  openDb: typeof openDb;
+}
+
+const REAL_IO: VerifyIo = { httpGet, openDb };
 
 type Check = () => Promise<{ figure: string; ok?: boolean; detail?: string }>;
 
@@ -54,6 +65,7 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
   };
 
   const exec = async (h: HostSpec, cmd: Command) => runCommand(await input.connect(h), cmd, input.redactor);
+  const { httpGet } = input.io ?? REAL_IO;
   const inv = input.inventory;
   const webHosts = inv.hosts.filter((h) => hasRole(h, 'web'));
   const n = input.requests ?? Math.max(6, webHosts.length * 4);
@@ -141,6 +153,8 @@ async function verifyReplication(input: VerifyInput, run: (c: string, h: string 
   const replicas = input.hosts.filter((h) => hasRole(h, 'db-replica'));
   if (replicas.length === 0) return;
   const maxLag = input.maxLagSeconds ?? 10;
+  const canaryMs = input.canaryTimeoutMs ?? 10_000;
+  const { openDb } = input.io ?? REAL_IO;
   let pdb: Db | undefined;
   try {
     try {
@@ -186,13 +200,13 @@ async function verifyReplication(input: VerifyInput, run: (c: string, h: string 
           const token = randomBytes(12).toString('hex');
           const t0 = performance.now();
           await pdb!.query('INSERT INTO canary (token) VALUES (?)', [token]);
-          const deadline = t0 + 10_000;
+          const deadline = t0 + canaryMs;
           while (performance.now() < deadline) {
             const found = Number(await scalar(db, 'SELECT COUNT(*) FROM canary WHERE token = ?', [token]));
             if (found === 1) return { figure: `canary round trip ${Math.round(performance.now() - t0)} ms` };
             await new Promise((res) => setTimeout(res, 20));
           }
-          return { ok: false, figure: 'canary not seen', detail: 'the row did not reach the replica within 10 s' };
+          return { ok: false, figure: 'canary not seen', detail: `the row did not reach the replica within ${canaryMs / 1000} s` };
         });
       } catch (err) {
         await run('the replica accepts connections', r.name, async () => {

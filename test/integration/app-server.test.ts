@@ -1,5 +1,5 @@
 // The sample app (examples/app) run as a child process with no database reachable.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { closedPort, NODE, rejects } from '../fixtures/app-tests.ts';
+import { until } from '../fixtures/poll.ts';
 
 const APP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../examples/app');
 const SERVER = path.join(APP_DIR, 'src/server.js');
@@ -23,12 +24,15 @@ interface Running {
 
 
 /** A "database" that accepts TCP connections and never answers (a hung server). */
-async function hangingServer(): Promise<{ port: number; close: () => Promise<void> }> {
+/** A database port that accepts connections and never answers; counts the connections it got. */
+async function hangingServer(): Promise<{ port: number; accepted: () => number; close: () => Promise<void> }> {
   const sockets = new Set<net.Socket>();
-  const srv = net.createServer((s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  let accepted = 0;
+  const srv = net.createServer((s) => { accepted++; sockets.add(s); s.on('close', () => sockets.delete(s)); });
   await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
   return {
     port: (srv.address() as net.AddressInfo).port,
+    accepted: () => accepted,
     close: async () => { for (const s of sockets) s.destroy(); await new Promise((r) => srv.close(r)); },
   };
 }
@@ -115,18 +119,15 @@ test('GET /healthz answers 503 naming both failing checks when no database is re
   }
 });
 
-test('GET /healthz reports a hung database as a timeout after about 1 s', async () => {
+test('GET /healthz reports a hung database as a timeout', async () => {
   const hung = await hangingServer();
   const app = await startApp({ DB_LOCAL_PORT: String(hung.port) });
   try {
-    const t0 = Date.now();
     const r = await request(app.port, 'GET', '/healthz');
-    const took = Date.now() - t0;
     assert.is(r.status, 503);
     assert.equal(r.json.checks, { primary: 'error', local: 'error' });
     assert.match(r.json.errors.local, /timed out/);
     assert.match(r.json.errors.primary, /ECONNREFUSED/);
-    assert.ok(took >= 900 && took < 3000, `healthz took ${took} ms`);
   } finally {
     await stop(app);
     await hung.close();
@@ -204,18 +205,20 @@ test('APP_FAIL_HEALTH=1 forces /healthz to 503 failing', async () => {
   }
 });
 
-test('SIGTERM when idle (with an idle keep-alive connection open): exits 0 promptly', async () => {
+test('SIGTERM when idle (with an idle keep-alive connection open): exits 0 without waiting for that connection', async () => {
   const app = await startApp({});
   const agent = new http.Agent({ keepAlive: true });
   try {
     await new Promise<void>((resolve, reject) => {
       http.get({ host: '127.0.0.1', port: app.port, path: '/version', agent }, (res) => { res.resume(); res.on('end', resolve); }).on('error', reject);
     });
-    const t0 = Date.now();
+    let exited = false;
+    void app.exited.then(() => (exited = true));
     app.child.kill('SIGTERM');
+    // Bounded below the server's keepAliveTimeout (5 s): waiting for the idle connection would miss it.
+    await until('the app exited before its idle keep-alive connection timed out', () => exited, 4000);
     const { code } = await app.exited;
     assert.is(code, 0);
-    assert.ok(Date.now() - t0 < 3000, `exit took ${Date.now() - t0} ms`); // keepAliveTimeout is 5 s
     assert.match(app.output(), /stopped cleanly/);
   } finally {
     agent.destroy();
@@ -228,10 +231,9 @@ test('SIGTERM: refuses new connections, finishes the in-flight request, then exi
   const app = await startApp({ DB_LOCAL_PORT: String(hung.port) });
   try {
     const inFlight = request(app.port, 'GET', '/visits');
-    await new Promise((r) => setTimeout(r, 300));
+    await until('the request reached the database', () => hung.accepted() > 0);
     app.child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 200));
-    await rejects(request(app.port, 'GET', '/version'));
+    await until('new connections are refused', () => request(app.port, 'GET', '/version').then(() => false, () => true));
     const r = await inFlight;
     assert.is(r.status, 503); // answered, not cut off
     assert.is(r.json.error, 'local database unavailable');
@@ -251,12 +253,11 @@ test('SIGTERM: the wait for in-flight requests is bounded', async () => {
   const app = await startApp({ DB_LOCAL_PORT: String(hung.port), APP_SHUTDOWN_TIMEOUT_MS: '300' });
   try {
     const inFlight = request(app.port, 'GET', '/visits').then(() => 'answered', () => 'cut off');
-    await new Promise((r) => setTimeout(r, 200));
-    const t0 = Date.now();
+    await until('the request reached the database', () => hung.accepted() > 0);
     app.child.kill('SIGTERM');
     const { code } = await app.exited;
     assert.is(code, 0);
-    assert.ok(Date.now() - t0 < 2500, `exit took ${Date.now() - t0} ms`);
+    // Bounded: the app gave up on the request (which would be answered ~2 s later) and exited.
     assert.is(await inFlight, 'cut off');
     assert.match(app.output(), /shutdown timeout/);
   } finally {

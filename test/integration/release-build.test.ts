@@ -1,6 +1,6 @@
 // buildReleaseDir (src/release/build.ts): what `npm pack` would publish, the lockfile, production
 // dependencies and VERSION; the sample app's release starts with `node src/server.js`.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import http from 'node:http';

@@ -2,7 +2,7 @@
 // one apply builds a stack with two replicas, and
 // `deploy --batch 2` switches two servers at once with no failed request, while a batch that would
 // empty the pool is refused. Adds web-03 to the lab, and stops it again at the end.
-import { test } from 'uvu';
+import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { appVersion, onHost, tandem, tandemAsync, tandemJson } from './tandem.ts';
 import { startLoad } from './load.ts';

@@ -1,7 +1,7 @@
 // Issue 8 (deadlines) on real lab servers: a remote command that hangs fails its host within
 // the deadline, killed on the server too; the other host completes its own work; once the
 // cause is gone, a re-run converges and verify passes.
-import { test } from 'uvu';
+import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { onHost, tandemJson } from './tandem.ts';
 import { resetHosts } from './harness.ts';

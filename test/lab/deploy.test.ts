@@ -1,7 +1,7 @@
 // Issue 5 on real lab servers, under a steady load (>= 50 requests/s over both load balancers):
 // deploys and rollbacks drop no request; a failing release is rolled back by itself; a second
 // deploy is refused while one runs.
-import { test } from 'uvu';
+import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import type { ChildProcess } from 'node:child_process';
 import { appVersion, onHost, tandem, tandemAsync, tandemJson } from './tandem.ts';

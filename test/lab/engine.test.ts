@@ -1,6 +1,6 @@
 // Issue 2 on a real lab server: a recipe changes things once, then nothing, in at most 2 remote
 // commands; host keys are pinned (unknown refused, changed refused with both fingerprints).
-import { test } from 'uvu';
+import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

@@ -1,7 +1,7 @@
 // lb.mode active-passive on real lab servers: keepalived keeps the shared address on web-01 while
 // its HAProxy runs, moves it to web-02 when that HAProxy stops and back when it returns; going back
 // to active-active stops keepalived and frees the address.
-import { test } from 'uvu';
+import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { onHost, tandemJson } from './tandem.ts';
 import { resetHosts, sshExec } from './harness.ts';

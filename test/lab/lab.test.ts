@@ -1,6 +1,6 @@
 // The lab itself: real Debian 12 servers booting systemd, reachable over pinned SSH, each other
 // over TCP, and back to pristine after a reset.
-import { test } from 'uvu';
+import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -3,7 +3,7 @@
 // upgrade, the primary still on Debian 12 (MariaDB 10.11) and the replica already on Debian 13
 // (MariaDB 11.8), the direction upgrades take: one apply builds the stack, verify passes with
 // replication, a second apply changes nothing.
-import { test } from 'uvu';
+import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { onHost, tandem, tandemJson } from './tandem.ts';
 import { labVariant } from './variants.ts';

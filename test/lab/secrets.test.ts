@@ -3,7 +3,7 @@
 // pristine servers, apply builds the stack and verify passes: the app logs in with its password,
 // replication runs with its own, the canary arrives. No secret, in any form, shows in any output.
 // Then each format writer is checked against the program that reads its format.
-import { test } from 'uvu';
+import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { labInventoryPath, resetHosts, sshExec } from './harness.ts';
 import { tandem, type Ran } from './tandem.ts';

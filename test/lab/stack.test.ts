@@ -1,7 +1,7 @@
 // Issue 4 on real lab servers: from pristine hosts one apply builds the stack, verify proves it,
 // a second apply changes nothing, both load balancers reach both web servers, replication carries
 // a visit, a bad Nginx template is refused with nginx's own words, drift is put back.
-import { test } from 'uvu';
+import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

@@ -1,19 +1,10 @@
 // Deadlines of remote commands, without a server: a command that never answers fails its host
-// with "no answer in N s", the remote `timeout` kills what it started, the other hosts go on.
-import { test } from 'uvu';
+// with "no answer in N s"; the deadlines per kind and from the inventory. (The same with real
+// local processes is in test/integration/local-deadlines.test.ts.)
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { CommandError, CommandTimeoutError } from '../../src/errors.ts';
 import { deadlinesFor, DEFAULT_DEADLINES, execWithDeadline, expireAfter, killedByRemoteTimeout } from '../../src/ssh/deadline.ts';
-import { runCommand } from '../../src/engine/commands.ts';
-import { run } from '../../src/engine/run.ts';
-import { Redactor } from '../../src/secrets/secret.ts';
-import type { Op } from '../../src/engine/types.ts';
-import { atomicPutScript } from '../../src/ssh/connection.ts';
-import { LocalConnection, localHost, localOwner } from '../fixtures/local-connection.ts';
 import { parseYaml, toInventory } from '../../src/inventory/load.ts';
 import { InventoryError } from '../../src/errors.ts';
 
@@ -60,69 +51,6 @@ test('deadlines: the defaults per kind, or one number for every command when the
   assert.equal(deadlinesFor(undefined), DEFAULT_DEADLINES);
   assert.equal(DEFAULT_DEADLINES, { default: 60, long: 900 });
   assert.equal(deadlinesFor(20), { default: 20, long: 20 });
-});
-
-function running(pattern: string): boolean {
-  return spawnSync('pgrep', ['-f', pattern]).status === 0;
-}
-
-test('a command past its deadline is killed where it runs, children included, and fails with "no answer"', async () => {
-  const marker = `sleep 31.${process.pid}`;
-  const conn = new LocalConnection(localHost('h1'), undefined, { default: 1, long: 1 });
-  try {
-    // The command starts a child and waits for it: both must go when the deadline passes.
-    await runCommand(conn, { kind: 'script', script: `${marker} & wait`, describe: 'wait for a child' }, new Redactor([]));
-    assert.unreachable();
-  } catch (err) {
-    assert.ok(err instanceof CommandTimeoutError, String(err));
-    assert.is(err.message, 'h1: no answer in 1 s from `wait for a child`');
-  }
-  // Poll (bounded) for the child to be gone: the TERM went to its whole process group.
-  for (let i = 0; i < 40 && running(marker); i++) await new Promise((r) => setTimeout(r, 50));
-  assert.not.ok(running(marker), `${marker} is still running`);
-});
-
-test('engine: the host whose command misses its deadline fails with "no answer", the other host completes', async () => {
-  const slow = localHost('slow');
-  const fast = localHost('fast');
-  const conns = { slow: new LocalConnection(slow, undefined, { default: 1, long: 1 }), fast: new LocalConnection(fast, undefined, { default: 1, long: 1 }) };
-  const op = (script: string): Op => ({
-    id: 'wait',
-    facts: [],
-    plan: () => ({ summary: 'run it', commands: [{ kind: 'script', script, describe: script }], invalidates: [] }),
-  });
-  const report = await run({
-    mode: 'apply',
-    hosts: [slow, fast],
-    work: new Map([
-      ['slow', [{ phase: 'base', ops: [op('sleep 20')] }]],
-      ['fast', [{ phase: 'base', ops: [op('true')] }, { phase: 'app', ops: [op('true')] }]],
-    ]),
-    connect: async (h) => conns[h.name as 'slow' | 'fast'],
-    redactor: new Redactor([]),
-    emit: () => {},
-  });
-  assert.is(report.hosts.slow!.error, 'slow: wait: no answer in 1 s from `sleep 20`');
-  assert.is(report.hosts.fast!.failed, 0);
-  assert.is(report.hosts.fast!.changed, 2, 'the other host did its work in both phases');
-});
-
-test('a write stopped by its deadline leaves neither the file nor a temporary one', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tandem-put-'));
-  try {
-    const target = path.join(dir, 'app.env');
-    // Its own process group, stdin left open (a slow upload): then TERM to the group, as `timeout` sends it.
-    const child = spawn('sh', ['-c', atomicPutScript(target, { mode: '0600', ...localOwner() }, path.join(dir, 'backup'))], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
-    child.stdin.write('PASSWORD=half of it');
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    for (let i = 0; i < 100 && readdirSync(dir).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(readdirSync(dir).filter((f) => f.startsWith('.tandem.')).length, 1, 'the write had begun');
-    process.kill(-child.pid!, 'SIGTERM');
-    assert.is.not(await exited, 0);
-    assert.equal(readdirSync(dir), []);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 });
 
 const inventoryWith = (ssh: string) => `name: t

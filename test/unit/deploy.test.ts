@@ -1,5 +1,5 @@
 // Rolling-deploy building blocks as tables: release lists, pruning, the lock, HAProxy commands.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { parseReleaseList, previousRelease, releasesToPrune, setServerState, switchCurrent } from '../../src/deploy/commands.ts';
 import { execFileSync, spawnSync } from 'node:child_process';

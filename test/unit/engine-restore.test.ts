@@ -1,7 +1,7 @@
 // A restore that fails is reported, never dropped: after a failed op, and after a failed
 // validation. The connection is the local one, except that putting files back fails as on a
 // disk gone read-only.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';

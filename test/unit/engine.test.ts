@@ -1,7 +1,7 @@
 // The engine end to end on this machine: ops on files in a temp dir, run through a Connection that
 // executes with `sh -c` locally. What a user checks: what changed on disk, the report, the round
 // trips, the events, and that a failed validation leaves the previous files in place.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,6 +1,6 @@
 // Exit codes and error reports: decided by the error's class (subclasses inherit), shown without a
 // stack unless it is a bug, secrets masked, and listed under every verb's --help.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';

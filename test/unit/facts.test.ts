@@ -1,6 +1,6 @@
 // Facts: parsers as tables, and the batch (one script, delimited sections, exit codes kept) run for
 // real with sh on files in a temp dir.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -1,7 +1,7 @@
 // The format writers as tables: every special value, written by each writer and read back with
 // its program's own rules (test/fixtures/format-parsers.ts), comes back unchanged, or is refused
 // with a FormatError that says why without showing the value.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import {
   aptString,

@@ -3,7 +3,7 @@
 // secret; no secret shows in any output; no host is contacted. The inventory's hosts are two
 // loopback listeners that count the connections they get, and the control tests below prove
 // that they do count.
-import { suite } from 'uvu';
+import { suite } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import net from 'node:net';

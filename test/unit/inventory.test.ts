@@ -1,6 +1,6 @@
 // Inventory loading: a good file gets its defaults and absolute paths; every bad file is refused
 // with `<file>: <field path>: <reason>`, before anything talks to a host.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';

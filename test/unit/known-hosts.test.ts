@@ -1,6 +1,6 @@
 // known_hosts: plain, hashed (HashKnownHosts), wildcard and negated entries find a host's keys;
 // @revoked keys are refused even with --accept-new-host-keys; @cert-authority lines pin nothing.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,5 +1,5 @@
 // The lab's system commands are argv data: check the flags that the traps in docs/lab.md need.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { macFor, isHostIn, parseCidr, subnetOf, lastOctet } from '../../src/lab/addr.ts';
 import { apt, debootstrap, ip, mountOverlay, nspawn, packTarball, sshArgv, unpackTarball } from '../../src/lab/commands.ts';

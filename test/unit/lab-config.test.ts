@@ -1,6 +1,6 @@
 // Lab settings from an inventory: the committed lab.yml, defaults, overrides, paths relative to
 // the file, and clear errors for settings the lab cannot use.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

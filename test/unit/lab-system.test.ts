@@ -1,5 +1,5 @@
 // Pure halves of the lab's system probes: preflight errors, packages, cgroups, mounts, known_hosts.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { preflightError, type MachineFacts } from '../../src/lab/preflight.ts';
 import { missingPackages } from '../../src/lab/host-packages.ts';

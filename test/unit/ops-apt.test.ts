@@ -1,5 +1,5 @@
 // apt as a table: {packages, index state} -> the commands a user would see in the plan.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { apt, planApt, type AptArgs } from '../../src/ops/apt.ts';
 import type { PackagesState } from '../../src/facts/apt.ts';

@@ -1,6 +1,6 @@
 // File, directory, absent and symlink ops as tables: {args, fact} -> the change a user would see
 // (summary, diff, commands), with no server.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { planAbsent, planDirectory, planFile, planSymlink, file, type FileArgs } from '../../src/ops/file.ts';
 import type { FileState } from '../../src/facts/file.ts';

@@ -1,6 +1,6 @@
 // Templates: rendered locally with ejs (variables as v.name), then managed like a file. A template
 // mistake is a TemplateError that names the template file and the line.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';

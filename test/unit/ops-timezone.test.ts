@@ -1,5 +1,5 @@
 // The time zone op: /etc/localtime and /etc/timezone facts -> one script or nothing.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { timezone } from '../../src/ops/timezone.ts';
 import type { FileState } from '../../src/facts/file.ts';

@@ -1,6 +1,6 @@
 // The platform fact (os-release and package versions, as the host prints them) and the check
 // that stops a run on a release tandem does not know, as tables.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { compareSeries, KNOWN_RELEASES, knownRelease, mariadbSeries, parseOsRelease, parsePlatform, platformFact, upstreamSeries, type Platform } from '../../src/facts/platform.ts';
 import { platformCheck, platformProblem } from '../../src/ops/platform.ts';

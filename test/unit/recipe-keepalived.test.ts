@@ -1,6 +1,6 @@
 // The keepalived recipe: active-passive gives every lb host the same VRRP instance with its own
 // priority and its peers; active-active only stops a keepalived left from before.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { keepalived } from '../../recipes/keepalived.ts';
 import { KEEPALIVED_CONFIG } from '../../src/stack/names.ts';

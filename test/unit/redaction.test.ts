@@ -1,6 +1,6 @@
 // Secrets never show: not in their own string forms, not in commands, diffs, errors or reports;
 // the store generates them once into a 0600 file, the environment wins, plan writes nothing.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';

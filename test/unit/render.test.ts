@@ -1,6 +1,6 @@
 // The plan and summary text a user reads, from a hand-made report: hosts, diffs, counts; colors
 // only on a terminal.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { colorizer, planText, summaryText } from '../../src/cli/render/format.ts';
 import type { RunReport } from '../../src/engine/events.ts';

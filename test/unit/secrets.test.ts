@@ -1,7 +1,7 @@
 // The secrets store as a table: values from TANDEM_SECRET_* or the secrets file arrive exactly as
 // given, whatever printable characters they hold; the values it cannot use are refused before any
 // connection, with an error that names the secret and never shows the value.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,9 +1,9 @@
 // The shell builder: every value put into a command comes out of a real `sh -c` exactly as it
 // went in, whatever characters it holds. (Local sh only: no server.)
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { raw, remoteCommandLine, sh, shellJoin, shellQuote } from '../../src/ssh/shell.ts';
+import { describeRequest, raw, remoteCommandLine, sh, shellJoin, shellQuote } from '../../src/ssh/shell.ts';
 
 const HOSTILE: Array<[string, string]> = [
   ['empty', ''],
@@ -69,6 +69,14 @@ test('the remote command line: argv and scripts keep every value, under sudo and
   assert.equal(argsSeenBy(remoteCommandLine({ script: sh`printf '%s\\0' ${value}` }, { sudo: false, timeoutSeconds: 30 })), [value]);
   assert.is(remoteCommandLine({ argv: ['systemctl', 'restart', 'nginx'] }, { sudo: true, timeoutSeconds: 60 }), 'sudo -n -- timeout -k 3 60 systemctl restart nginx');
   assert.is(remoteCommandLine({ script: 'echo hi' }, { sudo: false }), `sh -c 'echo hi'`);
+});
+
+test('describeRequest: an argv as the shell would read it; a script by its first line, marked when there is more', () => {
+  assert.is(describeRequest({ argv: ['systemctl', 'restart', 'tandem app'] }), "systemctl restart 'tandem app'");
+  assert.is(describeRequest({ script: 'set -e\nmkdir -p /srv/app\n' }), 'set -e …');
+  assert.is(describeRequest({ script: '  mysql --batch  \n' }), 'mysql --batch', 'one line: itself, trimmed');
+  assert.is(describeRequest({}), '');
+  assert.is(`${raw('echo "$HOME"')}`, 'echo "$HOME"', 'raw text reads as itself in messages too');
 });
 
 test.run();

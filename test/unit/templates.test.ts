@@ -1,6 +1,6 @@
 // Every shipped template, rendered through the recipes from an inventory whose secrets hold every
 // special character, and read back with its program's own rules: the values come out as they went in.
-import { test } from 'uvu';
+import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';

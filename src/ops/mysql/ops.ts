@@ -1,17 +1,14 @@
 // Database ops: databases, accounts with their grants, and GTID replication on a replica.
 // Every statement reaches the server on the mysql client's stdin: passwords never sit in argv.
-import { createHash } from 'node:crypto';
 import { accountKey, mysqlAccountFact, mysqlStateFact, type Account, type AccountState, type MysqlState } from '../../facts/mysql.ts';
 import { Secret } from '../../secrets/secret.ts';
 import type { Change, Command, Op } from '../../engine/types.ts';
 import { SQL_PRELUDE, sqlIdentifier, sqlString } from '../../formats/sql.ts';
 import type { Dialect } from './dialect.ts';
 
-/** MariaDB/MySQL mysql_native_password hash, to tell whether a stored password is the one we want. */
-export function nativePasswordHash(password: string): string {
-  const once = createHash('sha1').update(password).digest();
-  return '*' + createHash('sha1').update(once).digest('hex').toUpperCase();
-}
+import { storedPasswordIs } from './password-hash.ts';
+
+export { nativePasswordHash } from './password-hash.ts';
 
 const quoteAccount = (a: Account) => `${sqlString(a.user)}@${sqlString(a.host)}`;
 
@@ -74,7 +71,7 @@ export function planAccount(args: AccountArgs, have: AccountState): Change | nul
   if (!exists) {
     statements.push(`CREATE USER IF NOT EXISTS ${quoteAccount(args)} IDENTIFIED BY ${pw};`);
     notes.push(`create account ${key}`);
-  } else if (args.dialect.engine === 'mariadb' && have.auth !== nativePasswordHash(args.password.reveal())) {
+  } else if (!storedPasswordIs(have, args.password.reveal())) {
     statements.push(`ALTER USER ${quoteAccount(args)} IDENTIFIED BY ${pw};`);
     notes.push(`set the password of ${key}`);
   }

@@ -4,7 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { onHost, onHostOk, tandemJson } from './tandem.ts';
-import { resetHosts } from './harness.ts';
+import { resetHosts, sshOk, until } from './harness.ts';
 
 /** Long enough for web-01's real work (installing MariaDB takes ~20 s), far shorter than the hang. */
 const DEADLINE = 45;
@@ -40,12 +40,10 @@ test('apt hanging on web-02: that host fails with "no answer in N s", the hung p
 
   // The server side was stopped as well: nothing of the hung update is left running on web-02.
   let left = '';
-  for (let i = 0; i < 20; i++) {
-    left = onHostOk('web-02', "pgrep -a -f '[s]leep 3600|[a]pt-get' || true").trim();
-    if (!left) break;
-    await new Promise((res) => setTimeout(res, 250));
-  }
-  assert.is(left, '', 'the hung apt-get and its hook were killed on the server');
+  await until('the hung apt-get and its hook to be killed on web-02', async () => {
+    left = (await sshOk('web-02', "pgrep -a -f '[s]leep 3600|[a]pt-get' || true")).trim();
+    return left === '' || undefined;
+  }, { timeoutMs: 10_000, seen: () => left });
 });
 
 test('with the hang gone, a re-run of apply converges both hosts and verify passes', () => {

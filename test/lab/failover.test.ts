@@ -32,12 +32,11 @@ async function holders(): Promise<string[]> {
 /** Polls until `want` holds the address alone; returns how long that took. */
 async function waitForHolder(want: string[], timeoutMs = 15_000): Promise<number> {
   const t0 = performance.now();
-  let now = await holders();
-  while (now.join() !== want.join()) {
-    if (performance.now() - t0 > timeoutMs) assert.unreachable(`${VIP} held by [${now.join(', ')}], expected [${want.join(', ')}]`);
-    await new Promise((r) => setTimeout(r, 200));
-    now = await holders();
-  }
+  let now: string[] = [];
+  await until(`${VIP} to be held by [${want.join(', ')}] alone`, async () => ((now = await holders()).join() === want.join() ? true : undefined), {
+    timeoutMs,
+    seen: () => `held by [${now.join(', ')}]`,
+  });
   return Math.round(performance.now() - t0);
 }
 

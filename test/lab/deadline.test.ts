@@ -3,8 +3,8 @@
 // cause is gone, a re-run converges and verify passes.
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
-import { onHost, tandemJson } from './tandem.ts';
-import { resetHosts } from './harness.ts';
+import { onHost, onHostOk, tandemJson } from './tandem.ts';
+import { resetHosts, sshOk, until } from './harness.ts';
 
 /** Long enough for web-01's real work (installing MariaDB takes ~20 s), far shorter than the hang. */
 const DEADLINE = 45;
@@ -34,18 +34,16 @@ test('apt hanging on web-02: that host fails with "no answer in N s", the hung p
   const web01 = r.json.hosts['web-01'];
   assert.is(web01.failed, 0, JSON.stringify(web01.error));
   assert.equal([...new Set(web01.ops.map((o: any) => o.phase))], ['check', 'base', 'db', 'app', 'web', 'lb']);
-  assert.is(onHost('web-01', 'systemctl is-active mariadb tandem-app nginx haproxy').stdout, 'active\nactive\nactive\nactive\n');
-  assert.match(onHost('web-01', "mysql -N -B -e 'SHOW DATABASES'").stdout, /^app$/m);
-  assert.match(onHost('web-01', 'curl -sS http://127.0.0.1:8080/healthz').stdout, /"status":"ok"/);
+  assert.is(onHostOk('web-01', 'systemctl is-active mariadb tandem-app nginx haproxy'), 'active\nactive\nactive\nactive\n');
+  assert.match(onHostOk('web-01', "mysql -N -B -e 'SHOW DATABASES'"), /^app$/m);
+  assert.match(onHostOk('web-01', 'curl -sS http://127.0.0.1:8080/healthz'), /"status":"ok"/);
 
   // The server side was stopped as well: nothing of the hung update is left running on web-02.
   let left = '';
-  for (let i = 0; i < 20; i++) {
-    left = onHost('web-02', "pgrep -a -f '[s]leep 3600|[a]pt-get' || true").stdout.trim();
-    if (!left) break;
-    await new Promise((res) => setTimeout(res, 250));
-  }
-  assert.is(left, '', 'the hung apt-get and its hook were killed on the server');
+  await until('the hung apt-get and its hook to be killed on web-02', async () => {
+    left = (await sshOk('web-02', "pgrep -a -f '[s]leep 3600|[a]pt-get' || true")).trim();
+    return left === '' || undefined;
+  }, { timeoutMs: 10_000, seen: () => left });
 });
 
 test('with the hang gone, a re-run of apply converges both hosts and verify passes', () => {

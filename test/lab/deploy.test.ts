@@ -4,17 +4,22 @@
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import type { ChildProcess } from 'node:child_process';
-import { appVersion, onHost, tandem, tandemAsync, tandemJson } from './tandem.ts';
-import { resetHosts } from './harness.ts';
-import { startLoad } from './load.ts';
+import { appVersion, onHost, onHostOk, tandem, tandemAsync, tandemJson } from './tandem.ts';
+import { resetHosts, sshExec, until } from './harness.ts';
+import { MIN_RATE_PER_SECOND, startLoad, steadyLoad } from './load.ts';
 import { readInventory } from './variants.ts';
 import { prepareRelease } from '../../src/release/prepare.ts';
 
 const HOSTS = ['web-01', 'web-02'];
 const LBS = HOSTS.map((name) => readInventory().hosts.find((h) => h.name === name)!.address);
+/**
+ * A deploy or rollback of two servers under load lasts 2-3 s on an idle lab machine (longer on a
+ * busy one); at the least rate that is over this many requests.
+ */
+const MIN_REQUESTS = 100;
 
 function versionsServed(): string[] {
-  return HOSTS.map((h) => onHost(h, 'curl -sS http://127.0.0.1:8080/version').stdout.trim());
+  return HOSTS.map((h) => onHostOk(h, 'curl -sS http://127.0.0.1:8080/version').trim());
 }
 
 test.before(async () => {
@@ -29,8 +34,7 @@ test('deploying a new version under load: 0 failed requests, every server on the
   const l = await load.stop();
   assert.is(r.code, 0, r.stdout + r.stderr);
   const report = JSON.parse(r.stdout);
-  assert.is(l.failed, 0, l.failures.join('\n'));
-  assert.ok(l.perSecond >= 50, `${l.perSecond.toFixed(0)} requests/s`);
+  const served = steadyLoad(l, MIN_REQUESTS);
   assert.equal(versionsServed(), ['1.0.1', '1.0.1']);
   for (const h of HOSTS) {
     assert.is(report.servers[h].status, 'updated');
@@ -38,7 +42,7 @@ test('deploying a new version under load: 0 failed requests, every server on the
     assert.match(report.servers[h].to, /^1\.0\.1-/);
   }
   const longest = Math.max(...HOSTS.map((h) => report.servers[h].outOfRotationMs));
-  console.log(`    deploy: ${r.ms} ms wall, longest out of rotation ${longest} ms; load ${l.sent} requests at ${l.perSecond.toFixed(0)}/s, ${l.failed} failed`);
+  console.log(`    deploy: ${r.ms} ms wall, longest out of rotation ${longest} ms; load ${served}`);
 });
 
 test('status after the deploy: the new release on each server, the old one to roll back to, UP in every load balancer, replication running', () => {
@@ -61,11 +65,10 @@ test('a release whose /healthz fails is rolled back by itself: 0 failed requests
   const l = await load.stop();
   assert.is(r.code, 1);
   assert.match(r.stdout + r.stderr, /web-01: \/healthz failed after the switch: HTTP 503: .*FAIL_HEALTH/);
-  assert.is(l.failed, 0, l.failures.join('\n'));
-  assert.ok(l.perSecond >= 50);
+  console.log(`    failed deploy rolled back: ${r.ms} ms wall; load ${steadyLoad(l, MIN_REQUESTS)}`);
   assert.equal(versionsServed(), ['1.0.1', '1.0.1']);
   for (const h of HOSTS) {
-    assert.not.match(onHost(h, 'ls /srv/app/releases').stdout, /^1\.0\.2-/m, `${h}: the failed release is removed, so rollback cannot land on it`);
+    assert.not.match(onHostOk(h, 'ls /srv/app/releases'), /^1\.0\.2-/m, `${h}: the failed release is removed, so rollback cannot land on it`);
   }
 });
 
@@ -74,7 +77,7 @@ test('rollback after a good deploy: the previous version everywhere, 0 failed re
   const r = await tandemAsync(['rollback', '--json']);
   const l = await load.stop();
   assert.is(r.code, 0, r.stdout + r.stderr);
-  assert.is(l.failed, 0, l.failures.join('\n'));
+  console.log(`    rollback: ${r.ms} ms wall; load ${steadyLoad(l, MIN_REQUESTS)}`);
   assert.equal(versionsServed(), ['1.0.0', '1.0.0']);
 });
 
@@ -83,25 +86,31 @@ test('Ctrl-C during a deploy: the server in progress finishes, goes back, the lo
   await prepareRelease(source);
   const load = startLoad(LBS, { ratePerSecond: 80 });
   let child: ChildProcess | undefined;
+  const sentBefore = load.sent();
+  const t0 = performance.now();
   const run = tandemAsync(['deploy', '--source', source], {}, (c) => (child = c));
   // Wait until web-01 is being switched (its new release takes 4 s to start), then interrupt.
-  let switching = false;
-  for (let i = 0; i < 60 && !switching; i++) {
-    switching = onHost('web-01', 'readlink /srv/app/current').stdout.includes('/1.0.5-');
-  }
-  assert.ok(switching, 'the deploy reached web-01');
+  // Polled over async ssh, so the load keeps running on the event loop meanwhile.
+  await until('the deploy to switch web-01 to 1.0.5', async () => {
+    const link = await sshExec('web-01', 'readlink /srv/app/current');
+    assert.is.not(link.code, 255, `ssh failed: ${link.stderr}`);
+    return link.stdout.includes('/1.0.5-') || undefined;
+  }, { timeoutMs: 60_000 });
+  const during = { sent: load.sent() - sentBefore, seconds: (performance.now() - t0) / 1000 };
   child!.kill('SIGINT');
   const r = await run;
   const l = await load.stop();
   assert.is(r.code, 130, r.stdout + r.stderr);
   assert.match(r.stdout + r.stderr, /interrupted: web-01 went back to the release they ran/);
-  assert.is(l.failed, 0, l.failures.join('\n'));
+  // The load ran while the deploy did, up to the interrupt, not only after it.
+  assert.ok(during.sent / during.seconds >= MIN_RATE_PER_SECOND, `${during.sent} requests in the ${during.seconds.toFixed(1)} s before the interrupt`);
+  console.log(`    Ctrl-C deploy: ${during.sent} requests in the ${during.seconds.toFixed(1)} s before the interrupt; load ${steadyLoad(l, MIN_REQUESTS)}`);
   assert.equal(versionsServed(), ['1.0.0', '1.0.0']);
   const st = tandemJson(['status']);
   for (const lb of HOSTS) assert.equal(st.json.loadBalancers[lb], { 'web-01': 'UP', 'web-02': 'UP' }, `in ${lb}`);
   for (const h of HOSTS) {
     assert.is(onHost(h, 'test -e /var/lib/tandem/deploy.lock').code, 1, `${h}: the lock is released`);
-    assert.not.match(onHost(h, 'ls /srv/app/releases').stdout, /^1\.0\.5-/m, `${h}: the interrupted release is removed`);
+    assert.not.match(onHostOk(h, 'ls /srv/app/releases'), /^1\.0\.5-/m, `${h}: the interrupted release is removed`);
   }
 });
 
@@ -125,7 +134,7 @@ test('two deploys started at once: one goes through, the other is refused naming
 });
 
 test('a lock left by a dead deploy: an unreadable one refuses, an expired one is taken over with a warning', async () => {
-  onHost('web-02', `printf 'half-writ' > /var/lib/tandem/deploy.lock`);
+  onHostOk('web-02', `printf 'half-writ' > /var/lib/tandem/deploy.lock`);
   const refused = await tandemAsync(['rollback']);
   assert.is(refused.code, 1);
   assert.match(refused.stdout + refused.stderr, /web-02: another deploy holds the lock: an unreadable lock \("half-writ"\)\. .*--force-unlock/);
@@ -133,7 +142,7 @@ test('a lock left by a dead deploy: an unreadable one refuses, an expired one is
   assert.is(onHost('web-01', 'test -e /var/lib/tandem/deploy.lock').code, 1, 'the lock taken on web-01 was given back');
 
   const expired = JSON.stringify({ holder: 'ghost@ctl (pid 1)', since: '2026-01-01T00:00:00Z', until: '2026-01-01T00:30:00Z' });
-  onHost('web-02', `printf '%s' '${expired}' > /var/lib/tandem/deploy.lock`);
+  onHostOk('web-02', `printf '%s' '${expired}' > /var/lib/tandem/deploy.lock`);
   const r = await tandemAsync(['rollback']);
   assert.is(r.code, 0, r.stdout + r.stderr);
   assert.match(r.stdout + r.stderr, /web-02: taking over an expired deploy lock: ghost@ctl \(pid 1\)/);

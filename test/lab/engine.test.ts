@@ -5,7 +5,7 @@ import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { addressOf, LAB, LAB_INVENTORY, onHost, tandem, tandemJson } from './tandem.ts';
+import { addressOf, LAB, LAB_INVENTORY, onHost, onHostOk, tandem, tandemJson } from './tandem.ts';
 import { resetHosts } from './harness.ts';
 import { hashHostName } from '../../src/ssh/known-hosts.ts';
 import { labVariant } from './variants.ts';
@@ -19,7 +19,7 @@ test('apply of the base recipe changes the host once, then reports 0 changed in 
   assert.is(first.code, 0, first.stderr);
   assert.is(first.json.summary.failed, 0);
   assert.ok(first.json.summary.changed > 0, 'a pristine host needs changes');
-  assert.match(onHost('web-01', 'cat /etc/tandem/host').stdout, /name=web-01/);
+  assert.match(onHostOk('web-01', 'cat /etc/tandem/host'), /name=web-01/);
 
   const second = tandemJson(['apply', '--recipe', 'base', '--limit', 'web-01']);
   assert.is(second.code, 0, second.stderr);
@@ -35,10 +35,10 @@ test('plan shows the diff of a file edited by hand and exits 2; apply puts it ba
   assert.is(plan.code, 2, plan.stdout + plan.stderr);
   assert.match(plan.stdout, /-name=someone-else/);
   assert.match(plan.stdout, /\+name=web-01/);
-  assert.match(onHost('web-01', 'cat /etc/tandem/host').stdout, /someone-else/, 'plan changed nothing');
+  assert.match(onHostOk('web-01', 'cat /etc/tandem/host'), /someone-else/, 'plan changed nothing');
   const apply = tandemJson(['apply', '--recipe', 'base', '--limit', 'web-01']);
   assert.is(apply.json.summary.changed, 1);
-  assert.match(onHost('web-01', 'cat /etc/tandem/host').stdout, /name=web-01/);
+  assert.match(onHostOk('web-01', 'cat /etc/tandem/host'), /name=web-01/);
 });
 
 let variants = 0;
@@ -132,7 +132,7 @@ test('a non-root user works through sudo: facts and changes as root, nothing ask
   const r = tandemJson(['apply', '--recipe', 'base', '--limit', 'web-01', '-i', file]);
   assert.is(r.code, 0, r.stderr);
   assert.is(r.json.summary.changed, 1, 'only the removed file comes back');
-  assert.is(onHost('web-01', "stat -c '%U %a' /etc/tandem/host").stdout.trim(), 'root 644');
+  assert.is(onHostOk('web-01', "stat -c '%U %a' /etc/tandem/host").trim(), 'root 644');
 });
 
 test.run();

@@ -4,8 +4,8 @@
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { onHost, tandemJson } from './tandem.ts';
-import { resetHosts, sshExec } from './harness.ts';
-import { startLoad } from './load.ts';
+import { resetHosts, sshExec, sshOk, until } from './harness.ts';
+import { startLoad, type LoadResult } from './load.ts';
 import { addressAfterFirst, labVariant, readInventory } from './variants.ts';
 import { httpGet } from '../../src/verify/http.ts';
 
@@ -19,19 +19,24 @@ const HOSTS = ['web-01', 'web-02'];
 
 /** Who holds the address; over async ssh, so the load generator keeps sending meanwhile. */
 async function holders(): Promise<string[]> {
-  const held = await Promise.all(HOSTS.map(async (h) => (await sshExec(h, `ip -o -4 addr show dev eth0 | grep -qw 'inet ${VIP}/${PREFIX}'`)).code === 0));
+  const held = await Promise.all(
+    HOSTS.map(async (h) => {
+      const r = await sshExec(h, `ip -o -4 addr show dev eth0 | grep -qw 'inet ${VIP}/${PREFIX}'`);
+      if (r.code !== 0 && r.code !== 1) throw new Error(`${h}: could not read its addresses (exit ${r.code}): ${r.stderr}`);
+      return r.code === 0;
+    }),
+  );
   return HOSTS.filter((_, i) => held[i]);
 }
 
 /** Polls until `want` holds the address alone; returns how long that took. */
 async function waitForHolder(want: string[], timeoutMs = 15_000): Promise<number> {
   const t0 = performance.now();
-  let now = await holders();
-  while (now.join() !== want.join()) {
-    if (performance.now() - t0 > timeoutMs) assert.unreachable(`${VIP} held by [${now.join(', ')}], expected [${want.join(', ')}]`);
-    await new Promise((r) => setTimeout(r, 200));
-    now = await holders();
-  }
+  let now: string[] = [];
+  await until(`${VIP} to be held by [${want.join(', ')}] alone`, async () => ((now = await holders()).join() === want.join() ? true : undefined), {
+    timeoutMs,
+    seen: () => `held by [${now.join(', ')}]`,
+  });
   return Math.round(performance.now() - t0);
 }
 
@@ -58,22 +63,55 @@ test('apply with active-passive: the shared address is on web-01 only, verify pr
   for (const h of HOSTS) assert.ok(again.json.roundTrips[h] <= 2, `${h}: ${again.json.roundTrips[h]} remote commands`);
 });
 
-test('HAProxy stops on web-01: web-02 takes the address over and serves; it comes back when HAProxy does', async () => {
-  const load = startLoad([VIP], { ratePerSecond: 20 });
-  let takeover = 0;
-  let back = 0;
+/**
+ * The failover claim of docs/architecture.md, enforced. Of the WINDOW_REQUESTS requests sent from
+ * HAProxy's stop on (15 s at 20/s), the address moves within MOVE_WITHIN_MS and at most
+ * MAX_FAILED_SHARE fail; when HAProxy returns, the address comes back within MOVE_BACK_WITHIN_MS
+ * and at most MAX_FAILED_SHARE_BACK fail. Measured on an idle 2-core lab machine over three runs:
+ * away 2.1-2.4 s with 10-12% failed, back 4.8-5.0 s with none failed; the bounds leave a wide
+ * margin for a loaded CI machine.
+ */
+const RATE = 20;
+const WINDOW_REQUESTS = 300;
+const MOVE_WITHIN_MS = 6000;
+const MAX_FAILED_SHARE = 0.4;
+const MOVE_BACK_WITHIN_MS = 12_000;
+const MAX_FAILED_SHARE_BACK = 0.1;
+
+/** Load on the shared address while `act` runs, until WINDOW_REQUESTS were sent; `act` gives the move time. */
+async function underLoad(act: () => Promise<number>): Promise<{ moveMs: number; l: LoadResult }> {
+  const load = startLoad([VIP], { ratePerSecond: RATE });
+  let moveMs = -1;
+  let l: LoadResult | undefined;
   try {
-    assert.is((await sshExec('web-01', 'systemctl stop haproxy')).code, 0);
-    takeover = await waitForHolder(['web-02']);
+    moveMs = await act();
+    await until(`${WINDOW_REQUESTS} requests sent to ${VIP}`, async () => (load.sent() >= WINDOW_REQUESTS ? true : undefined), { timeoutMs: 120_000 });
+  } finally {
+    l = await load.stop();
+  }
+  return { moveMs, l };
+}
+
+const share = (l: LoadResult) => `${l.failed} of ${l.sent} requests failed (${((100 * l.failed) / l.sent).toFixed(1)}%, sent ${l.failedAtMs[0] ?? '-'}-${l.failedAtMs.at(-1) ?? '-'} ms into the window)`;
+
+test(`HAProxy stops on web-01: web-02 takes the address over within ${MOVE_WITHIN_MS / 1000} s, at most ${MAX_FAILED_SHARE * 100}% of requests fail; it comes back within ${MOVE_BACK_WITHIN_MS / 1000} s when HAProxy does`, async () => {
+  const away = await underLoad(async () => {
+    await sshOk('web-01', 'systemctl stop haproxy');
+    const ms = await waitForHolder(['web-02']);
     const served = await httpGet(`http://${VIP}/healthz`);
     assert.is(served.status, 200, served.body);
-    assert.is((await sshExec('web-01', 'systemctl start haproxy')).code, 0);
-    back = await waitForHolder(['web-01']);
-  } finally {
-    const l = await load.stop();
-    // Requests in the seconds before the takeover can fail: that gap is measured here, not hidden.
-    console.log(`    failover: address moved in ${takeover} ms, back in ${back} ms; ${l.failed} of ${l.sent} requests failed meanwhile`);
-  }
+    return ms;
+  });
+  const back = await underLoad(async () => {
+    await sshOk('web-01', 'systemctl start haproxy');
+    return waitForHolder(['web-01']);
+  });
+  console.log(`    failover: address moved in ${away.moveMs} ms, ${share(away.l)}`);
+  console.log(`    failback: address moved in ${back.moveMs} ms, ${share(back.l)}`);
+  assert.ok(away.moveMs <= MOVE_WITHIN_MS, `the address moved to web-02 in ${away.moveMs} ms`);
+  assert.ok(away.l.failed <= MAX_FAILED_SHARE * away.l.sent, `failover: ${share(away.l)}`);
+  assert.ok(back.moveMs <= MOVE_BACK_WITHIN_MS, `the address moved back to web-01 in ${back.moveMs} ms`);
+  assert.ok(back.l.failed <= MAX_FAILED_SHARE_BACK * back.l.sent, `failback: ${share(back.l)}`);
   assert.is((await httpGet(`http://${VIP}/healthz`)).status, 200);
 });
 

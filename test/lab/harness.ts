@@ -88,3 +88,25 @@ export async function sshExec(host: string, command: string, opts: { input?: str
 export function tandem(args: readonly string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> {
   return runArgv([process.execPath, '--import', 'tsx', path.join(repoRoot, 'src/cli/main.ts'), ...withInventory(args)], opts);
 }
+
+/** Runs a shell command on a lab host over SSH and fails the test unless it exits 0. */
+export async function sshOk(host: string, command: string, opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
+  const r = await sshExec(host, command, opts);
+  if (r.code !== 0) throw new Error(`${host}: \`${command}\` exited ${r.code}${r.code === 255 ? ' (ssh itself failed)' : ''}: ${r.stderr.trim()}`);
+  return r.stdout;
+}
+
+/**
+ * Polls `probe` until it returns a value other than undefined, and returns that value; fails the
+ * test naming `what` and the last thing seen once `timeoutMs` has passed. The pause between polls
+ * is a polling interval, not a wait for the state: the state is what ends the loop.
+ */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, opts: { timeoutMs?: number; everyMs?: number; seen?: () => string } = {}): Promise<T> {
+  const deadline = performance.now() + (opts.timeoutMs ?? 30_000);
+  for (;;) {
+    const got = await probe();
+    if (got !== undefined) return got;
+    if (performance.now() > deadline) throw new Error(`gave up waiting ${opts.timeoutMs ?? 30_000} ms for ${what}${opts.seen ? `; last seen: ${opts.seen()}` : ''}`);
+    await new Promise((res) => setTimeout(res, opts.everyMs ?? 200));
+  }
+}

@@ -5,7 +5,7 @@
 // replication, a second apply changes nothing.
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
-import { onHost, tandem, tandemJson } from './tandem.ts';
+import { onHost, onHostOk, tandem, tandemJson } from './tandem.ts';
 import { labVariant } from './variants.ts';
 
 const releases = (primary: string, replica: string) => (d: Record<string, any>) => {
@@ -19,7 +19,7 @@ function resetTo(inventory: string): void {
   assert.is(r.code, 0, r.stdout + r.stderr);
 }
 
-const sql = (host: string, query: string) => onHost(host, `mariadb -N -B -e "${query}"`).stdout.trim();
+const sql = (host: string, query: string) => onHostOk(host, `mariadb -N -B -e "${query}"`).trim();
 
 const untouched = (h: string) => assert.is(onHost(h, 'test -e /etc/tandem || dpkg-query -W mariadb-server').code, 1, `${h}: untouched`);
 
@@ -63,7 +63,7 @@ test('primary on Debian 12, replica on Debian 13: one apply, and verify passes w
   const canary = v.json.checks.find((c: any) => c.check.startsWith('a canary row'));
   assert.is(canary.host, 'web-02');
   // 10.11 has no certificate: the 11.8 replica is told not to insist on TLS (its default).
-  assert.match(onHost('web-02', "mariadb -e 'SHOW SLAVE STATUS\\G'").stdout, /Master_SSL_Allowed: No/);
+  assert.match(onHostOk('web-02', "mariadb -e 'SHOW SLAVE STATUS\\G'"), /Master_SSL_Allowed: No/);
 });
 
 test('the mixed fleet: a second apply changes nothing, in one batch of facts per server', () => {

@@ -3,11 +3,9 @@
 // a visit, a bad Nginx template is refused with nginx's own words, drift is put back.
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { addressOf, LAB, onHost, ROOT, tandem, tandemJson } from './tandem.ts';
-import { resetHosts } from './harness.ts';
+import { readFileSync } from 'node:fs';
+import { addressOf, brokenNginxTemplates, LAB, onHost, onHostOk, tandem, tandemJson } from './tandem.ts';
+import { resetHosts, sshExec } from './harness.ts';
 import { httpGet } from '../../src/verify/http.ts';
 
 const LBS = { 'web-01': addressOf('web-01'), 'web-02': addressOf('web-02') } as const;
@@ -72,7 +70,7 @@ test('requests sent to either load balancer reach both web servers', async () =>
   assert.is(css.headers['x-app-server'], undefined, 'static files come from Nginx, not the app');
 });
 
-test('a visit posted on server 1 is read back through server 2 replica, which is read-only', () => {
+test('a visit posted on server 1 is read back through server 2 replica, which is read-only', async () => {
   const post = onHost('web-01', `curl -fsS -X POST -H 'content-type: application/json' -d '{"note":"lab test"}' http://127.0.0.1:3000/visits`);
   assert.is(post.code, 0, post.stderr);
   const { id } = JSON.parse(post.stdout) as { id: number };
@@ -82,27 +80,30 @@ test('a visit posted on server 1 is read back through server 2 replica, which is
   }
   assert.match(seen, /"source":"local"/);
   assert.match(seen, /lab test/);
-  assert.is(onHost('web-02', "mysql -N -B -e 'SELECT @@GLOBAL.read_only'").stdout.trim(), '1');
-  const write = onHost('web-02', `mysql -u nobody -e 'SELECT 1' 2>&1; mysql -N -B -e "SELECT COUNT(*) FROM app.visits WHERE id = ${id}"`);
-  assert.match(write.stdout, /1\s*$/);
+  assert.is(onHostOk('web-02', "mysql -N -B -e 'SELECT @@GLOBAL.read_only'").trim(), '1');
+  // A write by an account allowed to write app.* but without the privilege to bypass read_only
+  // (made on the replica alone, unlogged, and dropped after) is refused for being read-only.
+  const probe = "'tandem_probe'@'localhost'";
+  assert.is((await sshExec('web-02', 'mariadb', { input: `SET SESSION sql_log_bin = 0; CREATE USER ${probe}; GRANT INSERT ON app.* TO ${probe};` })).code, 0);
+  try {
+    const refused = await sshExec('web-02', `mariadb -u tandem_probe app -e "INSERT INTO visits (server, note) VALUES ('lab test', 'direct write')"`);
+    assert.is(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /ERROR 1290 .*--read-only/);
+  } finally {
+    assert.is((await sshExec('web-02', 'mariadb', { input: `SET SESSION sql_log_bin = 0; DROP USER ${probe};` })).code, 0);
+  }
 });
 
 test('an invalid Nginx template is refused with nginx own message, and the old config keeps serving', async () => {
-  const before = onHost('web-01', 'cat /etc/nginx/sites-enabled/tandem.conf').stdout;
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tandem-tpl-'));
-  cpSync(path.join(ROOT, 'templates'), dir, { recursive: true });
-  const site = path.join(dir, 'nginx/site.conf.ejs');
-  const broken = readFileSync(site, 'utf8').replace(/^(\s*)root /m, '$1bogus_directive on;\n$1root ');
-  assert.match(broken, /bogus_directive on;/, 'the template was broken as meant');
-  writeFileSync(site, broken);
-  const r = tandem(['apply', '--limit', 'web-01'], { TANDEM_TEMPLATES: dir });
+  const before = onHostOk('web-01', 'cat /etc/nginx/sites-enabled/tandem.conf');
+  const r = tandem(['apply', '--limit', 'web-01'], { TANDEM_TEMPLATES: brokenNginxTemplates() });
   assert.is(r.code, 1);
   assert.match(r.stdout + r.stderr, /unknown directive "bogus_directive"/, r.stdout + r.stderr);
-  assert.is(onHost('web-01', 'cat /etc/nginx/sites-enabled/tandem.conf').stdout, before, 'the previous file is back');
-  assert.is(onHost('web-01', 'ls /etc/nginx/sites-enabled/').stdout.trim(), 'tandem.conf', 'nothing but the site is left there');
+  assert.is(onHostOk('web-01', 'cat /etc/nginx/sites-enabled/tandem.conf'), before, 'the previous file is back');
+  assert.is(onHostOk('web-01', 'ls /etc/nginx/sites-enabled/').trim(), 'tandem.conf', 'nothing but the site is left there');
   const res = await httpGet(`http://${LBS['web-01']}:80/`);
   assert.is(res.status, 200);
-  assert.is(onHost('web-01', "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/app.css").stdout, '200');
+  assert.is(onHostOk('web-01', "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/app.css"), '200');
 });
 
 test('a hand edit is shown by plan and put back by apply, reloading only that service on that server', () => {
@@ -119,7 +120,7 @@ test('a hand edit is shown by plan and put back by apply, reloading only that se
   assert.equal(changed, ['web-02 template /etc/nginx/sites-enabled/tandem.conf']);
   const handlers = Object.entries(r.json.hosts).flatMap(([h, v]: [string, any]) => v.handlers.map((x: any) => `${h} ${x.handler}`));
   assert.equal(handlers, ['web-02 reload nginx']);
-  assert.match(onHost('web-02', 'cat /etc/nginx/sites-enabled/tandem.conf').stdout, /keepalive 16;/);
+  assert.match(onHostOk('web-02', 'cat /etc/nginx/sites-enabled/tandem.conf'), /keepalive 16;/);
 });
 
 test('a database password changed by hand: plan names that account alone, apply sets it back', () => {
@@ -137,8 +138,8 @@ test('a database password changed by hand: plan names that account alone, apply 
     ],
   );
   assert.is(tandemJson(['apply']).json.summary.changed, 1);
-  const app = onHost('web-02', "curl -s http://127.0.0.1:3000/healthz");
-  assert.match(app.stdout, /"status":"ok"/, 'the app on web-02 reaches the primary with its password again');
+  const health = onHostOk('web-02', "curl -s http://127.0.0.1:3000/healthz");
+  assert.match(health, /"status":"ok"/, 'the app on web-02 reaches the primary with its password again');
 });
 
 test('a reload owed by an apply that died after writing a config: plan shows it, apply runs it on that server only', () => {
@@ -153,7 +154,7 @@ test('a reload owed by an apply that died after writing a config: plan shows it,
   assert.is(r.code, 0, r.stderr);
   const handlers = Object.entries(r.json.hosts).flatMap(([h, v]: [string, any]) => v.handlers.map((x: any) => `${h} ${x.handler} ${x.status} ${x.owed}`));
   assert.equal(handlers, ['web-02 reload nginx changed true']);
-  assert.is(onHost('web-02', 'ls -A /var/lib/tandem/backup/.pending-handlers').stdout.trim(), '');
+  assert.is(onHostOk('web-02', 'ls -A /var/lib/tandem/backup/.pending-handlers').trim(), '');
   assert.is(tandemJson(['plan']).code, 0);
 });
 

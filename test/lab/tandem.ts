@@ -42,10 +42,23 @@ export function tandemJson<T = any>(args: string[], env: NodeJS.ProcessEnv = {})
   return { code: r.code, json, stderr: r.stderr, ms: r.ms };
 }
 
-/** One command on a lab server over the lab's own ssh (pinned key), as a person would. */
+/**
+ * One command on a lab server over the lab's own ssh (pinned key), as a person would. Its exit
+ * code is the command's; ssh failing itself (exit 255) throws, so that no check of the output or
+ * of a non-zero code can pass because the server was never reached.
+ */
 export function onHost(host: string, command: string): Ran {
   // ssh hands the remote shell one string, so the command goes as one argument.
-  return tandem(['lab', 'ssh', host, command]);
+  const r = tandem(['lab', 'ssh', host, command]);
+  if (r.code === 255 || r.code === -1) throw new Error(`${host}: ssh failed (exit ${r.code}) running \`${command}\`: ${r.stderr.trim()}`);
+  return r;
+}
+
+/** onHost for a command that must succeed: throws unless it exits 0, and returns its stdout. */
+export function onHostOk(host: string, command: string): string {
+  const r = onHost(host, command);
+  if (r.code !== 0) throw new Error(`${host}: \`${command}\` exited ${r.code}: ${r.stderr.trim()}`);
+  return r.stdout;
 }
 
 /** The CLI in the background, so the test process keeps sending requests meanwhile. */
@@ -76,5 +89,16 @@ export function appVersion(version: string, opts: { failHealth?: boolean; startD
   if (opts.failHealth) writeFileSync(path.join(dir, 'FAIL_HEALTH'), 'this release fails its health check\n');
   else rmSync(path.join(dir, 'FAIL_HEALTH'), { force: true });
   if (opts.startDelayMs) writeFileSync(path.join(dir, 'START_DELAY_MS'), `${opts.startDelayMs}\n`);
+  return dir;
+}
+
+/** A copy of the shipped templates whose Nginx site has a directive Nginx refuses (`nginx -t` fails). */
+export function brokenNginxTemplates(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tandem-tpl-'));
+  cpSync(path.join(ROOT, 'templates'), dir, { recursive: true });
+  const site = path.join(dir, 'nginx/site.conf.ejs');
+  const broken = readFileSync(site, 'utf8').replace(/^(\s*)root /m, '$1bogus_directive on;\n$1root ');
+  if (!broken.includes('bogus_directive on;')) throw new Error(`${site}: no root directive to put the bad one before`);
+  writeFileSync(site, broken);
   return dir;
 }

@@ -14,7 +14,8 @@
 //      secrets store (where secrets belong).
 // Each channel is shown able to catch a leak first: a marker command is found in the captured
 // command lines, and a planted file is found by the file scan.
-// Not covered: what the servers keep (the app's 0600 env file holds its password by design),
+//   5. the database servers' binary and relay logs (a CREATE or ALTER USER is logged as sent).
+// Not covered: what the servers keep otherwise (the app's 0600 env file holds its password by design),
 // stdin (where secrets are meant to go), and what is inside compressed files.
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
@@ -186,6 +187,17 @@ test('deploy, a deploy failing its health check, rollback', async () => {
   cli(['rollback', '--json'], 0);
   cli(['rollback', '--verbose'], 0);
   assert.match(await sshOk('web-01', `readlink ${APP_CURRENT}`), /\/1\.0\.1-/);
+});
+
+test('the database binary and relay logs on the servers hold no secret (CREATE/ALTER USER carry the hash)', async () => {
+  const decode = 'cd /var/lib/mysql && for f in mysql-bin.[0-9]* relay-bin.[0-9]*; do [ -e "$f" ] && mysqlbinlog "$f"; done; true';
+  for (const h of HOSTS) {
+    const events = await sshOk(h, decode);
+    // Read for real: the accounts tandem made, and the password put back after the hand change.
+    assert.match(events, /CREATE USER/, `${h}: the account statements were read from the logs`);
+    if (h === 'web-01') assert.match(events, /ALTER USER .* IDENTIFIED BY PASSWORD '\*[0-9A-F]{40}'/, 'apply set the password back by its hash');
+    assert.is(leakIn(events), undefined, `${h}: the binary or relay log holds ${leakIn(events)}`);
+  }
 });
 
 test('the command lines run on the servers hold no secret', async () => {

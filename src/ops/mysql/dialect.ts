@@ -2,6 +2,7 @@
 // MariaDB (Debian 12's 10.11 and Debian 13's 11.8) is exercised in the lab; MySQL 8 by unit tests.
 import { sqlString } from '../../formats/sql.ts';
 import { compareSeries } from '../../facts/platform.ts';
+import { nativePasswordHash } from './password-hash.ts';
 
 export interface ReplicationSource {
   host: string;
@@ -29,6 +30,11 @@ export interface Dialect {
    * or undefined when the engine decides for itself.
    */
   replicationTls(primarySeries: string): boolean | undefined;
+  /**
+   * The `IDENTIFIED ...` clause that sets an account's password. It is written to the binary log
+   * (and so to every replica's relay log) as sent: it must not carry the password itself.
+   */
+  identifiedBy(password: string): string;
   startReplica: string;
   stopReplica: string;
   showReplicaStatus: string;
@@ -59,6 +65,9 @@ export const mariadb: Dialect = {
     ['expire_logs_days', '7'],
     ['read_only', readOnly ? 'ON' : 'OFF'],
   ],
+  // MariaDB logs CREATE/ALTER USER as sent: the hash (computed here, as the account fact
+  // compares it) keeps the password out of the binary log and the replicas' relay logs.
+  identifiedBy: (password) => `IDENTIFIED BY PASSWORD ${sqlString(nativePasswordHash(password))}`,
   changeSource: (s, tls) =>
     `CHANGE MASTER TO MASTER_HOST=${sqlString(s.host)}, MASTER_PORT=${s.port}, MASTER_USER=${sqlString(s.user)}, ` +
     `MASTER_PASSWORD=${sqlString(s.password)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=5` +
@@ -105,6 +114,8 @@ export const mysql8: Dialect = {
     ['read_only', readOnly ? 'ON' : 'OFF'],
     ['super_read_only', readOnly ? 'ON' : 'OFF'],
   ],
+  // MySQL 8 rewrites the password into the salted hash before it writes the binary log.
+  identifiedBy: (password) => `IDENTIFIED BY ${sqlString(password)}`,
   changeSource: (s) =>
     `CHANGE REPLICATION SOURCE TO SOURCE_HOST=${sqlString(s.host)}, SOURCE_PORT=${s.port}, SOURCE_USER=${sqlString(s.user)}, ` +
     `SOURCE_PASSWORD=${sqlString(s.password)}, SOURCE_AUTO_POSITION=1, SOURCE_CONNECT_RETRY=5, GET_SOURCE_PUBLIC_KEY=1;`,

@@ -67,12 +67,12 @@ export function planAccount(args: AccountArgs, have: AccountState): Change | nul
   const exists = have.exists;
   const statements: string[] = [];
   const notes: string[] = [];
-  const pw = sqlString(args.password.reveal());
+  const identified = args.dialect.identifiedBy(args.password.reveal());
   if (!exists) {
-    statements.push(`CREATE USER IF NOT EXISTS ${quoteAccount(args)} IDENTIFIED BY ${pw};`);
+    statements.push(`CREATE USER IF NOT EXISTS ${quoteAccount(args)} ${identified};`);
     notes.push(`create account ${key}`);
   } else if (!storedPasswordIs(have, args.password.reveal())) {
-    statements.push(`ALTER USER ${quoteAccount(args)} IDENTIFIED BY ${pw};`);
+    statements.push(`ALTER USER ${quoteAccount(args)} ${identified};`);
     notes.push(`set the password of ${key}`);
   }
   const missing = args.grants.filter((g) => !exists || !grantsSatisfied(have.grants, g));

@@ -7,7 +7,8 @@ import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { appVersion, onHost, tandem, tandemAsync, tandemJson } from './tandem.ts';
 import { startLoad, steadyLoad } from './load.ts';
-import { backendStatus, outOfRotation } from './haproxy-stats.ts';
+import { outOfRotation, streamBackendStatus } from './haproxy-stats.ts';
+import { until } from './harness.ts';
 import { prepareRelease } from '../../src/release/prepare.ts';
 import { addressAfterFirst, labVariant, readInventory } from './variants.ts';
 import { httpGet } from '../../src/verify/http.ts';
@@ -62,22 +63,19 @@ test('deploy --batch 3 would empty the pool: refused, nothing changes', async ()
 });
 
 /**
- * Samples each load balancer's HAProxy, back to back, until stopped: which servers each one had
- * out of rotation (drained or in maintenance) at each sample.
+ * Watches each load balancer's HAProxy until stopped (one streaming ssh session each): which
+ * servers each one had out of rotation (drained or in maintenance) at each sample.
  */
-function watchRotation(lbs: string[]) {
+async function watchRotation(lbs: string[]) {
   const samples: { lb: string; out: string[] }[] = [];
-  let watching = true;
-  const loops = lbs.map(async (lb) => {
-    while (watching) {
-      const status = await backendStatus(lb);
-      samples.push({ lb, out: Object.keys(status).filter((s) => outOfRotation(status[s]!)).sort() });
-    }
-  });
+  const streams = await Promise.all(
+    lbs.map((lb) => streamBackendStatus(lb, (status) => samples.push({ lb, out: Object.keys(status).filter((s) => outOfRotation(status[s]!)).sort() }))),
+  );
+  // The first sample of each: the watch is running before the deploy starts.
+  await until('a first HAProxy sample from every load balancer', async () => (lbs.every((lb) => samples.some((s) => s.lb === lb)) ? true : undefined));
   return {
     async stop() {
-      watching = false;
-      await Promise.all(loops);
+      await Promise.all(streams.map((s) => s.stop()));
       return samples;
     },
   };
@@ -86,7 +84,7 @@ function watchRotation(lbs: string[]) {
 test('deploy --batch 2 under load: two servers switched together, then the third; 0 failed requests', async () => {
   const source = appVersion('1.0.1');
   await prepareRelease(source);
-  const watch = watchRotation(['web-01', 'web-02']);
+  const watch = await watchRotation(['web-01', 'web-02']);
   const load = startLoad(LBS, { ratePerSecond: 80 });
   const r = await tandemAsync(['deploy', '-i', THREE, '--batch', '2', '--json', '--source', source]);
   const l = await load.stop();

@@ -8,7 +8,6 @@ import { addCommonOptions, type CommonOptions } from './options.ts';
 import { openSession, type Session } from './session.ts';
 import { action, outcomeOf, type Outcome } from './exit.ts';
 import { textStream, type CliContext } from './context.ts';
-import { HostFailedError } from '../errors.ts';
 import { lineRenderer } from './render/lines.ts';
 import { listrRenderer } from './render/listr.ts';
 import { colorizer, planText, summaryText } from './render/format.ts';
@@ -21,7 +20,7 @@ interface ConvergeOptions extends CommonOptions {
 export function hostFailures(report: RunReport, session: Session): unknown[] {
   return Object.entries(report.hosts)
     .filter(([, h]) => h.failed > 0 || h.error !== undefined)
-    .map(([name, h]) => session.connectFailures.get(name) ?? new HostFailedError(h.error ?? `${name}: failed`, { host: name }));
+    .map(([name, h]) => session.hostFailure(name, h.error ?? `${name}: failed`));
 }
 
 export async function converge(mode: Mode, opts: ConvergeOptions, ctx: CliContext): Promise<Outcome & { report: RunReport }> {

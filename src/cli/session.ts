@@ -8,7 +8,7 @@ import { Redactor } from '../secrets/secret.ts';
 import { connect } from '../ssh/node-ssh.ts';
 import { deadlinesFor, type Deadlines } from '../ssh/deadline.ts';
 import type { Connection } from '../ssh/connection.ts';
-import { SecretsError, TandemError } from '../errors.ts';
+import { HostFailedError } from '../errors.ts';
 import type { CliContext } from './context.ts';
 import type { CommonOptions } from './options.ts';
 
@@ -22,23 +22,15 @@ export interface Session {
   connect(host: HostSpec): Promise<Connection>;
   /** The error of every host whose connection could not be opened, by host name. */
   connectFailures: ReadonlyMap<string, unknown>;
+  /** Why a host failed: its connection's own error when it could not be reached, else `message`. */
+  hostFailure(host: string, message: string): unknown;
   close(): Promise<void>;
-}
-
-async function secretsOf(file: string, create: boolean, env: NodeJS.ProcessEnv): Promise<Secrets> {
-  try {
-    return await loadSecrets(file, { create, env });
-  } catch (err) {
-    if (err instanceof TandemError) throw err;
-    // A file system error (EACCES, EISDIR...): say which file, never what it holds.
-    throw new SecretsError(`${file}: cannot use the secrets store (${(err as NodeJS.ErrnoException).code ?? (err as Error).name})`, { cause: err });
-  }
 }
 
 export async function openSession(opts: CommonOptions, { createSecrets }: { createSecrets: boolean }, ctx: CliContext): Promise<Session> {
   const inventory = await loadInventory(opts.inventory);
   const hosts = limitHosts(inventory, opts.limit);
-  const secrets = await secretsOf(inventory.secretsFile, createSecrets, ctx.env);
+  const secrets = await loadSecrets(inventory.secretsFile, { create: createSecrets, env: ctx.env });
   const redactor = new Redactor(Object.values(secrets));
   ctx.redactor = redactor;
   const deadlines = deadlinesFor(opts.timeout ?? inventory.ssh.commandTimeoutSeconds);
@@ -50,6 +42,7 @@ export async function openSession(opts: CommonOptions, { createSecrets }: { crea
     secrets,
     redactor,
     connectFailures,
+    hostFailure: (host, message) => connectFailures.get(host) ?? new HostFailedError(message, { host }),
     deadlines,
     connect(host) {
       let c = open.get(host.name);

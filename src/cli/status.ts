@@ -6,7 +6,6 @@ import { addCommonOptions, type CommonOptions } from './options.ts';
 import { openSession } from './session.ts';
 import { action, outcomeOf, type Outcome } from './exit.ts';
 import type { CliContext } from './context.ts';
-import { HostFailedError } from '../errors.ts';
 
 function replicationText(s: ServerStatus): string {
   const r = s.replication;
@@ -48,7 +47,7 @@ async function status(opts: CommonOptions, ctx: CliContext): Promise<Outcome> {
     }
     const failures = Object.entries(st.servers)
       .filter(([, s]) => s.error)
-      .map(([name, s]) => session.connectFailures.get(name) ?? new HostFailedError(`${name}: ${s.error}`, { host: name }));
+      .map(([name, s]) => session.hostFailure(name, `${name}: ${s.error}`));
     return outcomeOf(st, failures);
   } finally {
     await session.close();

@@ -119,8 +119,13 @@ export async function loadSecrets(file: string, opts: { create: boolean; env?: N
   if (problems.length) throw new SecretsError(problems.join('\n'));
   if (missing.length && opts.create) {
     const merged = { ...stored, ...Object.fromEntries(missing.map((n) => [n, values[n]])) };
-    await writeFile(file, `# tandem secrets: generated, keep private (mode 0600)\n${stringify(merged)}`, { mode: 0o600 });
-    if (existing) await chmod(file, 0o600);
+    try {
+      await writeFile(file, `# tandem secrets: generated, keep private (mode 0600)\n${stringify(merged)}`, { mode: 0o600 });
+      if (existing) await chmod(file, 0o600);
+    } catch (err) {
+      // EACCES, EISDIR, ENOSPC...: say which file and why, never what it would hold.
+      throw new SecretsError(`${file}: cannot write the secrets store (${(err as NodeJS.ErrnoException).code ?? (err as Error).name})`, { cause: err });
+    }
   }
   return Object.fromEntries(SECRET_NAMES.map((n) => [n, new Secret(values[n]!)])) as Secrets;
 }

@@ -11,7 +11,7 @@ import { probeResults, probeScript } from './format-probe.ts';
 import { SPECIAL_CHARACTERS, SPECIAL_PASSWORDS, SPECIAL_VALUES } from '../fixtures/special-values.ts';
 import { secretForms } from '../../src/secrets/secret.ts';
 import { envName, SECRET_NAMES } from '../../src/secrets/store.ts';
-import { nativePasswordHash } from '../../src/ops/mysql/ops.ts';
+import { nativePasswordHash } from '../../src/ops/mysql/password-hash.ts';
 
 const HOSTS = ['web-01', 'web-02'];
 const ENV = Object.fromEntries(SECRET_NAMES.map((n) => [envName(n), SPECIAL_PASSWORDS[n]]));

@@ -3,8 +3,8 @@
 import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { mariadb, mysql8 } from '../../src/ops/mysql/dialect.ts';
-import { account, database, grantsSatisfied, nativePasswordHash, planAccount, planDatabase } from '../../src/ops/mysql/ops.ts';
-import { sha256CryptChecksum, storedPasswordIs } from '../../src/ops/mysql/password-hash.ts';
+import { account, database, grantsSatisfied, planAccount, planDatabase } from '../../src/ops/mysql/ops.ts';
+import { nativePasswordHash, sha256CryptChecksum, storedPasswordIs } from '../../src/ops/mysql/password-hash.ts';
 import { clientOptions, planReplication, seedInput, seedScript } from '../../src/ops/mysql/replication.ts';
 import { SQL_PRELUDE } from '../../src/formats/sql.ts';
 import { framed, unframeScript } from '../../src/formats/stdin-frames.ts';

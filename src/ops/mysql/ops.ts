@@ -8,7 +8,6 @@ import type { Dialect } from './dialect.ts';
 
 import { storedPasswordIs } from './password-hash.ts';
 
-export { nativePasswordHash } from './password-hash.ts';
 
 const quoteAccount = (a: Account) => `${sqlString(a.user)}@${sqlString(a.host)}`;
 

@@ -123,8 +123,8 @@ export function parseYaml(text: string, shown: string): RawInventory {
       doc.errors.map((e) => {
         const at = lineCounter.linePos(e.pos[0]);
         const where = at ? `line ${at.line}, column ${at.col}` : 'YAML';
-        // The parser's own recursion limit shows as a stack overflow: say what it means.
-        const reason = e.message.startsWith('Maximum call stack') ? 'nested too deeply' : e.message.split('\n')[0];
+        // The parser's own recursion limit (a stack overflow, code RESOURCE_EXHAUSTION): say what it means.
+        const reason = e.code === 'RESOURCE_EXHAUSTION' ? 'nested too deeply' : e.message.split('\n')[0];
         return `${shown}: ${where}: ${reason}`;
       }),
     );

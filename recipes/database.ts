@@ -11,7 +11,7 @@ import { sqlIdentifier } from '../src/formats/sql.ts';
 import type { HostSpec } from '../src/inventory/types.ts';
 import type { HostWork } from '../src/engine/types.ts';
 import { MYSQL_PORT, REPLICATION_USER, VERIFY_DB, VERIFY_USER } from '../src/stack/names.ts';
-import { dialectOf, hasRole, primaryOf } from '../src/stack/roles.ts';
+import { dialectOf, hasRole, isDbHost, primaryOf } from '../src/stack/roles.ts';
 import type { Recipe } from './recipe.ts';
 
 /** Stable and unique per host: an IPv4 address as a number, else a hash of the name. */
@@ -27,7 +27,7 @@ export const database_: Recipe = {
   name: 'database',
   build({ inventory, host, secrets }) {
     const isPrimary = hasRole(host, 'db-primary');
-    if (!isPrimary && !hasRole(host, 'db-replica')) return [];
+    if (!isDbHost(host)) return [];
     const d = dialectOf(inventory);
     const restart = `restart ${d.service}`;
     const appDb = `${sqlIdentifier(inventory.db.name)}.*`;

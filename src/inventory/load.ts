@@ -9,6 +9,7 @@ import { inventorySchema, type RawInventory } from './schema.ts';
 import { RESERVED_KEYS } from './reserved.ts';
 import { privateKeyProblem } from '../ssh/private-key.ts';
 import type { Failover, HostSpec, Inventory, Role } from './types.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 
 /** An inventory is a few KiB; anything this big is the wrong file (or an attack). */
 const MAX_FILE_BYTES = 1024 * 1024;
@@ -224,7 +225,7 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
     hosts,
     lb: { algorithm: raw.lb.algorithm, mode: raw.lb.mode, ...(failover && { failover }) },
     // Without app.source, the sample app of this checkout.
-    app: { source: raw.app.source ? resolve(raw.app.source) : path.resolve(import.meta.dirname, '../../examples/app'), port: raw.app.port, keepReleases: raw.app.keep_releases, entry: raw.app.entry },
+    app: { source: raw.app.source ? resolve(raw.app.source) : path.join(PACKAGE_ROOT, 'examples/app'), port: raw.app.port, keepReleases: raw.app.keep_releases, entry: raw.app.entry },
     db: raw.db,
     apt: { proxy: raw.apt.proxy, cacheValidSeconds: raw.apt.cache_valid },
     timezone: raw.timezone,

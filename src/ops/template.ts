@@ -9,8 +9,9 @@ import { InventoryError, TemplateError } from '../errors.ts';
 import { FormatError, TEMPLATE_HELPERS } from '../formats/index.ts';
 import { file, type FileArgs } from './file.ts';
 import type { Op } from '../engine/types.ts';
+import { PACKAGE_ROOT } from '../package-root.ts';
 
-export const TEMPLATES_DIR = path.resolve(import.meta.dirname, '../../templates');
+export const TEMPLATES_DIR = path.join(PACKAGE_ROOT, 'templates');
 
 /** Where templates are read from: TANDEM_TEMPLATES overrides the shipped folder (customised copies). */
 export function templatesDir(env: NodeJS.ProcessEnv = process.env): string {

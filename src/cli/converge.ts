@@ -1,18 +1,17 @@
 // plan and apply: the same run, one computing changes, the other making them.
-import type { Command } from 'commander';
 import { run } from '../engine/run.ts';
 import type { EngineEvent, EventSink, Mode, RunReport } from '../engine/events.ts';
 import { buildWork, selectRecipes } from '../../recipes/index.ts';
 import { prepareRelease } from '../release/prepare.ts';
-import { addCommonOptions, type CommonOptions } from './options.ts';
+import type { CommonOptions } from './options.ts';
 import { openSession, type Session } from './session.ts';
-import { action, outcomeOf, type Outcome } from './exit.ts';
+import { outcomeOf, type Outcome } from './exit.ts';
 import { textStream, type CliContext } from './context.ts';
 import { lineRenderer } from './render/lines.ts';
 import { listrRenderer } from './render/listr.ts';
 import { colorizer, planText, summaryText } from './render/format.ts';
 
-interface ConvergeOptions extends CommonOptions {
+export interface ConvergeOptions extends CommonOptions {
   recipe?: string;
 }
 
@@ -57,21 +56,5 @@ export async function converge(mode: Mode, opts: ConvergeOptions, ctx: CliContex
     return { ...outcomeOf(report, hostFailures(report, session), { changes: mode === 'plan' && report.summary.changed > 0 }), report };
   } finally {
     await session.close();
-  }
-}
-
-const VERBS: { mode: Mode; description: string }[] = [
-  { mode: 'plan', description: 'show exactly what apply would change (packages, file diffs, services); change nothing' },
-  { mode: 'apply', description: 'converge every host to the inventory; a second run changes nothing' },
-];
-
-export function registerConverge(program: Command, ctx: CliContext): void {
-  for (const verb of VERBS) {
-    addCommonOptions(
-      program
-        .command(verb.mode)
-        .description(verb.description)
-        .option('--recipe <names>', 'only these recipes (comma-separated)'),
-    ).action(action(ctx, (opts: ConvergeOptions) => converge(verb.mode, opts, ctx)));
   }
 }

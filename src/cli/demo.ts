@@ -1,12 +1,11 @@
 // `tandem demo` (npm run demo): the main job on the local lab: lab up, apply, verify, and how to
 // open the site.
-import type { Command } from 'commander';
 import { labConfig, labUp, type LabEvent } from '../lab/index.ts';
 import { hasRole } from '../stack/roles.ts';
 import { loadInventory } from '../inventory/load.ts';
 import { converge } from './converge.ts';
 import { runVerify } from './verify.ts';
-import { action, type Outcome } from './exit.ts';
+import type { Outcome } from './exit.ts';
 import { textStream, type CliContext } from './context.ts';
 
 function labPrinter(out: NodeJS.WriteStream): (e: LabEvent) => void {
@@ -17,7 +16,12 @@ function labPrinter(out: NodeJS.WriteStream): (e: LabEvent) => void {
   };
 }
 
-async function demo(opts: { inventory: string; json?: boolean }, ctx: CliContext): Promise<Outcome> {
+export interface DemoOptions {
+  inventory: string;
+  json?: boolean;
+}
+
+export async function demo(opts: DemoOptions, ctx: CliContext): Promise<Outcome> {
   const out = textStream(ctx);
   out.write('1/3 tandem lab up\n');
   const lab = await labUp(await labConfig(opts.inventory), { progress: labPrinter(out) });
@@ -38,13 +42,4 @@ async function demo(opts: { inventory: string; json?: boolean }, ctx: CliContext
       `Tear the lab down with: npx tandem lab down\n`,
   );
   return { ...verified, report: { lab, apply: applied.report, verify: verified.report, url: `http://${front}/` } };
-}
-
-export function registerDemo(program: Command, ctx: CliContext): void {
-  program
-    .command('demo')
-    .description('bring the local lab up, provision it, verify it, and print how to open the site')
-    .option('-i, --inventory <file>', 'lab inventory', 'inventory/lab.yml')
-    .option('--json', 'print one JSON document on standard output (progress goes to standard error)')
-    .action(action(ctx, (opts: { inventory: string; json?: boolean }) => demo(opts, ctx)));
 }

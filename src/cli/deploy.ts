@@ -1,18 +1,17 @@
 // `tandem deploy` and `tandem rollback`.
-import type { Command } from 'commander';
 import { Listr } from 'listr2';
 import { checkDeployScope, rollingDeploy, type DeployEvent, type DeployReport, type Target } from '../deploy/rolling.ts';
 import { prepareRelease } from '../release/prepare.ts';
 import { hasRole } from '../stack/roles.ts';
-import { addCommonOptions, positiveInt, releaseId, releaseVersion, type CommonOptions } from './options.ts';
+import type { CommonOptions } from './options.ts';
 import type { Inventory } from '../inventory/types.ts';
 import { openSession } from './session.ts';
-import { action, outcomeOf, type Outcome } from './exit.ts';
+import { outcomeOf, type Outcome } from './exit.ts';
 import { textStream, type CliContext } from './context.ts';
 import { HostFailedError, InterruptedError } from '../errors.ts';
 import { colorizer } from './render/format.ts';
 
-interface DeployOptions extends CommonOptions {
+export interface DeployOptions extends CommonOptions {
   source?: string;
   batch?: number;
   forceUnlock?: boolean;
@@ -126,35 +125,18 @@ async function runRolling(
   }
 }
 
-export function registerDeploy(program: Command, ctx: CliContext): void {
-  addCommonOptions(
-    program
-      .command('deploy')
-      .description('roll a new app release out, one batch of servers at a time, with no failed requests')
-      .option('--source <dir>', 'application folder to build the release from (default: app.source)')
-      .option('--batch <n>', 'servers switched at once', positiveInt, 1)
-      .option('--force-unlock', 'take over the deploy lock even if another deploy holds it')
-      .option('--version <version>', 'release version (default: package.json version)', releaseVersion),
-  ).action(
-    action(ctx, (opts: DeployOptions) =>
-      runRolling(
-        'deployed',
-        opts,
-        async (source, inv) => ({
-          kind: 'release',
-          release: await prepareRelease(source, { version: opts.version, entry: inv.app.entry, field: opts.source ? '--source' : 'app.source', env: ctx.env }),
-        }),
-        ctx,
-      ),
-    ),
+export function deploy(opts: DeployOptions, ctx: CliContext): Promise<Outcome> {
+  return runRolling(
+    'deployed',
+    opts,
+    async (source, inv) => ({
+      kind: 'release',
+      release: await prepareRelease(source, { version: opts.version, entry: inv.app.entry, field: opts.source ? '--source' : 'app.source', env: ctx.env }),
+    }),
+    ctx,
   );
+}
 
-  addCommonOptions(
-    program
-      .command('rollback')
-      .description('roll back to the previous release (or --to ID), the same rolling way')
-      .option('--to <id>', 'release id to go back to (see `tandem status`)', releaseId)
-      .option('--batch <n>', 'servers switched at once', positiveInt, 1)
-      .option('--force-unlock', 'take over the deploy lock even if another deploy holds it'),
-  ).action(action(ctx, (opts: DeployOptions) => runRolling('rolled back to', opts, async () => (opts.to ? { kind: 'named', id: opts.to } : { kind: 'previous' }), ctx)));
+export function rollback(opts: DeployOptions, ctx: CliContext): Promise<Outcome> {
+  return runRolling('rolled back to', opts, async () => (opts.to ? { kind: 'named', id: opts.to } : { kind: 'previous' }), ctx);
 }

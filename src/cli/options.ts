@@ -1,7 +1,7 @@
 // Flags shared by the verbs, and the parsers that refuse a bad flag value before anything runs
 // (commander reports them as usage errors: exit 4).
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { VERSION_RE } from '../release/build.ts';
+import { VERSION_RE } from '../release/version.ts';
 
 export interface CommonOptions {
   inventory: string;

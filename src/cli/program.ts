@@ -4,12 +4,12 @@ import { Command, CommanderError } from 'commander';
 import { InterruptedError, UsageError } from '../errors.ts';
 import type { CliContext, CliIo } from './context.ts';
 import { EXIT, EXIT_CODES_HELP, finish, exitCodeOf, type Outcome } from './exit.ts';
-import { registerConverge } from './converge.ts';
-import { registerLab } from './lab.ts';
-import { registerVerify } from './verify.ts';
-import { registerDemo } from './demo.ts';
-import { registerDeploy } from './deploy.ts';
-import { registerStatus } from './status.ts';
+import { registerConverge } from './verbs/converge.ts';
+import { registerLab } from './verbs/lab.ts';
+import { registerVerify } from './verbs/verify.ts';
+import { registerDemo } from './verbs/demo.ts';
+import { registerDeploy } from './verbs/deploy.ts';
+import { registerStatus } from './verbs/status.ts';
 
 function newContext(io: CliIo): CliContext {
   let handler: (() => void) | undefined;

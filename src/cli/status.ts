@@ -1,10 +1,9 @@
 // `tandem status`: one screen of what runs where; reads only.
-import type { Command } from 'commander';
 import { gatherStatus, type ServerStatus, type StackStatus } from '../status/gather.ts';
 import { hasRole } from '../stack/roles.ts';
-import { addCommonOptions, type CommonOptions } from './options.ts';
+import type { CommonOptions } from './options.ts';
 import { openSession } from './session.ts';
-import { action, outcomeOf, type Outcome } from './exit.ts';
+import { outcomeOf, type Outcome } from './exit.ts';
 import type { CliContext } from './context.ts';
 
 function replicationText(s: ServerStatus): string {
@@ -37,7 +36,7 @@ export function renderStatus(st: StackStatus, hostNames: string[], lbNames: stri
   return out.join('\n') + '\n';
 }
 
-async function status(opts: CommonOptions, ctx: CliContext): Promise<Outcome> {
+export async function status(opts: CommonOptions, ctx: CliContext): Promise<Outcome> {
   const session = await openSession(opts, { createSecrets: false }, ctx);
   try {
     const st = await gatherStatus({ inventory: session.inventory, hosts: session.hosts, connect: session.connect, redactor: session.redactor });
@@ -52,10 +51,4 @@ async function status(opts: CommonOptions, ctx: CliContext): Promise<Outcome> {
   } finally {
     await session.close();
   }
-}
-
-export function registerStatus(program: Command, ctx: CliContext): void {
-  addCommonOptions(
-    program.command('status').description('one screen: servers, current releases, replication, their state in every load balancer'),
-  ).action(action(ctx, (opts: CommonOptions) => status(opts, ctx)));
 }

@@ -1,15 +1,14 @@
 // `tandem verify`: every check printed with pass/fail and its figure; exit 1 when any fails.
-import type { Command } from 'commander';
 import { verify } from '../verify/run.ts';
 import type { CheckResult } from '../verify/types.ts';
-import { addCommonOptions, seconds, type CommonOptions } from './options.ts';
+import type { CommonOptions } from './options.ts';
 import { openSession } from './session.ts';
-import { action, outcomeOf, type Outcome } from './exit.ts';
+import { outcomeOf, type Outcome } from './exit.ts';
 import { textStream, type CliContext } from './context.ts';
 import { colorizer } from './render/format.ts';
 import { VerificationError } from '../errors.ts';
 
-interface VerifyOptions extends CommonOptions {
+export interface VerifyOptions extends CommonOptions {
   maxLag?: number;
 }
 
@@ -52,13 +51,4 @@ export async function runVerify(opts: VerifyOptions, ctx: CliContext): Promise<O
   } finally {
     await session.close();
   }
-}
-
-export function registerVerify(program: Command, ctx: CliContext): void {
-  addCommonOptions(
-    program
-      .command('verify')
-      .description('prove the stack works end to end: load balancers, backends, app health, replication with a canary row')
-      .option('--max-lag <seconds>', 'replica lag above this fails', seconds, 10),
-  ).action(action(ctx, (opts: VerifyOptions) => runVerify(opts, ctx)));
 }

@@ -6,10 +6,10 @@ import { access, chmod, copyFile, mkdir, mkdtemp, readdir, rename, rm, writeFile
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { TandemError } from '../errors.ts';
+import { VERSION_RE } from './version.ts';
 
 const exec = promisify(execFile);
 
-export const VERSION_RE = /^[0-9A-Za-z][0-9A-Za-z._+-]{0,63}$/;
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 

@@ -6,7 +6,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import os from 'node:os';
-import { buildReleaseDir, VERSION_RE } from './build.ts';
+import { buildReleaseDir } from './build.ts';
+import { VERSION_RE } from './version.ts';
 import { InputError, TandemError } from '../errors.ts';
 
 const exec = promisify(execFile);

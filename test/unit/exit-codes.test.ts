@@ -8,9 +8,8 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import * as E from '../../src/errors.ts';
 import { classify, errorReport, EXIT, finish, outcomeOf, printError, worse } from '../../src/cli/exit.ts';
-import { main } from '../../src/cli/program.ts';
 import { Redactor, Secret } from '../../src/secrets/secret.ts';
-import { Capture } from '../fixtures/cli.ts';
+import { Capture, main } from '../fixtures/cli.ts';
 
 const streams = () => {
   const stdout = new Capture();

@@ -1,0 +1,24 @@
+// `tandem plan` and `tandem apply`: their flags. The run itself (engine, recipes, release,
+// renderers) is loaded when one of them runs, so `--help` stays fast.
+import type { Command } from 'commander';
+import type { Mode } from '../../engine/events.ts';
+import type { ConvergeOptions } from '../converge.ts';
+import { addCommonOptions } from '../options.ts';
+import { action } from '../exit.ts';
+import type { CliContext } from '../context.ts';
+
+const VERBS: { mode: Mode; description: string }[] = [
+  { mode: 'plan', description: 'show exactly what apply would change (packages, file diffs, services); change nothing' },
+  { mode: 'apply', description: 'converge every host to the inventory; a second run changes nothing' },
+];
+
+export function registerConverge(program: Command, ctx: CliContext): void {
+  for (const verb of VERBS) {
+    addCommonOptions(
+      program
+        .command(verb.mode)
+        .description(verb.description)
+        .option('--recipe <names>', 'only these recipes (comma-separated)'),
+    ).action(action(ctx, async (opts: ConvergeOptions) => (await import('../converge.ts')).converge(verb.mode, opts, ctx)));
+  }
+}

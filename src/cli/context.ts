@@ -13,6 +13,8 @@ export interface CliIo {
   signals?: EventEmitter;
   /** Quit at once (a second Ctrl-C); absent in tests. */
   exit?: (code: number) => void;
+  /** performance.now() when the process started (0), for the start-up time in --json; absent in tests. */
+  processStart?: number;
 }
 
 export interface CliContext extends CliIo {

@@ -8,7 +8,8 @@ import { openSession, type Session } from './session.ts';
 import { outcomeOf, type Outcome } from './exit.ts';
 import { textStream, type CliContext } from './context.ts';
 import { lineRenderer } from './render/lines.ts';
-import { listrRenderer } from './render/listr.ts';
+import type { listrRenderer } from './render/listr.ts';
+import { Timings, type TimingsReport } from '../engine/timings.ts';
 import { colorizer, planText, summaryText } from './render/format.ts';
 
 export interface ConvergeOptions extends CommonOptions {
@@ -22,32 +23,48 @@ export function hostFailures(report: RunReport, session: Session): unknown[] {
     .map(([name, h]) => session.hostFailure(name, h.error ?? `${name}: failed`));
 }
 
-export async function converge(mode: Mode, opts: ConvergeOptions, ctx: CliContext): Promise<Outcome & { report: RunReport }> {
+/**
+ * `timings` may come from the verb with the process's start time (the start-up stage); the
+ * report carries where the time went (`timings`, docs/cli.md).
+ */
+export async function converge(
+  mode: Mode,
+  opts: ConvergeOptions,
+  ctx: CliContext,
+  timings = new Timings(),
+): Promise<Outcome & { report: RunReport & { timings: TimingsReport } }> {
+  timings.startupDone();
   const recipes = selectRecipes(opts.recipe);
-  const session = await openSession(opts, { createSecrets: mode === 'apply' }, ctx);
+  const session = await timings.time('inventory', () => openSession(opts, { createSecrets: mode === 'apply' }, ctx));
   try {
     // Recipes render templates here: a template error stops the run before any connection.
-    const release = recipes.some((r) => r.name === 'app') ? await prepareRelease(session.inventory.app.source, { entry: session.inventory.app.entry, env: ctx.env }) : undefined;
-    const work = buildWork(session.inventory, session.hosts, session.secrets, recipes, release);
+    const app = session.inventory.app;
+    const release = recipes.some((r) => r.name === 'app') ? await timings.time('release', () => prepareRelease(app.source, { entry: app.entry, env: ctx.env })) : undefined;
+    const work = timings.time('recipes', () => buildWork(session.inventory, session.hosts, session.secrets, recipes, release));
     const out = textStream(ctx, Boolean(opts.json));
     const names = session.hosts.map((h) => h.name);
     const sinks: EventSink[] = [];
     let view: ReturnType<typeof listrRenderer> | undefined;
     if (out.isTTY && !opts.verbose) {
-      view = listrRenderer(names, out, mode);
+      // listr2 only for a terminal: --json and CI runs do not load it.
+      view = (await import('./render/listr.ts')).listrRenderer(names, out, mode);
       sinks.push(view.sink);
     } else if (!opts.json || opts.verbose) {
       sinks.push(lineRenderer(out, { verbose: Boolean(opts.verbose) }));
     }
-    const report = await run({
-      mode,
-      hosts: session.hosts,
-      work,
-      connect: (h) => session.connect(h),
-      redactor: session.redactor,
-      emit: (e: EngineEvent) => sinks.forEach((s) => s(e)),
-    });
+    const ran = await timings.time('engine', () =>
+      run({
+        mode,
+        hosts: session.hosts,
+        work,
+        connect: (h) => session.connect(h),
+        redactor: session.redactor,
+        emit: (e: EngineEvent) => sinks.forEach((s) => s(e)),
+        timings,
+      }),
+    );
     await view?.done;
+    const report = { ...ran, timings: timings.report() };
     const c = colorizer(out);
     if (!opts.json) {
       if (mode === 'plan') out.write(planText(report, Boolean(opts.verbose), c) + '\n');

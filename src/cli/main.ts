@@ -15,4 +15,5 @@ process.exitCode = await main(process.argv.slice(2), {
   env: process.env,
   signals: process,
   exit: (code) => process.exit(code),
+  processStart: 0,
 });

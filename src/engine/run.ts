@@ -13,6 +13,7 @@ import { batchScript, FactCache, isPeerFact, newToken, splitBatch, uniqueFacts }
 import { markerFile, markPendingScript, pendingHandlersFact } from './pending.ts';
 import type { EventSink, HandlerResult, HostReport, Mode, OpResult, RunReport } from './events.ts';
 import { PHASES, type Fact, type Handler, type HostWork, type Phase } from './types.ts';
+import { Timings } from './timings.ts';
 
 export interface RunInput {
   mode: Mode;
@@ -23,6 +24,8 @@ export interface RunInput {
   redactor: Redactor;
   emit: EventSink;
   concurrency?: number;
+  /** Where each host's time goes (connect, facts, plan, apply, handlers); a throwaway one if absent. */
+  timings?: Timings;
 }
 
 interface HostState {
@@ -43,6 +46,7 @@ class CountedFailure extends TandemError {}
 
 export async function run(input: RunInput): Promise<RunReport> {
   const started = performance.now();
+  input = { ...input, timings: input.timings ?? new Timings() };
   const { emit, redactor } = input;
   const phases = PHASES.filter((p) => input.hosts.some((h) => input.work.get(h.name)?.some((w) => w.phase === p)));
   const states = new Map<string, HostState>(
@@ -128,10 +132,11 @@ const peerKey = (host: string, factId: string) => `${host}\0${factId}`;
 async function firstContact(input: RunInput, state: HostState, requested: Fact<unknown>[], peers: Map<string, unknown>): Promise<void> {
   const host = state.spec.name;
   input.emit({ type: 'host:connect', host });
-  state.conn = await input.connect(state.spec);
+  const time = input.timings!.host(host);
+  state.conn = await time.time('connect', () => input.connect(state.spec));
   const pendingFact = pendingHandlersFact(state.conn.backupRoot);
   const own = (input.work.get(host) ?? []).flatMap((w) => w.ops.flatMap((o) => o.facts)).filter((f) => !isPeerFact(f));
-  await gather(state.conn, state.facts, [pendingFact, ...own, ...requested], peers);
+  await time.time('facts', () => gather(state.conn!, state.facts, [pendingFact, ...own, ...requested], peers));
   state.pendingHandlers = state.facts.get(pendingFact);
   for (const f of requested) peers.set(peerKey(host, f.id), state.facts.get(f));
   state.readAt = 0;
@@ -141,6 +146,7 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
   const { emit, redactor, mode } = input;
   const host = state.spec.name;
   const conn = state.conn!;
+  const time = input.timings!.host(host);
   /** Something that went wrong beside the failure itself (a restore, a cleanup): told, never dropped. */
   const warn = (message: string) => {
     const text = `${phase}: ${redactor.redact(message)}`;
@@ -181,8 +187,8 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
     const result: OpResult = { host, phase, op: op.id, status: 'ok', durationMs: 0 };
     try {
       const missing = ops.slice(ops.indexOf(op)).flatMap((o) => o.facts).filter((f) => !state.facts.has(f.id));
-      if (op.facts.some((f) => !state.facts.has(f.id))) await gather(conn, state.facts, missing, peers);
-      const change = op.plan(state.facts);
+      if (op.facts.some((f) => !state.facts.has(f.id))) await time.time('facts', () => gather(conn, state.facts, missing, peers));
+      const change = time.time('plan', () => op.plan(state.facts));
       if (!change) {
         const dependsOnPlanned = planStaleAll || op.facts.some((f) => staleInPlan.has(f.id));
         if (mode === 'plan' && dependsOnPlanned) {
@@ -202,11 +208,11 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
           // The marker goes first: if this run dies after the change, the next one still reloads.
           const unmarked = (op.notify ?? []).filter((id) => !marked.has(id));
           if (unmarked.length) {
-            await runCommand(conn, { kind: 'script', script: markPendingScript(conn.backupRoot, unmarked), describe: 'note the handlers owed' }, redactor);
+            await time.time('apply', () => runCommand(conn, { kind: 'script', script: markPendingScript(conn.backupRoot, unmarked), describe: 'note the handlers owed' }, redactor));
             unmarked.forEach((id) => marked.add(id));
           }
           for (const cmd of change.commands) {
-            await runCommand(conn, cmd, redactor);
+            await time.time('apply', () => runCommand(conn, cmd, redactor));
             if (cmd.kind === 'put' && cmd.backup) {
               for (const h of op.notify ?? []) backups.set(h, [...(backups.get(h) ?? []), cmd.path]);
             }
@@ -234,7 +240,7 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
   if (mode === 'apply') {
     for (const handler of handlers.filter((h) => notified.has(h.id))) {
       const wasOwed = owed.includes(handler.id);
-      const res = await runHandler(conn, handler, backups.get(handler.id) ?? [], redactor, host, phase, wasOwed, warn);
+      const res = await time.time('handlers', () => runHandler(conn, handler, backups.get(handler.id) ?? [], redactor, host, phase, wasOwed, warn));
       if (wasOwed) res.owed = true;
       state.report.handlers.push(res);
       emit({ type: 'handler:end', ...res });

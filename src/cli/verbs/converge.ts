@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import type { Mode } from '../../engine/events.ts';
 import type { ConvergeOptions } from '../converge.ts';
+import { Timings } from '../../engine/timings.ts';
 import { addCommonOptions } from '../options.ts';
 import { action } from '../exit.ts';
 import type { CliContext } from '../context.ts';
@@ -19,6 +20,8 @@ export function registerConverge(program: Command, ctx: CliContext): void {
         .command(verb.mode)
         .description(verb.description)
         .option('--recipe <names>', 'only these recipes (comma-separated)'),
-    ).action(action(ctx, async (opts: ConvergeOptions) => (await import('../converge.ts')).converge(verb.mode, opts, ctx)));
+    ).action(
+      action(ctx, async (opts: ConvergeOptions) => (await import('../converge.ts')).converge(verb.mode, opts, ctx, new Timings(undefined, ctx.processStart))),
+    );
   }
 }

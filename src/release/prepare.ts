@@ -1,13 +1,13 @@
 // Releases are built once on the control machine (production dependencies bundled) and cached
 // by content: the same source gives the same release id, so re-runs upload nothing.
-import { createHash } from 'node:crypto';
-import { readdir, readFile, mkdir, rm, access } from 'node:fs/promises';
+import { readFile, mkdir, rm, access } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import path from 'node:path';
 import os from 'node:os';
 import { buildReleaseDir } from './build.ts';
 import { VERSION_RE } from './version.ts';
+import { sourceHash } from './source-hash.ts';
 import { InputError, TandemError } from '../errors.ts';
 
 const exec = promisify(execFile);
@@ -20,27 +20,6 @@ export interface Release {
   version: string;
   /** gzip'd tar of the release folder's content. */
   tarball: string;
-}
-
-const SKIP = new Set(['node_modules', '.git']);
-
-/**
- * A hash of every source file (names and contents), node_modules and .git excluded: a superset
- * of what the release ships, so any change that could matter gives a new release id.
- */
-export async function sourceHash(dir: string): Promise<string> {
-  const h = createHash('sha256');
-  const walk = async (rel: string): Promise<void> => {
-    const entries = (await readdir(path.join(dir, rel), { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name));
-    for (const e of entries) {
-      if (SKIP.has(e.name)) continue;
-      const p = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) h.update(p).update('\0').update(await readFile(path.join(dir, p))).update('\0');
-    }
-  };
-  await walk('');
-  return h.digest('hex').slice(0, 12);
 }
 
 export function releaseCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -82,9 +61,9 @@ export async function prepareRelease(source: string, opts: PrepareOptions = {}):
   if (typeof version !== 'string' || !VERSION_RE.test(version)) {
     throw new InputError(`${field}: package.json version ${JSON.stringify(version)} cannot name a release: letters, digits, . _ + - (at most 64), starting with a letter or digit`);
   }
-  const id = `${version}-${await sourceHash(source)}`;
   const env = opts.env ?? process.env;
   const cache = releaseCacheDir(env);
+  const id = `${version}-${await sourceHash(source, { cacheDir: path.join(cache, 'source-hashes') })}`;
   const tarball = path.join(cache, `${id}.tar.gz`);
   try {
     await access(tarball);

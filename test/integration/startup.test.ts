@@ -1,0 +1,96 @@
+// Start-up: `tandem --help` and each verb's --help load none of the heavy modules (the lab,
+// SSH, MySQL, templates, listr2, the release builder), whether the sources run (tsx) or the
+// compiled dist/ that bin/tandem.js runs; and bin/tandem.js runs dist/ only while it is fresh.
+import { test } from '../fixtures/uvu.ts';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { NODE } from '../fixtures/app-tests.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** A loader hook that appends the URL of every module loaded (CommonJS packages: their entry) to $TANDEM_MODULE_LOG. */
+const HOOKS = `import { appendFileSync } from 'node:fs';
+export async function load(url, context, next) { appendFileSync(process.env.TANDEM_MODULE_LOG, url + '\\n'); return next(url, context); }`;
+const REGISTER = `data:text/javascript,${encodeURIComponent(`import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(HOOKS)}`)});`)}`;
+
+/** Runs node with these arguments in the repository; returns its output and the modules it loaded. */
+function loaded(nodeArgs: string[], cwd = ROOT): { status: number | null; stdout: string; stderr: string; modules: string[] } {
+  const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-modules-')), 'log');
+  fs.writeFileSync(log, '');
+  try {
+    const r = spawnSync(NODE, ['--import', REGISTER, ...nodeArgs], { cwd, encoding: 'utf8', env: { ...process.env, TANDEM_MODULE_LOG: log, NO_COLOR: '1' } });
+    const modules = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean);
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr, modules };
+  } finally {
+    fs.rmSync(path.dirname(log), { recursive: true, force: true });
+  }
+}
+
+const HEAVY = [/node_modules\/(listr2|mysql2|ejs|node-ssh|ssh2|diff|zod|yaml)\//, /\/src\/(lab|engine\/(?!timings\.)|release\/(prepare|build)|ssh|deploy|verify|status|inventory)\/?/, /\/recipes\//];
+const heavyOf = (modules: string[]) => modules.filter((m) => HEAVY.some((re) => re.test(m)));
+
+const HELPS = [['--help'], ['apply', '--help'], ['deploy', '--help'], ['lab', 'up', '--help'], ['verify', '--help']];
+
+test('--help, from the sources, loads no heavy module', () => {
+  for (const args of HELPS) {
+    const r = loaded(['--import', 'tsx', 'src/cli/main.ts', ...args]);
+    assert.is(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stdout, /Usage: tandem/);
+    assert.equal(heavyOf(r.modules), [], args.join(' '));
+  }
+});
+
+test('bin/tandem.js runs the compiled CLI once built, and its --help loads no heavy module', () => {
+  const build = spawnSync(NODE, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+  assert.is(build.status, 0, build.stdout + build.stderr);
+  for (const args of HELPS) {
+    const r = loaded(['bin/tandem.js', ...args]);
+    assert.is(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
+    assert.is(r.stderr, '', 'no note about running the sources');
+    assert.ok(r.modules.some((m) => m.endsWith('/dist/src/cli/main.js')), 'dist/src/cli/main.js ran');
+    assert.not.ok(r.modules.some((m) => m.endsWith('.ts')), 'no TypeScript source was loaded');
+    assert.equal(heavyOf(r.modules), [], args.join(' '));
+  }
+});
+
+test('bin/tandem.js runs the sources, and says so, when dist/ is missing or older than a source', () => {
+  // A copy of the bin with a one-line CLI in src/ and in dist/ that says which one ran.
+  const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-bin-'));
+  try {
+    fs.mkdirSync(path.join(pkg, 'bin'));
+    fs.copyFileSync(path.join(ROOT, 'bin/tandem.js'), path.join(pkg, 'bin/tandem.js'));
+    fs.writeFileSync(path.join(pkg, 'package.json'), '{"type":"module"}\n');
+    fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(pkg, 'node_modules'));
+    const write = (rel: string, text: string, mtime: Date) => {
+      fs.mkdirSync(path.dirname(path.join(pkg, rel)), { recursive: true });
+      fs.writeFileSync(path.join(pkg, rel), text);
+      fs.utimesSync(path.join(pkg, rel), mtime, mtime);
+    };
+    const old = new Date('2026-01-01T00:00:00Z');
+    const newer = new Date('2026-01-02T00:00:00Z');
+    write('src/cli/main.ts', "const from: string = 'sources';\nconsole.log(from);\n", old);
+    write('recipes/base.ts', 'export {};\n', old);
+    const tandem = () => spawnSync(NODE, [path.join(pkg, 'bin/tandem.js')], { cwd: pkg, encoding: 'utf8' });
+
+    let r = tandem();
+    assert.is(r.stdout, 'sources\n', 'dist/ missing');
+    assert.match(r.stderr, /dist\/ is missing or older than src\/cli\/main\.ts; running the sources .*npm run build/);
+
+    write('dist/src/cli/main.js', "console.log('dist');\n", newer);
+    write('dist/recipes/base.js', 'export {};\n', newer);
+    r = tandem();
+    assert.equal([r.stdout, r.stderr], ['dist\n', ''], 'dist/ fresh');
+
+    write('recipes/base.ts', 'export const edited = 1;\n', new Date('2026-01-03T00:00:00Z'));
+    r = tandem();
+    assert.is(r.stdout, 'sources\n', 'a source edited after the build');
+    assert.match(r.stderr, /older than recipes\/base\.ts/);
+  } finally {
+    fs.rmSync(pkg, { recursive: true, force: true });
+  }
+});
+
+test.run();

@@ -10,7 +10,7 @@ import { textStream, type CliContext } from './context.ts';
 import { lineRenderer } from './render/lines.ts';
 import type { listrRenderer } from './render/listr.ts';
 import { Timings, type TimingsReport } from '../engine/timings.ts';
-import { colorizer, planText, summaryText } from './render/format.ts';
+import { colorizer, planText, summaryText, timingsText } from './render/format.ts';
 
 export interface ConvergeOptions extends CommonOptions {
   recipe?: string;
@@ -69,6 +69,7 @@ export async function converge(
     if (!opts.json) {
       if (mode === 'plan') out.write(planText(report, Boolean(opts.verbose), c) + '\n');
       out.write(summaryText(report, c) + '\n');
+      if (opts.verbose) out.write(timingsText(report.timings, c) + '\n');
     }
     return { ...outcomeOf(report, hostFailures(report, session), { changes: mode === 'plan' && report.summary.changed > 0 }), report };
   } finally {

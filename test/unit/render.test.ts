@@ -2,7 +2,7 @@
 // only on a terminal.
 import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
-import { colorizer, planText, summaryText } from '../../src/cli/render/format.ts';
+import { colorizer, planText, summaryText, timingsText } from '../../src/cli/render/format.ts';
 import type { RunReport } from '../../src/engine/events.ts';
 
 const stream = (isTTY: boolean) => ({ isTTY }) as unknown as NodeJS.WriteStream;
@@ -117,6 +117,25 @@ test('summaryText: per-host counts with remote commands, host errors, and the to
   const clean: RunReport = { ...report('plan'), summary: { ok: 4, changed: 2, failed: 0 } };
   assert.match(summaryText(clean, c), /\ndone: 4 ok, 2 to change, 0 failed in 2\.3s$/);
   assert.match(summaryText(clean, c), 'web-01: 3 ok, 2 to change, 0 failed');
+});
+
+test('timingsText (--verbose): the run\'s stages that ran, the total, and every host\'s stages', () => {
+  const text = timingsText(
+    {
+      inventoryMs: 20,
+      releaseMs: 3,
+      recipesMs: 7,
+      engineMs: 400,
+      totalMs: 450,
+      hosts: { 'web-01': { connectMs: 120, factsMs: 250, planMs: 2, applyMs: 0, handlersMs: 0 } },
+    },
+    colorizer(stream(false)),
+  );
+  assert.is(
+    text,
+    'time: inventory 20 ms, release 3 ms, recipes 7 ms, engine 400 ms, total 450 ms\n' +
+      '  web-01: connect 120 ms, facts 250 ms, plan 2 ms, apply 0 ms, handlers 0 ms',
+  );
 });
 
 test('colors: none when the stream is not a terminal or NO_COLOR is set; some on a terminal', () => {

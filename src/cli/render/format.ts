@@ -1,5 +1,6 @@
 // Text forms of engine results, shared by the renderers.
 import type { OpResult, RunReport } from '../../engine/events.ts';
+import { HOST_STAGES, RUN_STAGES, type TimingsReport } from '../../engine/timings.ts';
 
 const tty = (stream: NodeJS.WriteStream) => Boolean(stream.isTTY) && !process.env.NO_COLOR;
 
@@ -61,4 +62,12 @@ export function indent(text: string, n: number): string {
     .split('\n')
     .map((l) => pad + l)
     .join('\n');
+}
+
+/** --verbose: where the time went, one line for the run and one per host (the `timings` of --json). */
+export function timingsText(t: TimingsReport, c: Colors): string {
+  const run = RUN_STAGES.filter((s) => t[`${s}Ms`] !== undefined).map((s) => `${s} ${t[`${s}Ms`]} ms`);
+  const lines = [`time: ${[...run, `total ${t.totalMs} ms`].join(', ')}`];
+  for (const [host, h] of Object.entries(t.hosts)) lines.push(`  ${host}: ${HOST_STAGES.map((s) => `${s} ${h[`${s}Ms`]} ms`).join(', ')}`);
+  return c.dim(lines.join('\n'));
 }

@@ -1,6 +1,6 @@
 // Start-up: `tandem --help` and each verb's --help load none of the heavy modules (the lab,
 // SSH, MySQL, templates, listr2, the release builder), whether the sources run (tsx) or the
-// compiled dist/ that bin/tandem.js runs; and bin/tandem.js runs dist/ only while it is fresh.
+// bundle in dist/ that bin/tandem.js runs; and bin/tandem.js runs dist/ only while it is fresh.
 import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
@@ -30,7 +30,7 @@ function loaded(nodeArgs: string[], cwd = ROOT): { status: number | null; stdout
 }
 
 const HEAVY = [/node_modules\/(listr2|mysql2|ejs|node-ssh|ssh2|diff|zod|yaml)\//, /\/src\/(lab|engine\/(?!timings\.)|release\/(prepare|build)|ssh|deploy|verify|status|inventory)\/?/, /\/recipes\//];
-const heavyOf = (modules: string[]) => modules.filter((m) => HEAVY.some((re) => re.test(m)));
+const heavyOf = (modules: string[]) => modules.filter((m) => HEAVY.some((re) => re.test(`/${m}`)));
 
 const HELPS = [['--help'], ['apply', '--help'], ['deploy', '--help'], ['lab', 'up', '--help'], ['verify', '--help']];
 
@@ -43,17 +43,24 @@ test('--help, from the sources, loads no heavy module', () => {
   }
 });
 
-test('bin/tandem.js runs the compiled CLI once built, and its --help loads no heavy module', () => {
-  const build = spawnSync(NODE, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8' });
+test('bin/tandem.js runs the bundle once built, and its --help loads no heavy module', () => {
+  const build = spawnSync(NODE, ['scripts/bundle.js'], { cwd: ROOT, encoding: 'utf8' });
   assert.is(build.status, 0, build.stdout + build.stderr);
+  // Which sources each file of the bundle holds, as esbuild wrote it.
+  const meta = JSON.parse(fs.readFileSync(path.join(ROOT, 'dist/meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+  const sourcesOf = (url: string) => Object.keys(meta.outputs[path.relative(ROOT, new URL(url).pathname)]?.inputs ?? {});
   for (const args of HELPS) {
     const r = loaded(['bin/tandem.js', ...args]);
     assert.is(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
     assert.is(r.stderr, '', 'no note about running the sources');
-    assert.ok(r.modules.some((m) => m.endsWith('/dist/src/cli/main.js')), 'dist/src/cli/main.js ran');
+    assert.ok(r.modules.some((m) => m.endsWith('/dist/main.js')), 'dist/main.js ran');
     assert.not.ok(r.modules.some((m) => m.endsWith('.ts')), 'no TypeScript source was loaded');
-    assert.equal(heavyOf(r.modules), [], args.join(' '));
+    const sources = r.modules.filter((m) => m.includes('/dist/')).flatMap(sourcesOf);
+    assert.ok(sources.includes('src/cli/verbs/converge.ts'), `the bundle's map names what ran: ${sources.join(' ')}`);
+    assert.equal(heavyOf([...sources, ...r.modules]), [], args.join(' '));
   }
+  // And the work itself is there, in files --help did not load.
+  assert.ok(heavyOf(Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs))).length > 0);
 });
 
 test('bin/tandem.js runs the sources, and says so, when dist/ is missing or older than a source', () => {
@@ -77,17 +84,16 @@ test('bin/tandem.js runs the sources, and says so, when dist/ is missing or olde
 
     let r = tandem();
     assert.is(r.stdout, 'sources\n', 'dist/ missing');
-    assert.match(r.stderr, /dist\/ is missing or older than src\/cli\/main\.ts; running the sources .*npm run build/);
+    assert.match(r.stderr, /^tandem: dist\/ is missing; running the sources .*npm run build/);
 
-    write('dist/src/cli/main.js', "console.log('dist');\n", newer);
-    write('dist/recipes/base.js', 'export {};\n', newer);
+    write('dist/main.js', "console.log('dist');\n", newer);
     r = tandem();
     assert.equal([r.stdout, r.stderr], ['dist\n', ''], 'dist/ fresh');
 
     write('recipes/base.ts', 'export const edited = 1;\n', new Date('2026-01-03T00:00:00Z'));
     r = tandem();
     assert.is(r.stdout, 'sources\n', 'a source edited after the build');
-    assert.match(r.stderr, /older than recipes\/base\.ts/);
+    assert.match(r.stderr, /^tandem: dist\/ is older than recipes\/base\.ts; running the sources/);
   } finally {
     fs.rmSync(pkg, { recursive: true, force: true });
   }

@@ -24,7 +24,7 @@ export interface RunInput {
   redactor: Redactor;
   emit: EventSink;
   concurrency?: number;
-  /** Where each host's time goes (connect, facts, plan, apply, handlers); a throwaway one if absent. */
+  /** Where each host's time goes (connect, facts, plan, apply, handlers); not kept if absent. */
   timings?: Timings;
 }
 
@@ -46,7 +46,6 @@ class CountedFailure extends TandemError {}
 
 export async function run(input: RunInput): Promise<RunReport> {
   const started = performance.now();
-  input = { ...input, timings: input.timings ?? new Timings() };
   const { emit, redactor } = input;
   const phases = PHASES.filter((p) => input.hosts.some((h) => input.work.get(h.name)?.some((w) => w.phase === p)));
   const states = new Map<string, HostState>(
@@ -132,7 +131,7 @@ const peerKey = (host: string, factId: string) => `${host}\0${factId}`;
 async function firstContact(input: RunInput, state: HostState, requested: Fact<unknown>[], peers: Map<string, unknown>): Promise<void> {
   const host = state.spec.name;
   input.emit({ type: 'host:connect', host });
-  const time = input.timings!.host(host);
+  const time = (input.timings ?? new Timings()).host(host);
   state.conn = await time.time('connect', () => input.connect(state.spec));
   const pendingFact = pendingHandlersFact(state.conn.backupRoot);
   const own = (input.work.get(host) ?? []).flatMap((w) => w.ops.flatMap((o) => o.facts)).filter((f) => !isPeerFact(f));
@@ -146,7 +145,7 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
   const { emit, redactor, mode } = input;
   const host = state.spec.name;
   const conn = state.conn!;
-  const time = input.timings!.host(host);
+  const time = (input.timings ?? new Timings()).host(host);
   /** Something that went wrong beside the failure itself (a restore, a cleanup): told, never dropped. */
   const warn = (message: string) => {
     const text = `${phase}: ${redactor.redact(message)}`;

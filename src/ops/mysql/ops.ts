@@ -31,7 +31,7 @@ export function planDatabase(args: DatabaseArgs, have: MysqlState): Change | nul
 }
 
 export function database(args: DatabaseArgs): Op {
-  const fact = mysqlStateFact(args.dialect.showReplicaStatus);
+  const fact = mysqlStateFact(args.dialect.showReplicaStatus, args.dialect.service);
   return { id: `mysql database ${args.name}`, facts: [fact], plan: (f) => planDatabase(args, f.get(fact)) };
 }
 
@@ -86,6 +86,6 @@ export function planAccount(args: AccountArgs, have: AccountState): Change | nul
 }
 
 export function account(args: AccountArgs): Op {
-  const fact = mysqlAccountFact(args);
+  const fact = mysqlAccountFact(args, args.dialect.service);
   return { id: `mysql account ${accountKey(args)}`, facts: [fact], plan: (f) => planAccount(args, f.get(fact)) };
 }

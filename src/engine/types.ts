@@ -52,10 +52,10 @@ export interface Op {
   notify?: string[];
 }
 
-/** Runs once per host at the end of a phase when an op notified it; validates before acting. */
+/** Runs once per unit of work (a host, a phase) at its end when an op notified it; validates before acting. */
 export interface Handler {
   id: string;
-  /** Checks the new configuration; on failure the files written in this phase are restored. */
+  /** Checks the new configuration; on failure the files written in this unit are restored. */
   validate?: Command;
   action: Command;
   /**

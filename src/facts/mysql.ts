@@ -74,8 +74,10 @@ export function mysqlStateFact(showReplicaStatus: string, service?: string): Fac
 const dependsOnService = (service: string | undefined) => (service ? { dependsOn: [serviceFact(service).id] } : {});
 
 export interface AccountState {
-  /** False also when the server does not answer: then there is nothing to compare with. */
+  /** False also when the server does not answer (then `unanswered` says so). */
   exists: boolean;
+  /** The server did not answer: nothing is known of the account, its absence included. */
+  unanswered?: boolean;
   /** The account's authentication plugin (mysql_native_password, caching_sha2_password, ...). */
   plugin: string;
   /** The stored authentication string (password hash), as bytes: MySQL 8's carries a binary salt. */
@@ -95,13 +97,14 @@ export function mysqlAccountFact(account: Account, service?: string): Fact<Accou
   const who = `User = ${sqlString(account.user)} AND Host = ${sqlString(account.host)}`;
   return {
     id: `mysql:account:${accountKey(account)}`,
-    script: `${query(`SELECT CONCAT('${AUTH}', plugin, ':', HEX(authentication_string)) FROM mysql.user WHERE ${who}; SHOW GRANTS FOR ${sqlString(account.user)}@${sqlString(account.host)}`)} 2>/dev/null || true`,
+    script: `${query('SELECT 1')} >/dev/null || exit 3\n${query(`SELECT CONCAT('${AUTH}', plugin, ':', HEX(authentication_string)) FROM mysql.user WHERE ${who}; SHOW GRANTS FOR ${sqlString(account.user)}@${sqlString(account.host)}`)} 2>/dev/null || true`,
     parse: parseAccount,
     ...dependsOnService(service),
   };
 }
 
-export function parseAccount(stdout: string): AccountState {
+export function parseAccount(stdout: string, exitCode = 0): AccountState {
+  if (exitCode === 3) return { exists: false, unanswered: true, plugin: '', auth: Buffer.alloc(0), grants: [] };
   const lines = stdout.split('\n').filter((l) => l.trim());
   const line = lines.find((l) => l.startsWith(AUTH));
   const [plugin = '', hex = ''] = (line?.slice(AUTH.length) ?? '').split(':');

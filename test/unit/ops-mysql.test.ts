@@ -149,7 +149,7 @@ test('replication: healthy is left alone; stopped threads are started; an IO err
 test('replication: an SQL error is reported with the server own words and not touched', () => {
   assert.throws(
     () => planReplication(repl(), state({ replica: running(mariadb, { Slave_SQL_Running: 'No', Last_SQL_Error: "Duplicate entry '1' for key 'PRIMARY'" }) }), bookworm),
-    /left as it is: the SQL thread stopped with "Duplicate entry '1' for key 'PRIMARY'"/,
+    /left as it is: the SQL thread stopped with "Duplicate entry '1' for key 'PRIMARY'"\. .*on this server, SHOW SLAVE STATUS names the failing event; .*run START SLAVE and check the SQL thread runs, then run apply again\.$/,
   );
 });
 
@@ -261,7 +261,7 @@ test('database ops share one state fact; each account reads only its own, and in
   // So that in a plan, creating one account does not leave the others "pending".
   assert.equal(accounts[0]!.plan({ get: <T>() => NO_ACCOUNT as T })!.invalidates, ['mysql:account:app@10.0.0.2']);
   const fact = mysqlAccountFact({ user: 'app', host: '10.0.0.2' });
-  assert.match(fact.script, /^mysql -N -B -e 'SELECT CONCAT\(.*auth:.*plugin.*HEX\(authentication_string\)\) FROM mysql\.user WHERE User = .*; SHOW GRANTS FOR .*app.*10\.0\.0\.2/);
+  assert.match(fact.script, /^mysql -N -B -e 'SELECT 1' >\/dev\/null \|\| exit 3\nmysql -N -B -e 'SELECT CONCAT\(.*auth:.*plugin.*HEX\(authentication_string\)\) FROM mysql\.user WHERE User = .*; SHOW GRANTS FOR .*app.*10\.0\.0\.2/);
 });
 
 // MySQL 8 caching_sha2_password strings for "foobar" and "123456" (the vectors TiDB tests its
@@ -311,6 +311,18 @@ test('parseAccount: the hash line, then the grants; nothing at all is no account
   // A caching_sha2_password salt holds control bytes: hex carries them intact.
   assert.equal(parseAccount(`auth:caching_sha2_password:${FOOBAR_SHA2.toString('hex').toUpperCase()}\n`).auth, FOOBAR_SHA2);
   assert.equal(parseAccount(''), NO_ACCOUNT);
+  assert.equal(parseAccount('', 3), { ...NO_ACCOUNT, unanswered: true }, 'the server did not answer');
+});
+
+test('account: a server that does not answer is doubt, not "no account": refused, saying so', () => {
+  for (const d of [mariadb, mysql8]) {
+    assert.throws(
+      () => planAccount({ user: 'app', host: '10.0.0.2', password: pw, grants: [], dialect: d }, parseAccount('', 3)),
+      new RegExp(`^the database on this server does not answer, so account app@10\\.0\\.0\\.2 could not be checked\\. Start it \\(systemctl start ${d.service}\\), then run apply again\\.$`),
+    );
+  }
+  // The fact tells the two apart: its script exits 3 when the server does not answer.
+  assert.match(mysqlAccountFact({ user: 'app', host: 'h' }).script, /^mysql -N -B -e 'SELECT 1' >\/dev\/null \|\| exit 3\n/);
 });
 
 // ---- Special characters ------------------------------------------------------------------------

@@ -165,7 +165,8 @@ export function planReplication(args: ReplicationArgs, have: MysqlState, primary
     // Applying the primary's changes failed: skipping or re-seeding could lose data. A person decides.
     throw new ValidationError(
       `replication is broken and was left as it is: the SQL thread stopped with "${r[s.lastSqlError]}". ` +
-        `Repair the replica by hand (or re-seed it), then run apply again.`,
+        `Skipping or re-seeding could lose data, so a person decides: on this server, ${d.showReplicaStatus.replace(/\\G$/, '')} names the failing event; ` +
+        `make the replica's data agree with the primary's, run ${d.startReplica.replace(/;$/, '')} and check the SQL thread runs, then run apply again.`,
     );
   }
   if (r[s.lastIoError]) return restart(`repair replication (IO thread: ${r[s.lastIoError]})`);

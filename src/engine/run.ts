@@ -51,10 +51,7 @@ class CountedFailure extends TandemError {}
 export async function run(input: RunInput): Promise<RunReport> {
   const started = performance.now();
   const { emit, redactor } = input;
-  const units = buildUnits(
-    input.hosts.map((h) => h.name),
-    input.work,
-  );
+  const units = buildUnits(input.hosts.map((h) => h.name), input.work);
   const phases = PHASES.filter((p) => units.some((u) => u.phase === p));
   const states = new Map<string, HostState>(
     input.hosts.map((h) => [

@@ -112,7 +112,7 @@ test("the replica's MariaDB stopped under write load: apply starts it, reloads n
   assert.equal([status.Slave_IO_Running, status.Slave_SQL_Running, status.Last_SQL_Error, status.Last_IO_Error], ['Yes', 'Yes', '', '']);
   const [primary, replica] = [await tableSum('web-01', 'app.visits'), await tableSum('web-02', 'app.visits')];
   assert.equal(replica, primary, 'the replica holds every row of the primary');
-  assert.ok(primary.rows >= l.sent - l.failed, `every write that succeeded is a row (${primary.rows} rows, ${l.sent - l.failed} writes answered 200)`);
+  assert.ok(primary.rows >= l.sent - l.failed, `every write that succeeded is a row (${primary.rows} rows, ${l.sent - l.failed} writes answered 201)`);
   // No dump was loaded over the replica's data.
   assert.is(await visitsCreated(), createdBefore, "the replica's app.visits is the same table, not re-created by a dump");
   console.log(`    ${l.sent} writes (${l.failed} failed) during the stop and the apply; ${primary.rows} rows, checksums equal`);

@@ -35,6 +35,8 @@ export const app: Recipe = {
     return [
       {
         phase: 'app',
+        // Not the database: the app starts without it (and serves once it answers).
+        needs: [{ phase: 'base' }],
         ops: [
           apt({ packages: ['nodejs'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
           user({ name: APP_USER, home: APP_ROOT }),

@@ -89,6 +89,9 @@ export const database_: Recipe = {
       install,
       {
         phase: 'replication',
+        // The replica's own server with its final configuration, and its primary's server,
+        // accounts and handlers (a restart included): nothing else of either host.
+        needs: [{ phase: 'db' }, { phase: 'db', host: primary.name }],
         ops: [
           // Accounts a replica needs locally: kept out of its binary log so its GTID history stays the primary's.
           ...(hasRole(host, 'app')

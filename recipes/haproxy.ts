@@ -16,6 +16,7 @@ export const haproxy: Recipe = {
     return [
       {
         phase: 'lb',
+        needs: [{ phase: 'base' }],
         ops: [
           apt({ packages: ['haproxy', 'socat'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
           template({ path: HAPROXY_CONFIG, template: 'haproxy/haproxy.cfg.ejs', vars: { algorithm: inventory.lb.algorithm, servers, port: HTTP_PORT }, mode: '0644', notify: [RELOAD] }),

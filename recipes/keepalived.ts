@@ -15,7 +15,7 @@ export const keepalived: Recipe = {
     if (!hasRole(host, 'lb')) return [];
     const failover = inventory.lb.failover;
     if (!failover) {
-      return [{ phase: 'lb', ops: [service({ name: 'keepalived', enabled: false, running: false, onlyIfInstalled: true })] }];
+      return [{ phase: 'lb', needs: [{ phase: 'base' }], ops: [service({ name: 'keepalived', enabled: false, running: false, onlyIfInstalled: true })] }];
     }
     const lbs = inventory.hosts.filter((h) => hasRole(h, 'lb'));
     const rank = lbs.findIndex((h) => h.name === host.name);
@@ -33,6 +33,7 @@ export const keepalived: Recipe = {
     return [
       {
         phase: 'lb',
+        needs: [{ phase: 'base' }],
         ops: [
           apt({ packages: ['keepalived'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
           template({ path: KEEPALIVED_CONFIG, template: 'keepalived/keepalived.conf.ejs', vars, mode: '0644', notify: [RELOAD] }),

@@ -15,6 +15,7 @@ export const nginx: Recipe = {
     return [
       {
         phase: 'web',
+        needs: [{ phase: 'base' }],
         ops: [
           apt({ packages: ['nginx'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
           absent('/etc/nginx/sites-enabled/default', [RELOAD]),

@@ -38,6 +38,8 @@ export type EngineEvent =
   | ({ type: 'op:end' } & OpResult)
   | ({ type: 'handler:end' } & HandlerResult)
   | { type: 'host:failed'; host: string; phase: Phase; error: string }
+  /** A host's work in one phase did not run: work it needs failed, was skipped, or its host was not reached. */
+  | { type: 'work:skipped'; host: string; phase: Phase; reason: string }
   /** Something went wrong beside the host's result (a restore, a cleanup); the CLI prints it. */
   | { type: 'host:warning'; host: string; message: string }
   | { type: 'host:end'; host: string; failed: boolean }
@@ -53,6 +55,8 @@ export interface HostReport {
   handlers: HandlerResult[];
   /** Failed restores and cleanups: they do not change the result, but a person must hear of them. */
   warnings: string[];
+  /** Work that did not run because work it needs did not succeed, and why. */
+  skipped?: { phase: Phase; reason: string }[];
   error?: string;
 }
 

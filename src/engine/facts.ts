@@ -44,10 +44,33 @@ export function splitBatch(stdout: string, count: number, token: string): RawFac
   return out;
 }
 
+/**
+ * Every fact id made stale by invalidating `ids`: those, and each fact that depends on one of
+ * them (its `dependsOn`), transitively. Pure, so it is tested as a table.
+ */
+export function staleClosure(ids: Iterable<string>, facts: Iterable<Fact<unknown>>): Set<string> {
+  const dependents = new Map<string, string[]>();
+  for (const f of facts) for (const on of f.dependsOn ?? []) dependents.set(on, [...(dependents.get(on) ?? []), f.id]);
+  const stale = new Set<string>();
+  const todo = [...ids];
+  for (let id = todo.pop(); id !== undefined; id = todo.pop()) {
+    if (stale.has(id)) continue;
+    stale.add(id);
+    todo.push(...(dependents.get(id) ?? []));
+  }
+  return stale;
+}
+
 /** Fact readings held for one host; stale ones are re-read in the next batch. */
 export class FactCache implements FactValues {
   readonly #values = new Map<string, unknown>();
+  /** Every fact this host's work asks for: their dependsOn decide what else goes stale. */
+  readonly #known = new Map<string, Fact<unknown>>();
 
+  /** Makes these facts' dependencies known (the facts of all the host's work, at first contact). */
+  know(facts: Iterable<Fact<unknown>>): void {
+    for (const f of facts) if (!this.#known.has(f.id)) this.#known.set(f.id, f);
+  }
   has(id: string): boolean {
     return this.#values.has(id);
   }
@@ -58,9 +81,19 @@ export class FactCache implements FactValues {
     if (!this.#values.has(fact.id)) throw new Error(`fact ${fact.id} was not gathered`);
     return this.#values.get(fact.id) as T;
   }
-  invalidate(ids: 'all' | readonly string[]): void {
-    if (ids === 'all') this.#values.clear();
-    else for (const id of ids) this.#values.delete(id);
+  /** Drops the readings of these facts and of every fact that depends on them; returns the ids dropped. */
+  invalidate(ids: 'all' | readonly string[]): 'all' | Set<string> {
+    if (ids === 'all') {
+      this.#values.clear();
+      return 'all';
+    }
+    const stale = this.staleAfter(ids);
+    for (const id of stale) this.#values.delete(id);
+    return stale;
+  }
+  /** What invalidating these ids makes stale, without dropping anything (plan mode). */
+  staleAfter(ids: readonly string[]): Set<string> {
+    return staleClosure(ids, this.#known.values());
   }
 }
 

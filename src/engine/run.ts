@@ -1,7 +1,9 @@
 // The planner and executor: first contact with every host (its facts for the whole run in one
-// batch), then phases in order, hosts inside a phase in parallel, ops in order. A change marks
-// facts stale and only stale facts are re-read (again in one batch) before the next op that needs
-// them.
+// batch), then units of work (one host's ops of one phase, then its handlers) as soon as the
+// units they need are done: a host never waits for work it does not need, and a failure skips
+// only the work that needs it (src/engine/schedule.ts). Ops run in order; a change marks facts
+// stale (with the facts that depend on them) and only stale facts are re-read, again in one
+// batch, before the next op that needs them.
 import type { HostSpec } from '../inventory/types.ts';
 import type { Connection } from '../ssh/connection.ts';
 import { backupPath } from '../ssh/connection.ts';
@@ -11,6 +13,7 @@ import { ConnectionError, TandemError } from '../errors.ts';
 import { describeCommand, failureText, runCommand } from './commands.ts';
 import { batchScript, FactCache, isPeerFact, newToken, splitBatch, uniqueFacts } from './facts.ts';
 import { markerFile, markPendingScript, pendingHandlersFact } from './pending.ts';
+import { buildUnits, nextUnit, peerHostsOf, skipReason, type Settled, type Unit } from './schedule.ts';
 import type { EventSink, HandlerResult, HostReport, Mode, OpResult, RunReport } from './events.ts';
 import { PHASES, type Fact, type Handler, type HostWork, type Phase } from './types.ts';
 import { Timings } from './timings.ts';
@@ -23,6 +26,7 @@ export interface RunInput {
   connect(host: HostSpec): Promise<Connection>;
   redactor: Redactor;
   emit: EventSink;
+  /** How many units of work (so hosts) run at once. */
   concurrency?: number;
   /** Where each host's time goes (connect, facts, plan, apply, handlers); not kept if absent. */
   timings?: Timings;
@@ -32,8 +36,12 @@ interface HostState {
   spec: HostSpec;
   conn?: Connection;
   facts: FactCache;
-  /** The run's change counter when this host's facts were last read. */
-  readAt: number;
+  /** Changes this run made on this host (apply): a host that needs its work re-reads what it depends on. */
+  changes: number;
+  /** Another host's `changes` when this host last read the facts of work that needs that host. */
+  seenChanges: Map<string, number>;
+  /** Plan mode: facts that the changes planned so far on this host would make stale. */
+  planStale: 'all' | Set<string>;
   failed: boolean;
   report: HostReport;
   /** Handlers an earlier run left owed on this host (read once, at first contact). */
@@ -43,55 +51,103 @@ interface HostState {
 /** A failure already counted in the host's report (an op or handler result). */
 class CountedFailure extends TandemError {}
 
-
 export async function run(input: RunInput): Promise<RunReport> {
   const started = performance.now();
   const { emit, redactor } = input;
-  const phases = PHASES.filter((p) => input.hosts.some((h) => input.work.get(h.name)?.some((w) => w.phase === p)));
+  const units = buildUnits(input.hosts.map((h) => h.name), input.work);
+  const phases = PHASES.filter((p) => units.some((u) => u.phase === p));
   const states = new Map<string, HostState>(
     input.hosts.map((h) => [
       h.name,
-      { spec: h, facts: new FactCache(), readAt: -1, failed: false, report: { ok: 0, changed: 0, failed: 0, ops: [], handlers: [], warnings: [] }, pendingHandlers: new Set() },
+      {
+        spec: h,
+        facts: new FactCache(),
+        changes: 0,
+        seenChanges: new Map(),
+        planStale: new Set(),
+        failed: false,
+        report: { ok: 0, changed: 0, failed: 0, ops: [], handlers: [], warnings: [], skipped: [] },
+        pendingHandlers: new Set(),
+      },
     ]),
   );
-  const counter = { changes: 0 };
   emit({ type: 'run:start', mode: input.mode, hosts: input.hosts.map((h) => h.name), phases });
   const fail = (state: HostState, phase: Phase, err: unknown) => {
     state.failed = true;
     if (!(err instanceof CountedFailure)) state.report.failed++;
-    state.report.error = failureText(err, redactor);
-    emit({ type: 'host:failed', host: state.spec.name, phase, error: state.report.error });
+    const text = failureText(err, redactor);
+    // A host may fail more than one unit now that a failure stops only what needs it.
+    state.report.error = state.report.error ? `${state.report.error}; ${text}` : text;
+    emit({ type: 'host:failed', host: state.spec.name, phase, error: text });
   };
 
-  // First contact with every host before any phase: so the checks see every host's facts (their
+  // First contact with every host before any work: so the checks see every host's facts (their
   // own, and other hosts' through peer facts) before anything changes anywhere.
   const requests = peerRequests(input);
   const peers = new Map<string, unknown>();
   const contacted = input.hosts.filter((h) => input.work.get(h.name)?.length || requests.has(h.name));
+  const unreached = new Set<string>();
   await eachLimited(contacted, input.concurrency ?? 10, async (h) => {
     const state = states.get(h.name)!;
     try {
       await firstContact(input, state, requests.get(h.name) ?? [], peers);
     } catch (err) {
+      unreached.add(h.name);
       fail(state, phases[0] ?? 'base', err);
     }
   });
 
-  for (const phase of phases) {
-    const active = input.hosts.filter((h) => !states.get(h.name)!.failed && input.work.get(h.name)?.some((w) => w.phase === phase));
-    emit({ type: 'phase:start', phase, hosts: active.map((h) => h.name) });
-    await eachLimited(active, input.concurrency ?? 10, async (h) => {
+  // Each host takes its next unit whose needs are done; a host with none ready waits until some
+  // unit, anywhere, settles.
+  const settled = new Map<string, Settled>();
+  let wake: () => void = () => {};
+  let someSettled = new Promise<void>((resolve) => (wake = resolve));
+  const settle = (unit: Unit, how: Settled) => {
+    settled.set(unit.key, how);
+    const woken = wake;
+    someSettled = new Promise<void>((resolve) => (wake = resolve));
+    woken();
+  };
+  for (const unit of units) if (unreached.has(unit.host)) settle(unit, 'unreached');
+  const phasesStarted = new Set<Phase>();
+  const slot = limiter(input.concurrency ?? 10);
+
+  await Promise.all(
+    input.hosts.map(async (h) => {
       const state = states.get(h.name)!;
-      const work = input.work.get(h.name)!.filter((w) => w.phase === phase);
-      try {
-        await runHostPhase(input, state, phase, work, counter, peers);
-      } catch (err) {
-        fail(state, phase, err);
+      for (;;) {
+        const waiting = units.filter((u) => u.host === h.name && !settled.has(u.key));
+        if (waiting.length === 0) return;
+        const woken = someSettled;
+        const unit = nextUnit(waiting, settled);
+        if (!unit) {
+          await woken;
+          continue;
+        }
+        const why = skipReason(unit, settled);
+        if (why) {
+          (state.report.skipped ??= []).push({ phase: unit.phase, reason: why });
+          emit({ type: 'work:skipped', host: h.name, phase: unit.phase, reason: why });
+          settle(unit, 'skipped');
+          continue;
+        }
+        if (!phasesStarted.has(unit.phase)) {
+          phasesStarted.add(unit.phase);
+          emit({ type: 'phase:start', phase: unit.phase, hosts: units.filter((u) => u.phase === unit.phase && !settled.has(u.key)).map((u) => u.host) });
+        }
+        const ok = await slot(async () => {
+          try {
+            await runUnit(input, state, unit, states, peers);
+            return true;
+          } catch (err) {
+            fail(state, unit.phase, err);
+            return false;
+          }
+        });
+        settle(unit, ok ? 'done' : 'failed');
       }
-    });
-    // A failed check stops every host: nothing has changed yet, and the others may depend on it.
-    if (phase === 'check' && active.some((h) => states.get(h.name)!.failed)) break;
-  }
+    }),
+  );
 
   const report: RunReport = {
     mode: input.mode,
@@ -135,14 +191,22 @@ async function firstContact(input: RunInput, state: HostState, requested: Fact<u
   state.conn = await time.time('connect', () => input.connect(state.spec));
   const pendingFact = pendingHandlersFact(state.conn.backupRoot);
   const own = (input.work.get(host) ?? []).flatMap((w) => w.ops.flatMap((o) => o.facts)).filter((f) => !isPeerFact(f));
-  await time.time('facts', () => gather(state.conn!, state.facts, [pendingFact, ...own, ...requested], peers));
+  state.facts.know(own);
+  const conn = state.conn;
+  await time.time('facts', () => gather(conn, state.facts, [pendingFact, ...own, ...requested], peers));
   state.pendingHandlers = state.facts.get(pendingFact);
   for (const f of requested) peers.set(peerKey(host, f.id), state.facts.get(f));
-  state.readAt = 0;
 }
 
-async function runHostPhase(input: RunInput, state: HostState, phase: Phase, work: HostWork[], counter: { changes: number }, peers: Map<string, unknown>) {
+/** Plan mode: note what a planned change (or the handler it notifies) would make stale on this host. */
+function markPlanStale(state: HostState, ids: 'all' | readonly string[]): void {
+  if (ids === 'all' || state.planStale === 'all') state.planStale = 'all';
+  else for (const id of state.facts.staleAfter(ids)) state.planStale.add(id);
+}
+
+async function runUnit(input: RunInput, state: HostState, unit: Unit, states: ReadonlyMap<string, HostState>, peers: Map<string, unknown>) {
   const { emit, redactor, mode } = input;
+  const { phase, ops, handlers } = unit;
   const host = state.spec.name;
   const conn = state.conn!;
   const time = (input.timings ?? new Timings()).host(host);
@@ -152,18 +216,18 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
     state.report.warnings.push(text);
     emit({ type: 'host:warning', host, message: text });
   };
-  const ops = work.flatMap((w) => w.ops);
-  const handlers = work.flatMap((w) => w.handlers ?? []);
   emit({ type: 'host:phase', host, phase, ops: ops.length });
 
-  if (mode === 'apply' && state.readAt < counter.changes) {
-    // Something changed since (here or on another host): what we know may be stale.
-    state.facts.invalidate('all');
-    state.readAt = counter.changes;
+  // Work that needs another host's work may read what that work changed there (a replica's
+  // replication status once its primary runs): re-read this unit's facts if that host changed.
+  for (const other of peerHostsOf(unit)) {
+    const now = states.get(other)?.changes ?? 0;
+    if (now > (state.seenChanges.get(other) ?? 0)) {
+      state.facts.invalidate(ops.flatMap((o) => o.facts).filter((f) => !isPeerFact(f)).map((f) => f.id));
+      state.seenChanges.set(other, now);
+    }
   }
 
-  const staleInPlan = new Set<string>();
-  let planStaleAll = false;
   const notified = new Set<string>();
   const backups = new Map<string, string[]>();
   /** Handlers with a marker on the host (left by an earlier run, or written by this one). */
@@ -179,6 +243,7 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
       emit({ type: 'op:end', ...result });
     }
   }
+  const stalePlanned = (op: (typeof ops)[number]) => state.planStale === 'all' || op.facts.some((f) => (state.planStale as Set<string>).has(f.id));
 
   for (const op of ops) {
     emit({ type: 'op:start', host, phase, op: op.id });
@@ -187,10 +252,17 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
     try {
       const missing = ops.slice(ops.indexOf(op)).flatMap((o) => o.facts).filter((f) => !state.facts.has(f.id));
       if (op.facts.some((f) => !state.facts.has(f.id))) await time.time('facts', () => gather(conn, state.facts, missing, peers));
-      const change = time.time('plan', () => op.plan(state.facts));
+      let change;
+      try {
+        change = time.time('plan', () => op.plan(state.facts));
+      } catch (err) {
+        // In a plan, facts that the changes above would change are not evidence yet: an op that
+        // refuses on them (a database that is not running yet) is pending, not failed.
+        if (mode !== 'plan' || !stalePlanned(op)) throw err;
+        change = null;
+      }
       if (!change) {
-        const dependsOnPlanned = planStaleAll || op.facts.some((f) => staleInPlan.has(f.id));
-        if (mode === 'plan' && dependsOnPlanned) {
+        if (mode === 'plan' && stalePlanned(op)) {
           result.status = 'pending';
           result.summary = 'depends on the changes above; known after they are applied';
         }
@@ -201,8 +273,8 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
         result.commands = change.commands.map((c) => describeCommand(c, redactor));
         const invalidates = change.invalidates ?? 'all';
         if (mode === 'plan') {
-          if (invalidates === 'all') planStaleAll = true;
-          else invalidates.forEach((id) => staleInPlan.add(id));
+          markPlanStale(state, invalidates);
+          for (const h of handlers.filter((h) => op.notify?.includes(h.id) && h.invalidates)) markPlanStale(state, h.invalidates!);
         } else {
           // The marker goes first: if this run dies after the change, the next one still reloads.
           const unmarked = (op.notify ?? []).filter((id) => !marked.has(id));
@@ -217,8 +289,7 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
             }
           }
           state.facts.invalidate(invalidates);
-          counter.changes++;
-          state.readAt = counter.changes;
+          state.changes++;
           for (const h of op.notify ?? []) notified.add(h);
         }
       }
@@ -243,6 +314,9 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
       if (wasOwed) res.owed = true;
       state.report.handlers.push(res);
       emit({ type: 'handler:end', ...res });
+      // Whether it failed or not, the action may have run: what its service's facts said is stale.
+      if (handler.invalidates) state.facts.invalidate(handler.invalidates);
+      state.changes++;
       if (res.status === 'failed') {
         state.report.failed++;
         throw new CountedFailure(`${host}: handler ${handler.id}: ${res.error}`, { host });
@@ -341,6 +415,24 @@ async function gather(conn: Connection, cache: FactCache, facts: Fact<unknown>[]
     );
   }
   todo.forEach((f, i) => cache.set(f.id, f.parse(raw[i]!.stdout, raw[i]!.exitCode)));
+}
+
+/** Runs at most `limit` tasks at once; the others wait for a free slot. */
+function limiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const queue: (() => void)[] = [];
+  return async (task) => {
+    // A finished task hands its slot straight to the next waiter, so `running` never exceeds the limit.
+    if (running >= limit) await new Promise<void>((resolve) => queue.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      const next = queue.shift();
+      if (next) next();
+      else running--;
+    }
+  };
 }
 
 async function eachLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {

@@ -9,6 +9,12 @@ export interface Fact<T> {
   /** POSIX sh; its stdout is handed to parse. Stderr is discarded. */
   script: string;
   parse(stdout: string, exitCode: number): T;
+  /**
+   * Ids of the facts this reading follows from: when one of them goes stale (a change or a
+   * handler invalidated it), so does this one, transitively. The database's state depends on
+   * its service: starting the service must not leave "the database does not answer" cached.
+   */
+  dependsOn?: readonly string[];
 }
 
 export interface FactValues {
@@ -42,14 +48,14 @@ export interface Op {
   facts: Fact<unknown>[];
   /** Pure: the change that brings the host to the desired state, or null when it is there. */
   plan(facts: FactValues): Change | null;
-  /** Handlers to run at the end of the phase when this op changed something. */
+  /** Handlers to run at the end of its work (host and phase) when this op changed something. */
   notify?: string[];
 }
 
-/** Runs once per host at the end of a phase when an op notified it; validates before acting. */
+/** Runs once per unit of work (a host, a phase) at its end when an op notified it; validates before acting. */
 export interface Handler {
   id: string;
-  /** Checks the new configuration; on failure the files written in this phase are restored. */
+  /** Checks the new configuration; on failure the files written in this unit are restored. */
   validate?: Command;
   action: Command;
   /**
@@ -58,6 +64,8 @@ export interface Handler {
    * listen: without this, apply could return while the service still refuses connections.
    */
   ready?: Command;
+  /** Fact ids the action makes stale (a restart changes what the service's facts say); with their dependents. */
+  invalidates?: readonly string[];
 }
 
 // check: ops that only look (the platform each host runs); a host failing it stops the whole run
@@ -67,9 +75,25 @@ export interface Handler {
 export const PHASES = ['check', 'base', 'db', 'replication', 'app', 'web', 'lb'] as const;
 export type Phase = (typeof PHASES)[number];
 
+/**
+ * Work this work needs done first, and done without failing: a phase of the same host, or of
+ * another host (a replica's replication needs its primary's database work, handlers included).
+ */
+export interface WorkRef {
+  phase: Phase;
+  /** Another host of the run; the host itself when absent. */
+  host?: string;
+}
+
 /** What a recipe contributes for one host in one phase. */
 export interface HostWork {
   phase: Phase;
   ops: Op[];
   handlers?: Handler[];
+  /**
+   * What must be done first. Absent: every earlier phase of this host (the safe default). A
+   * failure skips only the work that needs it; everything else goes on. Every need is of an
+   * earlier phase, so the needs cannot form a cycle. The check phase is a gate for all work.
+   */
+  needs?: WorkRef[];
 }

@@ -5,6 +5,7 @@
 import type { Fact } from '../engine/types.ts';
 import { sqlString } from '../formats/sql.ts';
 import { sh } from '../ssh/shell.ts';
+import { serviceFact } from './service.ts';
 
 export interface Account {
   user: string;
@@ -15,6 +16,8 @@ export interface MysqlState {
   /** The server answered (installed and running). */
   up: boolean;
   databases: Set<string>;
+  /** How many tables each database holds (databases without tables are absent). */
+  tables: Map<string, number>;
   /** SHOW SLAVE/REPLICA STATUS as field -> value; empty when replication is not configured. */
   replica: Record<string, string>;
 }
@@ -30,13 +33,15 @@ export function mysqlStateScript(showReplicaStatus: string): string {
     `${query('SELECT 1')} >/dev/null || exit 3`,
     `echo '${SECTION}databases'`,
     query('SHOW DATABASES'),
+    `echo '${SECTION}tables'`,
+    query(`SELECT table_schema, COUNT(*) FROM information_schema.tables WHERE table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') GROUP BY table_schema`),
     `echo '${SECTION}replica'`,
     sh`mysql -e ${showReplicaStatus.replace(/\\G$/, '')} -E || true`,
   ].join('\n');
 }
 
 export function parseMysqlState(stdout: string, exitCode: number): MysqlState {
-  const state: MysqlState = { up: exitCode === 0, databases: new Set(), replica: {} };
+  const state: MysqlState = { up: exitCode === 0, databases: new Set(), tables: new Map(), replica: {} };
   if (!state.up) return state;
   let section = '';
   for (const line of stdout.split('\n')) {
@@ -46,6 +51,10 @@ export function parseMysqlState(stdout: string, exitCode: number): MysqlState {
     }
     if (!line.trim()) continue;
     if (section === 'databases') state.databases.add(line.trim());
+    else if (section === 'tables') {
+      const [name, count] = line.split('\t');
+      if (name && count) state.tables.set(name, Number(count));
+    }
     else if (section === 'replica') {
       const m = /^\s*([A-Za-z_]+):\s?(.*)$/.exec(line);
       if (m) state.replica[m[1]!] = m[2]!;
@@ -54,13 +63,21 @@ export function parseMysqlState(stdout: string, exitCode: number): MysqlState {
   return state;
 }
 
-export function mysqlStateFact(showReplicaStatus: string): Fact<MysqlState> {
-  return { id: 'mysql:state', script: mysqlStateScript(showReplicaStatus), parse: parseMysqlState };
+/**
+ * The server's state. With `service`, it depends on that unit's fact: a run that starts or
+ * restarts the server re-reads it instead of acting on "the database does not answer".
+ */
+export function mysqlStateFact(showReplicaStatus: string, service?: string): Fact<MysqlState> {
+  return { id: 'mysql:state', script: mysqlStateScript(showReplicaStatus), parse: parseMysqlState, ...dependsOnService(service) };
 }
 
+const dependsOnService = (service: string | undefined) => (service ? { dependsOn: [serviceFact(service).id] } : {});
+
 export interface AccountState {
-  /** False also when the server does not answer: then there is nothing to compare with. */
+  /** False also when the server does not answer (then `unanswered` says so). */
   exists: boolean;
+  /** The server did not answer: nothing is known of the account, its absence included. */
+  unanswered?: boolean;
   /** The account's authentication plugin (mysql_native_password, caching_sha2_password, ...). */
   plugin: string;
   /** The stored authentication string (password hash), as bytes: MySQL 8's carries a binary salt. */
@@ -76,16 +93,18 @@ export interface AccountState {
 const AUTH = 'auth:';
 
 /** One account, in one mysql call: its hash (when it exists), then SHOW GRANTS (which fails when it does not). */
-export function mysqlAccountFact(account: Account): Fact<AccountState> {
+export function mysqlAccountFact(account: Account, service?: string): Fact<AccountState> {
   const who = `User = ${sqlString(account.user)} AND Host = ${sqlString(account.host)}`;
   return {
     id: `mysql:account:${accountKey(account)}`,
-    script: `${query(`SELECT CONCAT('${AUTH}', plugin, ':', HEX(authentication_string)) FROM mysql.user WHERE ${who}; SHOW GRANTS FOR ${sqlString(account.user)}@${sqlString(account.host)}`)} 2>/dev/null || true`,
+    script: `${query('SELECT 1')} >/dev/null || exit 3\n${query(`SELECT CONCAT('${AUTH}', plugin, ':', HEX(authentication_string)) FROM mysql.user WHERE ${who}; SHOW GRANTS FOR ${sqlString(account.user)}@${sqlString(account.host)}`)} 2>/dev/null || true`,
     parse: parseAccount,
+    ...dependsOnService(service),
   };
 }
 
-export function parseAccount(stdout: string): AccountState {
+export function parseAccount(stdout: string, exitCode = 0): AccountState {
+  if (exitCode === 3) return { exists: false, unanswered: true, plugin: '', auth: Buffer.alloc(0), grants: [] };
   const lines = stdout.split('\n').filter((l) => l.trim());
   const line = lines.find((l) => l.startsWith(AUTH));
   const [plugin = '', hex = ''] = (line?.slice(AUTH.length) ?? '').split(':');

@@ -61,6 +61,8 @@ export function serviceHandler(
     // reload-or-restart: a service that is stopped is started, one that runs is reloaded in place.
     action: { kind: 'exec', argv: ['systemctl', action === 'reload' ? 'reload-or-restart' : 'restart', name] },
     ...(opts.listensOn?.length ? { ready: listening(opts.listensOn) } : {}),
+    // The unit's state (and every fact that depends on it, such as the database's) must be re-read.
+    invalidates: [serviceFact(name).id],
   };
 }
 

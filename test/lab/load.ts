@@ -1,8 +1,8 @@
 // A bounded load generator for the lab's load balancers: a steady stream of GET / spread over
-// every address, new connection per request, counting every answer that is not a 200. It runs
+// every address, new connection per request, counting every answer that is not a 2xx. It runs
 // on the event loop: a test that blocks the loop (spawnSync) stops the load meanwhile, which the
 // rate it reports, and steadyLoad below, give away.
-import { httpGet } from '../../src/verify/http.ts';
+import { httpGet, type HttpAnswer } from '../../src/verify/http.ts';
 
 export interface LoadResult {
   sent: number;
@@ -18,13 +18,19 @@ export interface LoadResult {
 /** The least a load run under a "0 failed requests" claim must have sent for the claim to mean something. */
 export const MIN_RATE_PER_SECOND = 50;
 
-export function startLoad(addresses: string[], opts: { ratePerSecond?: number; maxSeconds?: number } = {}) {
+/**
+ * `send`: one request to an address (default GET /). A write load passes one that POSTs, and counts
+ * the writes that succeeded with `ok()`.
+ */
+export function startLoad(addresses: string[], opts: { ratePerSecond?: number; maxSeconds?: number; send?: (address: string) => Promise<HttpAnswer> } = {}) {
   const rate = opts.ratePerSecond ?? 80;
   const maxMs = (opts.maxSeconds ?? 300) * 1000;
   const t0 = performance.now();
   let stopped = false;
   let sent = 0;
   let failed = 0;
+  let ok = 0;
+  const send = opts.send ?? ((address: string) => httpGet(`http://${address}/`, 5000));
   const failures: string[] = [];
   const failedAtMs: number[] = [];
   const inFlight = new Set<Promise<void>>();
@@ -35,8 +41,10 @@ export function startLoad(addresses: string[], opts: { ratePerSecond?: number; m
       if (failures.length < 10) failures.push(`${address} at ${at} ms: ${why}`);
     };
     try {
-      const res = await httpGet(`http://${address}/`, 5000);
-      if (res.status !== 200) fail(`HTTP ${res.status} ${res.body.slice(0, 120)}`);
+      const res = await send(address);
+      // 2xx: a write answers 201 Created.
+      if (res.status < 200 || res.status > 299) fail(`HTTP ${res.status} ${res.body.slice(0, 120)}`);
+      else ok++;
     } catch (err) {
       fail((err as Error).message);
     }
@@ -52,6 +60,8 @@ export function startLoad(addresses: string[], opts: { ratePerSecond?: number; m
   return {
     /** Requests sent so far (answered or not). */
     sent: () => sent,
+    /** Requests answered 2xx so far. */
+    ok: () => ok,
     async stop(): Promise<LoadResult> {
       stopped = true;
       clearInterval(timer);

@@ -535,4 +535,123 @@ test('a failed check stops every host before any change; the others report no fa
   assert.is(report.hosts.h1!.error, undefined);
 });
 
+// ---- facts that depend on others, work that needs other work ------------------------------------
+
+/** A service and a database that answers only once it runs, as two files; the database's fact depends on the service's. */
+function serviceAndDatabase(dependsOn: boolean) {
+  fs.writeFileSync(p('svc'), 'stopped\n');
+  fs.writeFileSync(p('db'), 'down\n');
+  const svc = fileFact(p('svc'));
+  const db = { id: 'db:state', script: `cat ${p('db')}`, parse: (out: string) => out.trim(), ...(dependsOn ? { dependsOn: [svc.id] } : {}) };
+  const start: Op = {
+    id: 'start service',
+    facts: [svc],
+    plan: (f) =>
+      f.get(svc).content === 'running\n'
+        ? null
+        : { summary: 'start', commands: [{ kind: 'exec', argv: ['sh', '-c', `echo running > ${p('svc')} && echo up > ${p('db')}`] }], invalidates: [svc.id] },
+  };
+  // Destructive when it acts on "down": refuses instead, as the replica's seed does.
+  const seed: Op = {
+    id: 'seed',
+    facts: [db],
+    plan: (f) => {
+      if (f.get(db) !== 'up') throw new ValidationError(`the database says ${f.get(db)}: refusing`);
+      return null;
+    },
+  };
+  return { h1: [{ phase: 'db' as const, ops: [start] }, { phase: 'replication' as const, ops: [seed] }] };
+}
+
+test('a change re-reads the facts that depend on what it invalidated, in later work too', async () => {
+  const { report } = await go('apply', serviceAndDatabase(true));
+  assert.equal(statuses(report, 'h1'), ['start service=changed', 'seed=ok']);
+  // facts, the change, the database's fact again.
+  assert.is(report.roundTrips.h1, 3);
+  // Without the declared dependency the database's first reading stays cached: the mechanism is what makes it right.
+  const stale = await go('apply', serviceAndDatabase(false));
+  assert.equal(statuses(stale.report, 'h1'), ['start service=changed', 'seed=failed']);
+  assert.match(stale.report.hosts.h1!.error ?? '', /the database says down: refusing/);
+});
+
+test('plan: an op that refuses on facts an earlier planned change makes stale is pending, not failed', async () => {
+  const { report } = await go('plan', serviceAndDatabase(true));
+  assert.equal(statuses(report, 'h1'), ['start service=changed', 'seed=pending']);
+  assert.is(report.summary.failed, 0);
+  assert.is(read(p('svc')), 'stopped\n');
+});
+
+test("a handler's action makes its facts, and those that depend on them, stale", async () => {
+  const { h1 } = serviceAndDatabase(true);
+  const svc = fileFact(p('svc'));
+  const restart: Handler = {
+    id: 'restart svc',
+    action: { kind: 'exec', argv: ['sh', '-c', `echo running > ${p('svc')} && echo up > ${p('db')}`] },
+    invalidates: [svc.id],
+  };
+  const work: HostWork[] = [
+    { phase: 'db', ops: [file({ path: p('svc.conf'), content: 'x\n', mode: '0644', ...own, notify: [restart.id] })], handlers: [restart] },
+    h1[1]!,
+  ];
+  const { report } = await go('apply', { h1: work });
+  assert.equal(statuses(report, 'h1'), ['file /svc.conf=changed', 'seed=ok']);
+});
+
+test('a failure skips only the work that needs it, saying why; the rest of the host converges', async () => {
+  const events: EngineEvent[] = [];
+  const work: HostWork[] = [
+    { phase: 'base', ops: [file({ path: p('base.txt'), content: 'b\n', mode: '0644', ...own })] },
+    { phase: 'replication', ops: [command('start replica', 'echo "SQL thread stopped" >&2; exit 3')] },
+    { phase: 'app', needs: [{ phase: 'base' }], ops: [file({ path: p('app.txt'), content: 'a\n', mode: '0644', ...own })] },
+    { phase: 'web', needs: [{ phase: 'replication' }], ops: [file({ path: p('web.txt'), content: 'w\n', mode: '0644', ...own })] },
+    { phase: 'lb', ops: [file({ path: p('lb.txt'), content: 'l\n', mode: '0644', ...own })] },
+  ];
+  const out = await go('apply', { h1: work });
+  events.push(...out.events);
+  const { report } = out;
+  assert.equal(ls(dir), ['app.txt', 'base.txt']);
+  assert.equal(statuses(report, 'h1'), ['file /base.txt=changed', 'start replica=failed', 'file /app.txt=changed']);
+  assert.equal(report.hosts.h1!.skipped, [
+    { phase: 'web', reason: 'needs its replication work, which failed' },
+    // No needs declared: every earlier phase, the failed one included.
+    { phase: 'lb', reason: 'needs its replication work, which failed' },
+  ]);
+  assert.match(report.hosts.h1!.error ?? '', /start replica: .*SQL thread stopped/);
+  assert.ok(events.some((e) => e.type === 'work:skipped' && e.host === 'h1' && e.phase === 'web'));
+  assert.ok(events.some((e) => e.type === 'host:end' && e.host === 'h1' && e.failed));
+});
+
+test("no idle barrier: a replica converges its app while its primary's db runs; its replication waits for that db's handlers", async () => {
+  // The primary's db work finishes only once the replica's app work has run: with a barrier
+  // between phases, the replica's app would wait for it and this would time out.
+  const appRan = p('replica-app-ran');
+  const handlerRan = p('primary-db-restarted');
+  const waitForApp = command('wait for the replica app', `i=0; until [ -e ${appRan} ]; do i=$((i+1)); [ $i -gt 200 ] && exit 9; sleep 0.05; done; echo ok`);
+  const { report } = await go('apply', {
+    primary: [
+      { phase: 'db', ops: [{ ...waitForApp, notify: ['restart db'] }], handlers: [{ id: 'restart db', action: { kind: 'exec', argv: ['touch', handlerRan] } }] },
+    ],
+    replica: [
+      { phase: 'db', ops: [command('replica db', 'true')] },
+      { phase: 'replication', needs: [{ phase: 'db' }, { phase: 'db', host: 'primary' }], ops: [command('start replica', `test -e ${handlerRan}`)] },
+      { phase: 'app', needs: [], ops: [command('replica app', `touch ${appRan}`)] },
+    ],
+  });
+  assert.equal(statuses(report, 'primary'), ['wait for the replica app=changed']);
+  assert.equal(statuses(report, 'replica'), ['replica db=changed', 'replica app=changed', 'start replica=changed']);
+  assert.equal(report.summary.failed, 0);
+});
+
+test("a replica's replication is skipped when its primary's db work fails, naming it", async () => {
+  const { report } = await go('apply', {
+    primary: [{ phase: 'db', ops: [command('install', 'exit 100')] }],
+    replica: [
+      { phase: 'db', ops: [command('replica db', 'true')] },
+      { phase: 'replication', needs: [{ phase: 'db' }, { phase: 'db', host: 'primary' }], ops: [command('start replica', 'true')] },
+    ],
+  });
+  assert.equal(statuses(report, 'replica'), ['replica db=changed']);
+  assert.equal(report.hosts.replica!.skipped, [{ phase: 'replication', reason: "needs primary's db work, which failed" }]);
+});
+
 test.run();

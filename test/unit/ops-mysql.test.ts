@@ -5,17 +5,17 @@ import * as assert from 'uvu/assert';
 import { mariadb, mysql8 } from '../../src/ops/mysql/dialect.ts';
 import { account, database, grantsSatisfied, planAccount, planDatabase } from '../../src/ops/mysql/ops.ts';
 import { nativePasswordHash, sha256CryptChecksum, storedPasswordIs } from '../../src/ops/mysql/password-hash.ts';
-import { clientOptions, planReplication, seedInput, seedScript } from '../../src/ops/mysql/replication.ts';
+import { clientOptions, planReplication, replication, seedGuard, seedInput, seedScript } from '../../src/ops/mysql/replication.ts';
 import { SQL_PRELUDE } from '../../src/formats/sql.ts';
 import { framed, unframeScript } from '../../src/formats/stdin-frames.ts';
 import { parseOptionFile } from '../fixtures/format-parsers.ts';
 import { readSql, type Statement } from '../fixtures/sql-statements.ts';
 import { SPECIAL_PASSWORDS, SPECIAL_VALUES } from '../fixtures/special-values.ts';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { mysqlAccountFact, parseAccount, parseMysqlState, type AccountState, type MysqlState } from '../../src/facts/mysql.ts';
+import { mysqlAccountFact, mysqlStateFact, parseAccount, parseMysqlState, type AccountState, type MysqlState } from '../../src/facts/mysql.ts';
 import { Secret, Redactor } from '../../src/secrets/secret.ts';
 import { describeCommand } from '../../src/engine/commands.ts';
 import { serverId } from '../../recipes/database.ts';
@@ -24,6 +24,7 @@ import type { Platform } from '../../src/facts/platform.ts';
 const state = (over: Partial<MysqlState> = {}): MysqlState => ({
   up: true,
   databases: new Set(['mysql']),
+  tables: new Map(),
   replica: {},
   ...over,
 });
@@ -148,7 +149,7 @@ test('replication: healthy is left alone; stopped threads are started; an IO err
 test('replication: an SQL error is reported with the server own words and not touched', () => {
   assert.throws(
     () => planReplication(repl(), state({ replica: running(mariadb, { Slave_SQL_Running: 'No', Last_SQL_Error: "Duplicate entry '1' for key 'PRIMARY'" }) }), bookworm),
-    /left as it is: the SQL thread stopped with "Duplicate entry '1' for key 'PRIMARY'"/,
+    /left as it is: the SQL thread stopped with "Duplicate entry '1' for key 'PRIMARY'"\. .*on this server, SHOW SLAVE STATUS names the failing event; .*run START SLAVE and check the SQL thread runs, then run apply again\.$/,
   );
 });
 
@@ -234,10 +235,12 @@ test('MySQL 8 dialect: replica status names, GTID wait, config', () => {
 test('parseMysqlState reads databases and the replica status', () => {
   const out = [
     '-- section databases', 'app', 'mysql',
+    '-- section tables', 'app\t3',
     '-- section replica', '*************************** 1. row ***************************', '           Slave_IO_Running: Yes', '             Last_SQL_Error: ',
   ].join('\n');
   const s = parseMysqlState(out, 0);
   assert.ok(s.databases.has('app'));
+  assert.equal([...s.tables], [['app', 3]]);
   assert.is(s.replica.Slave_IO_Running, 'Yes');
   assert.is(s.replica.Last_SQL_Error, '');
   assert.is(parseMysqlState('', 3).up, false);
@@ -258,7 +261,7 @@ test('database ops share one state fact; each account reads only its own, and in
   // So that in a plan, creating one account does not leave the others "pending".
   assert.equal(accounts[0]!.plan({ get: <T>() => NO_ACCOUNT as T })!.invalidates, ['mysql:account:app@10.0.0.2']);
   const fact = mysqlAccountFact({ user: 'app', host: '10.0.0.2' });
-  assert.match(fact.script, /^mysql -N -B -e 'SELECT CONCAT\(.*auth:.*plugin.*HEX\(authentication_string\)\) FROM mysql\.user WHERE User = .*; SHOW GRANTS FOR .*app.*10\.0\.0\.2/);
+  assert.match(fact.script, /^mysql -N -B -e 'SELECT 1' >\/dev\/null \|\| exit 3\nmysql -N -B -e 'SELECT CONCAT\(.*auth:.*plugin.*HEX\(authentication_string\)\) FROM mysql\.user WHERE User = .*; SHOW GRANTS FOR .*app.*10\.0\.0\.2/);
 });
 
 // MySQL 8 caching_sha2_password strings for "foobar" and "123456" (the vectors TiDB tests its
@@ -308,6 +311,18 @@ test('parseAccount: the hash line, then the grants; nothing at all is no account
   // A caching_sha2_password salt holds control bytes: hex carries them intact.
   assert.equal(parseAccount(`auth:caching_sha2_password:${FOOBAR_SHA2.toString('hex').toUpperCase()}\n`).auth, FOOBAR_SHA2);
   assert.equal(parseAccount(''), NO_ACCOUNT);
+  assert.equal(parseAccount('', 3), { ...NO_ACCOUNT, unanswered: true }, 'the server did not answer');
+});
+
+test('account: a server that does not answer is doubt, not "no account": refused, saying so', () => {
+  for (const d of [mariadb, mysql8]) {
+    assert.throws(
+      () => planAccount({ user: 'app', host: '10.0.0.2', password: pw, grants: [], dialect: d }, parseAccount('', 3)),
+      new RegExp(`^the database on this server does not answer, so account app@10\\.0\\.0\\.2 could not be checked\\. Start it \\(systemctl start ${d.service}\\), then run apply again\\.$`),
+    );
+  }
+  // The fact tells the two apart: its script exits 3 when the server does not answer.
+  assert.match(mysqlAccountFact({ user: 'app', host: 'h' }).script, /^mysql -N -B -e 'SELECT 1' >\/dev\/null \|\| exit 3\n/);
 });
 
 // ---- Special characters ------------------------------------------------------------------------
@@ -364,6 +379,77 @@ test('replica seed: the client options and the SQL arrive whole, and read back t
     assert.equal(parseOptionFile(cnf!).client, { host: '10.0.0.1', port: '3306', user: 'tandem_repl', password: value }, JSON.stringify(value));
     assert.equal(readSql(sql!).map((st) => st.options?.MASTER_PASSWORD ?? st.kind), [value, 'START SLAVE']);
   }
+});
+
+test('replication seeds only on positive evidence, and refuses when in doubt, saying what it saw', () => {
+  const cases: { name: string; have: MysqlState; expect: 'seed' | null | RegExp }[] = [
+    {
+      name: 'the server does not answer: it may hold a replica\'s data',
+      have: state({ up: false }),
+      expect: /^the database on this server does not answer, so what it holds is unknown: replication was neither checked nor seeded\. Start it \(systemctl start mariadb; its log: journalctl -u mariadb\), then run apply again\.$/,
+    },
+    { name: 'never set up, the databases absent', have: state(), expect: 'seed' },
+    { name: 'never set up, the databases there without tables', have: state({ databases: new Set(['mysql', 'app', 'tandem']) }), expect: 'seed' },
+    { name: 'tables in databases it does not load do not count', have: state({ databases: new Set(['shop']), tables: new Map([['shop', 7]]) }), expect: 'seed' },
+    {
+      name: 'never set up, but app holds tables',
+      have: state({ databases: new Set(['app']), tables: new Map([['app', 3]]) }),
+      expect: /^replication is not configured here, but app holds 3 table\(s\): seeding would load a dump of web-01 over them, so nothing was done\. If that data is disposable, drop that database and run apply again; otherwise set up replication by hand\.$/,
+    },
+    {
+      name: 'both hold tables',
+      have: state({ databases: new Set(['app', 'tandem']), tables: new Map([['app', 3], ['tandem', 1]]) }),
+      expect: /app holds 3 table\(s\) and tandem holds 1 table\(s\): .*drop those databases/,
+    },
+    { name: 'set up and running', have: state({ replica: running() }), expect: null },
+    { name: 'set up, with tables (its data): left alone', have: state({ replica: running(), tables: new Map([['app', 3]]) }), expect: null },
+  ];
+  for (const c of cases) {
+    if (c.expect instanceof RegExp) {
+      assert.throws(() => planReplication(repl(), c.have, bookworm), (err: Error) => c.expect instanceof RegExp && c.expect.test(err.message), c.name);
+    } else if (c.expect === null) {
+      assert.is(planReplication(repl(), c.have, bookworm), null, c.name);
+    } else {
+      assert.match(planReplication(repl(), c.have, bookworm)!.summary, /^seed from a consistent dump of web-01/, c.name);
+    }
+  }
+});
+
+test('the seed script checks the evidence again on the server, after the dump and before loading it', () => {
+  const script = seedScript(repl());
+  const guard = seedGuard(repl());
+  const at = (line: string) => script.indexOf(line);
+  assert.ok(at('mysqldump ') < at(guard[0]!), 'after the dump is taken');
+  assert.ok(at(guard.at(-1)!) < at('mysql --batch --init-command'), 'before anything is loaded');
+  // The guard run by a shell against a stand-in `mysql` that answers as a server would.
+  const bin = mkdtempSync(path.join(os.tmpdir(), 'tandem-fake-mysql-'));
+  try {
+    const fake = path.join(bin, 'mysql');
+    writeFileSync(fake, '#!/bin/sh\n[ -n "$FAIL" ] && exit 1\ncase "$*" in *"SHOW SLAVE STATUS"*) printf "%s" "$STATUS" ;; *information_schema*) printf "%s" "$HELD" ;; esac\n');
+    chmodSync(fake, 0o755);
+    const cases: { env: Record<string, string>; code: number; stderr: string }[] = [
+      { env: {}, code: 0, stderr: '' },
+      { env: { STATUS: '10.0.0.1\ttandem_repl\t3306' }, code: 3, stderr: 'not seeding from web-01, nothing was loaded: replication is already configured on this server\n' },
+      { env: { HELD: 'app holds 2 table(s), tandem holds 1 table(s)' }, code: 3, stderr: 'not seeding from web-01, nothing was loaded: app holds 2 table(s), tandem holds 1 table(s) already, and a dump would be loaded over it\n' },
+      { env: { FAIL: '1' }, code: 3, stderr: 'not seeding from web-01, nothing was loaded: the database does not answer\n' },
+    ];
+    for (const c of cases) {
+      const res = spawnSync('sh', ['-c', `set -e\n${guard.join('\n')}\necho loaded`], { env: { PATH: `${bin}:${process.env.PATH}`, ...c.env }, encoding: 'utf8' });
+      assert.is(res.status, c.code, JSON.stringify(c.env));
+      assert.is(res.stderr, c.stderr, JSON.stringify(c.env));
+      assert.is(res.stdout, c.code === 0 ? 'loaded\n' : '', 'nothing after a refusal');
+    }
+  } finally {
+    rmSync(bin, { recursive: true, force: true });
+  }
+});
+
+test("the database's facts depend on its service: starting or restarting it makes them stale", () => {
+  assert.equal(mysqlStateFact(mariadb.showReplicaStatus, mariadb.service).dependsOn, ['service:mariadb']);
+  assert.equal(mysqlAccountFact({ user: 'app', host: '10.0.0.2' }, mysql8.service).dependsOn, ['service:mysql']);
+  const facts = (op: { facts: { id: string; dependsOn?: readonly string[] }[] }) => op.facts.map((f) => [f.id, f.dependsOn]);
+  assert.equal(facts(replication(repl()))[0], ['mysql:state', ['service:mariadb']]);
+  assert.equal(facts(database({ name: 'app', dialect: mariadb })), [['mysql:state', ['service:mariadb']]]);
 });
 
 test.run();

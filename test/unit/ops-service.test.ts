@@ -91,6 +91,8 @@ test('serviceHandler: validates with the given check, then reloads in place or r
   assert.is(serviceHandler('app', 'restart').ready, undefined);
   assert.is(show(serviceHandler('haproxy', 'reload', undefined, undefined, { listensOn: [80] }).ready), 'wait until :80 listen');
   assert.is(show(daemonReload.action), 'systemctl daemon-reload');
+  // Its action changes what the unit's fact says (and so every fact that depends on it).
+  assert.equal(restart.invalidates, ['service:haproxy']);
 });
 
 test.run();

@@ -10,6 +10,7 @@ import { buildWork, RECIPES, selectRecipes } from '../../recipes/index.ts';
 import type { Command, Fact, HostWork, Op } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { isPeerFact } from '../../src/engine/facts.ts';
+import { buildUnits } from '../../src/engine/schedule.ts';
 import { APP_ENV_FILE, HAPROXY_CONFIG, KEEPALIVED_CONFIG } from '../../src/stack/names.ts';
 import { haproxyWords, parseEnvFile } from '../fixtures/format-parsers.ts';
 import { dialectFor } from '../../src/ops/mysql/dialect.ts';
@@ -213,6 +214,28 @@ test('recipes: apt.proxy becomes a proxy file; the host record names the host, i
   assert.equal(ids(w, 'base')[0], 'file /etc/apt/apt.conf.d/01tandem-proxy');
   assert.is(written(w, 'file /etc/apt/apt.conf.d/01tandem-proxy'), 'Acquire::http::Proxy "http://10.0.0.1:3142/";\n');
   assert.equal(parseEnvFile(written(w, 'file /etc/tandem/host')), { name: 'web-02', roles: 'lb,web,app,db-replica', inventory: 'shape' });
+});
+
+test('work needs: a replica replicates once its primary\'s db work is done; app, web and lb need only base', () => {
+  for (const shape of Object.keys(SHAPES)) {
+    const inventory = load(shape);
+    const units = buildUnits(
+      inventory.hosts.map((h) => h.name),
+      buildWork(inventory, inventory.hosts, secrets, RECIPES, release),
+    );
+    const primary = inventory.hosts.find((h) => h.roles.includes('db-primary'))!.name;
+    for (const u of units) {
+      const own = u.needs.filter((k) => k.startsWith(`${u.host}/`)).map((k) => k.slice(u.host.length + 1));
+      const others = u.needs.filter((k) => !k.startsWith(`${u.host}/`));
+      if (u.phase === 'replication') {
+        assert.equal([own, others], [['check', 'db'], [`${primary}/db`]], `${shape}: ${u.key}`);
+      } else if (['app', 'web', 'lb'].includes(u.phase)) {
+        assert.equal([own, others], [['check', 'base'], []], `${shape}: ${u.key}`);
+      } else {
+        assert.equal(others, [], `${shape}: ${u.key}`);
+      }
+    }
+  }
 });
 
 test.run();

@@ -48,6 +48,7 @@ export function summaryText(report: RunReport, c: Colors): string {
       `${host}: ${h.ok} ok, ${h.changed} ${verb}, ${h.failed} failed` +
       c.dim(` (${report.roundTrips[host] ?? 0} remote commands)`) +
       (h.error ? `\n  ${c.red('✖')} ${h.error}` : '') +
+      (h.skipped ?? []).map((k) => `\n  ${c.yellow('-')} ${k.phase} skipped: ${k.reason}`).join('') +
       h.warnings.map((w) => `\n  ${c.yellow('!')} ${w}`).join(''),
   );
   lines.push(

@@ -2,6 +2,7 @@
 // Every statement reaches the server on the mysql client's stdin: passwords never sit in argv.
 import { accountKey, mysqlAccountFact, mysqlStateFact, type Account, type AccountState, type MysqlState } from '../../facts/mysql.ts';
 import { Secret } from '../../secrets/secret.ts';
+import { ValidationError } from '../../errors.ts';
 import type { Change, Command, Op } from '../../engine/types.ts';
 import { SQL_PRELUDE, sqlIdentifier, sqlString } from '../../formats/sql.ts';
 import type { Dialect } from './dialect.ts';
@@ -31,7 +32,7 @@ export function planDatabase(args: DatabaseArgs, have: MysqlState): Change | nul
 }
 
 export function database(args: DatabaseArgs): Op {
-  const fact = mysqlStateFact(args.dialect.showReplicaStatus);
+  const fact = mysqlStateFact(args.dialect.showReplicaStatus, args.dialect.service);
   return { id: `mysql database ${args.name}`, facts: [fact], plan: (f) => planDatabase(args, f.get(fact)) };
 }
 
@@ -63,6 +64,12 @@ export function grantsSatisfied(lines: string[], grant: Grant): boolean {
 
 export function planAccount(args: AccountArgs, have: AccountState): Change | null {
   const key = accountKey(args);
+  if (have.unanswered) {
+    // Not answering is not "no such account": creating it blind could fail or clobber it.
+    throw new ValidationError(
+      `the database on this server does not answer, so account ${key} could not be checked. Start it (systemctl start ${args.dialect.service}), then run apply again.`,
+    );
+  }
   const exists = have.exists;
   const statements: string[] = [];
   const notes: string[] = [];
@@ -86,6 +93,6 @@ export function planAccount(args: AccountArgs, have: AccountState): Change | nul
 }
 
 export function account(args: AccountArgs): Op {
-  const fact = mysqlAccountFact(args);
+  const fact = mysqlAccountFact(args, args.dialect.service);
   return { id: `mysql account ${accountKey(args)}`, facts: [fact], plan: (f) => planAccount(args, f.get(fact)) };
 }

@@ -1,15 +1,19 @@
 // GTID replication on a replica. A healthy replica is left alone; one that was never set up is
 // seeded from a consistent dump of the primary, then started; an IO error (credentials, network)
 // is repaired by pointing it at the source again; an SQL error is reported, never papered over.
+// Seeding loads a dump over the replica's databases, so it acts only on positive evidence: the
+// server answers, no replication is configured, and the databases to load hold no tables. The
+// seed script checks that again on the server right before loading, so a stale fact cannot
+// make it destroy data; when in doubt it refuses and says what it saw.
 import { mysqlStateFact, type MysqlState } from '../../facts/mysql.ts';
 import { mariadbSeries, platformFact, type Platform } from '../../facts/platform.ts';
 import { peerFact } from '../../engine/facts.ts';
 import { Secret } from '../../secrets/secret.ts';
 import { ValidationError } from '../../errors.ts';
 import type { Change, Command, Op } from '../../engine/types.ts';
-import { shellJoin } from '../../ssh/shell.ts';
+import { shellJoin, shellQuote } from '../../ssh/shell.ts';
 import type { Dialect } from './dialect.ts';
-import { SQL_PRELUDE } from '../../formats/sql.ts';
+import { SQL_PRELUDE, sqlString } from '../../formats/sql.ts';
 import { optionName, optionValue } from '../../formats/index.ts';
 import { framed, unframeScript } from '../../formats/stdin-frames.ts';
 import { sqlCommand } from './ops.ts';
@@ -34,10 +38,33 @@ export function seedScript(args: ReplicationArgs): string {
     // stdin: the client options (with the password), then the SQL that starts replication.
     ...unframeScript(['"$work/client.cnf"', '"$work/change.sql"']),
     `mysqldump --defaults-extra-file="$work/client.cnf" ${shellJoin(d.dumpFlags)} --databases ${shellJoin(args.databases)} > "$work/dump.sql"`,
+    ...seedGuard(args),
     `mysql --batch --init-command='SET SESSION sql_log_bin=0' < "$work/dump.sql"`,
     `gtid=$(sed -n "s/.*gtid_slave_pos='\\([^']*\\)'.*/\\1/p" "$work/dump.sql" | head -n1)`,
     d.engine === 'mariadb' ? `{ echo "SET GLOBAL gtid_slave_pos='$gtid';"; cat "$work/change.sql"; } | mysql --batch` : 'mysql --batch < "$work/change.sql"',
   ].join('\n');
+}
+
+/**
+ * Right before the dump is loaded, the evidence again, read on the server itself: it answers, no
+ * replication is configured, and the databases to load hold no tables. Anything else stops the
+ * seed with what was found (exit 3), before anything is loaded.
+ */
+export function seedGuard(args: ReplicationArgs): string[] {
+  const d = args.dialect;
+  const status = shellQuote(d.showReplicaStatus.replace(/\\G$/, ''));
+  const schemas = args.databases.map(sqlString).join(', ');
+  const held = shellQuote(
+    `SELECT IFNULL(GROUP_CONCAT(CONCAT(table_schema, ' holds ', n, ' table(s)') SEPARATOR ', '), '') FROM ` +
+      `(SELECT table_schema, COUNT(*) AS n FROM information_schema.tables WHERE table_schema IN (${schemas}) GROUP BY table_schema) AS t`,
+  );
+  const refuse = (why: string) => `{ printf '%s%s\\n' ${shellQuote(`not seeding from ${args.primary.name}, nothing was loaded: `)} "${why}" >&2; exit 3; }`;
+  return [
+    `configured=$(mysql -N -B -e ${status}) || ${refuse('the database does not answer')}`,
+    `[ -z "$configured" ] || ${refuse('replication is already configured on this server')}`,
+    `held=$(mysql -N -B -e ${held}) || ${refuse('the database does not answer')}`,
+    `[ -z "$held" ] || ${refuse('$held already, and a dump would be loaded over it')}`,
+  ];
 }
 
 /**
@@ -95,7 +122,22 @@ export function planReplication(args: ReplicationArgs, have: MysqlState, primary
       invalidates: [factId],
     };
   };
-  if (!have.up || Object.keys(r).length === 0) {
+  if (!have.up) {
+    // Not answering is not evidence of an empty server: it may hold a replica's data.
+    throw new ValidationError(
+      `the database on this server does not answer, so what it holds is unknown: replication was neither checked nor seeded. ` +
+        `Start it (systemctl start ${d.service}; its log: journalctl -u ${d.service}), then run apply again.`,
+    );
+  }
+  if (Object.keys(r).length === 0) {
+    const holding = args.databases.filter((db) => (have.tables.get(db) ?? 0) > 0);
+    if (holding.length) {
+      throw new ValidationError(
+        `replication is not configured here, but ${holding.map((db) => `${db} holds ${have.tables.get(db)} table(s)`).join(' and ')}: ` +
+          `seeding would load a dump of ${args.primary.name} over them, so nothing was done. If that data is disposable, drop ` +
+          `${holding.length > 1 ? 'those databases' : 'that database'} and run apply again; otherwise set up replication by hand.`,
+      );
+    }
     mustKnowTls();
     const cmd: Command = {
       kind: 'script',
@@ -123,7 +165,8 @@ export function planReplication(args: ReplicationArgs, have: MysqlState, primary
     // Applying the primary's changes failed: skipping or re-seeding could lose data. A person decides.
     throw new ValidationError(
       `replication is broken and was left as it is: the SQL thread stopped with "${r[s.lastSqlError]}". ` +
-        `Repair the replica by hand (or re-seed it), then run apply again.`,
+        `Skipping or re-seeding could lose data, so a person decides: on this server, ${d.showReplicaStatus.replace(/\\G$/, '')} names the failing event; ` +
+        `make the replica's data agree with the primary's, run ${d.startReplica.replace(/;$/, '')} and check the SQL thread runs, then run apply again.`,
     );
   }
   if (r[s.lastIoError]) return restart(`repair replication (IO thread: ${r[s.lastIoError]})`);
@@ -132,7 +175,7 @@ export function planReplication(args: ReplicationArgs, have: MysqlState, primary
 }
 
 export function replication(args: ReplicationArgs): Op {
-  const fact = mysqlStateFact(args.dialect.showReplicaStatus);
+  const fact = mysqlStateFact(args.dialect.showReplicaStatus, args.dialect.service);
   const primary = peerFact(args.primary.name, platformFact);
   return {
     id: `mysql replication from ${args.primary.name}`,

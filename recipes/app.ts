@@ -1,6 +1,5 @@
-// app: Node from Debian's apt, an unprivileged user, release folders with a `current` link, the
+// app: Node (Debian's nodejs), an unprivileged user, release folders with a `current` link, the
 // env file (0600) and the systemd unit.
-import { apt } from '../src/ops/apt.ts';
 import { directory, planSymlink } from '../src/ops/file.ts';
 import { template } from '../src/ops/template.ts';
 import { service, serviceHandler, daemonReload } from '../src/ops/service.ts';
@@ -26,6 +25,7 @@ function initialCurrent(target: string): Op {
 
 export const app: Recipe = {
   name: 'app',
+  packages: ({ host, release: rel }) => (hasRole(host, 'app') && rel ? ['nodejs'] : []),
   build({ inventory, host, secrets, release: rel }) {
     if (!hasRole(host, 'app') || !rel) return [];
     const primary = primaryOf(inventory);
@@ -36,7 +36,6 @@ export const app: Recipe = {
       {
         phase: 'app',
         ops: [
-          apt({ packages: ['nodejs'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
           user({ name: APP_USER, home: APP_ROOT }),
           directory({ path: APP_ROOT, mode: '0755' }),
           directory({ path: APP_RELEASES, mode: '0755' }),

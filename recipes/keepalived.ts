@@ -1,7 +1,6 @@
 // keepalived: with lb.mode active-passive, one virtual address (lb.vip) held by the first load
 // balancer whose HAProxy runs, moved by VRRP (unicast between the lb hosts) when it stops.
 // With active-active, a keepalived left from an earlier active-passive setup is stopped.
-import { apt } from '../src/ops/apt.ts';
 import { template } from '../src/ops/template.ts';
 import { service, serviceHandler } from '../src/ops/service.ts';
 import { KEEPALIVED_CONFIG } from '../src/stack/names.ts';
@@ -11,6 +10,7 @@ const RELOAD = 'reload keepalived';
 
 export const keepalived: Recipe = {
   name: 'keepalived',
+  packages: ({ inventory, host }) => (hasRole(host, 'lb') && inventory.lb.failover ? ['keepalived'] : []),
   build({ inventory, host }) {
     if (!hasRole(host, 'lb')) return [];
     const failover = inventory.lb.failover;
@@ -34,7 +34,6 @@ export const keepalived: Recipe = {
       {
         phase: 'lb',
         ops: [
-          apt({ packages: ['keepalived'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
           template({ path: KEEPALIVED_CONFIG, template: 'keepalived/keepalived.conf.ejs', vars, mode: '0644', notify: [RELOAD] }),
           service({ name: 'keepalived' }),
         ],

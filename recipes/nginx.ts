@@ -1,5 +1,4 @@
 // nginx: a site on :8080 serving the current release's static files and proxying to the app.
-import { apt } from '../src/ops/apt.ts';
 import { absent } from '../src/ops/file.ts';
 import { template } from '../src/ops/template.ts';
 import { service, serviceHandler } from '../src/ops/service.ts';
@@ -10,13 +9,13 @@ const RELOAD = 'reload nginx';
 
 export const nginx: Recipe = {
   name: 'nginx',
+  packages: ({ host }) => (hasRole(host, 'web') ? ['nginx'] : []),
   build({ inventory, host }) {
     if (!hasRole(host, 'web')) return [];
     return [
       {
         phase: 'web',
         ops: [
-          apt({ packages: ['nginx'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
           absent('/etc/nginx/sites-enabled/default', [RELOAD]),
           template({
             path: NGINX_SITE,

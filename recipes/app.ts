@@ -2,7 +2,7 @@
 // env file (0600) and the systemd unit.
 import { directory, planSymlink } from '../src/ops/file.ts';
 import { template } from '../src/ops/template.ts';
-import { service, serviceHandler, daemonReload } from '../src/ops/service.ts';
+import { service, serviceHandler, daemonReloadFor } from '../src/ops/service.ts';
 import { user } from '../src/ops/user.ts';
 import { release } from '../src/ops/release.ts';
 import { fileFact } from '../src/facts/file.ts';
@@ -32,6 +32,8 @@ export const app: Recipe = {
     const isDb = isDbHost(host);
     const restart = `restart ${APP_SERVICE}`;
     const releaseDir = `${APP_RELEASES}/${rel.id}`;
+    const unitFile = `/etc/systemd/system/${APP_SERVICE}.service`;
+    const daemonReload = daemonReloadFor(APP_SERVICE);
     return [
       {
         phase: 'app',
@@ -58,7 +60,7 @@ export const app: Recipe = {
             notify: [restart],
           }),
           template({
-            path: `/etc/systemd/system/${APP_SERVICE}.service`,
+            path: unitFile,
             template: 'app/tandem-app.service.ejs',
             vars: { host: host.name, user: APP_USER, envFile: APP_ENV_FILE, root: APP_ROOT, entry: inventory.app.entry },
             mode: '0644',
@@ -66,7 +68,10 @@ export const app: Recipe = {
           }),
           service({ name: APP_SERVICE }),
         ],
-        handlers: [daemonReload, serviceHandler(APP_SERVICE, 'restart', undefined, restart, { listensOn: [inventory.app.port] })],
+        handlers: [
+          daemonReload,
+          serviceHandler(APP_SERVICE, 'restart', undefined, restart, { listensOn: [inventory.app.port], configFiles: [APP_ENV_FILE, unitFile, APP_CURRENT] }),
+        ],
       },
     ];
   },

@@ -47,9 +47,9 @@ export const database_: Recipe = {
           mode: '0644',
           notify: [restart],
         }),
-        service({ name: d.service }),
+        service({ name: d.service, validate: d.validateConfig }),
       ],
-      handlers: [serviceHandler(d.service, 'restart', d.validateConfig, restart)],
+      handlers: [serviceHandler(d.service, 'restart', d.validateConfig, restart, { configFiles: [d.configPath] })],
     };
     if (isPrimary) {
       install.ops.push(

@@ -6,6 +6,7 @@ import { HAPROXY_CONFIG, HTTP_PORT, NGINX_PORT } from '../src/stack/names.ts';
 import { hasRole } from '../src/stack/roles.ts';
 import type { Recipe } from './recipe.ts';
 const RELOAD = 'reload haproxy';
+const VALIDATE = ['haproxy', '-c', '-q', '-f', HAPROXY_CONFIG];
 
 export const haproxy: Recipe = {
   name: 'haproxy',
@@ -18,9 +19,9 @@ export const haproxy: Recipe = {
         phase: 'lb',
         ops: [
           template({ path: HAPROXY_CONFIG, template: 'haproxy/haproxy.cfg.ejs', vars: { algorithm: inventory.lb.algorithm, servers, port: HTTP_PORT }, mode: '0644', notify: [RELOAD] }),
-          service({ name: 'haproxy' }),
+          service({ name: 'haproxy', validate: VALIDATE }),
         ],
-        handlers: [serviceHandler('haproxy', 'reload', ['haproxy', '-c', '-q', '-f', HAPROXY_CONFIG], RELOAD, { listensOn: [HTTP_PORT] })],
+        handlers: [serviceHandler('haproxy', 'reload', VALIDATE, RELOAD, { listensOn: [HTTP_PORT], configFiles: [HAPROXY_CONFIG] })],
       },
     ];
   },

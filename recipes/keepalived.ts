@@ -7,6 +7,7 @@ import { KEEPALIVED_CONFIG } from '../src/stack/names.ts';
 import { hasRole } from '../src/stack/roles.ts';
 import type { Recipe } from './recipe.ts';
 const RELOAD = 'reload keepalived';
+const VALIDATE = ['keepalived', '--config-test', '-f', KEEPALIVED_CONFIG];
 
 export const keepalived: Recipe = {
   name: 'keepalived',
@@ -35,9 +36,9 @@ export const keepalived: Recipe = {
         phase: 'lb',
         ops: [
           template({ path: KEEPALIVED_CONFIG, template: 'keepalived/keepalived.conf.ejs', vars, mode: '0644', notify: [RELOAD] }),
-          service({ name: 'keepalived' }),
+          service({ name: 'keepalived', validate: VALIDATE }),
         ],
-        handlers: [serviceHandler('keepalived', 'reload', ['keepalived', '--config-test', '-f', KEEPALIVED_CONFIG], RELOAD)],
+        handlers: [serviceHandler('keepalived', 'reload', VALIDATE, RELOAD, { configFiles: [KEEPALIVED_CONFIG] })],
       },
     ];
   },

@@ -6,6 +6,9 @@ import { APP_ROOT, NGINX_PORT, NGINX_SITE } from '../src/stack/names.ts';
 import { hasRole } from '../src/stack/roles.ts';
 import type { Recipe } from './recipe.ts';
 const RELOAD = 'reload nginx';
+const VALIDATE = ['nginx', '-t', '-q'];
+/** The directory too: removing Debian's default site changes only the directory. */
+const CONFIG = [NGINX_SITE, '/etc/nginx/sites-enabled'];
 
 export const nginx: Recipe = {
   name: 'nginx',
@@ -24,9 +27,9 @@ export const nginx: Recipe = {
             mode: '0644',
             notify: [RELOAD],
           }),
-          service({ name: 'nginx' }),
+          service({ name: 'nginx', validate: VALIDATE }),
         ],
-        handlers: [serviceHandler('nginx', 'reload', ['nginx', '-t', '-q'], RELOAD, { listensOn: [NGINX_PORT] })],
+        handlers: [serviceHandler('nginx', 'reload', VALIDATE, RELOAD, { listensOn: [NGINX_PORT], configFiles: CONFIG })],
       },
     ];
   },

@@ -29,11 +29,15 @@ const SERVICES = [
 
 const installEntries = (host: string) => Number(onHostOk(host, `grep -c '^Install:' /var/log/apt/history.log || true`).trim());
 
-/** systemd's "Starting"/"Reloading" lines of a unit, as unix times with microseconds. */
+/**
+ * When systemd began each start of a unit and each reload, as unix times with microseconds: its
+ * "Starting" lines (a Type=simple unit such as the app logs only "Started", at the fork).
+ */
 function journal(host: string, unit: string): { starts: number[]; reloads: number[] } {
   const lines = onHostOk(host, `journalctl -u ${unit}.service -o short-unix --no-pager -q`).split('\n');
   const at = (word: string) => lines.filter((l) => / systemd\[1\]: /.test(l) && l.includes(`: ${word} ${unit}.service`)).map((l) => Number(l.split(' ')[0]));
-  return { starts: at('Starting'), reloads: at('Reloading') };
+  const starting = at('Starting');
+  return { starts: starting.length ? starting : at('Started'), reloads: at('Reloading') };
 }
 
 for (const r of RELEASES) {

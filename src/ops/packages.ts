@@ -4,12 +4,11 @@
 // config is written. The hold is a policy-rc.d that answers 101 ("action forbidden") to
 // invoke-rc.d and deb-systemd-invoke, in place only while the transaction runs.
 import { fileFact, type FileState } from '../facts/file.ts';
-import { packagesFact, type PackagesState } from '../facts/apt.ts';
 import { describeCommand } from '../engine/commands.ts';
 import type { Change, Command, Op } from '../engine/types.ts';
 import { Redactor } from '../secrets/secret.ts';
 import { shellJoin, sh } from '../ssh/shell.ts';
-import { planApt, type AptArgs } from './apt.ts';
+import { apt, type AptArgs } from './apt.ts';
 
 export const POLICY_RC = '/usr/sbin/policy-rc.d';
 /** The line that tells tandem's own policy-rc.d from one another tool put there. */
@@ -54,9 +53,11 @@ export interface PackagesArgs extends AptArgs {
   holdServices: boolean;
 }
 
-/** Pure: the one transaction that installs what is missing, or the removal of a stale hold, or nothing. */
-export function planPackages(args: PackagesArgs, have: PackagesState, policyRc: FileState): Change | null {
-  const install = planApt(args, have);
+/**
+ * Pure: the install apt planned, run with services held; or, when nothing is missing, the removal
+ * of a hold a killed install left; or nothing.
+ */
+export function holdDuring(install: Change | null, policyRc: FileState, holdServices = true): Change | null {
   const stale = isStaleHold(policyRc);
   if (!install) {
     if (!stale) return null;
@@ -66,7 +67,7 @@ export function planPackages(args: PackagesArgs, have: PackagesState, policyRc: 
       invalidates: [fileFact(POLICY_RC).id],
     };
   }
-  if (!args.holdServices) return install;
+  if (!holdServices) return install;
   return {
     ...install,
     summary: `${install.summary}, services held until configured${stale ? ` (replacing the ${POLICY_RC} an interrupted install left)` : ''}`,
@@ -74,13 +75,16 @@ export function planPackages(args: PackagesArgs, have: PackagesState, policyRc: 
   };
 }
 
-/** The host's package set, installed in one transaction. */
+/**
+ * The host's package set, installed in one transaction: the apt op's own facts and plan (so
+ * whatever it reads and runs, lock waits and repairs included, stays its own), wrapped.
+ */
 export function packages(args: PackagesArgs): Op {
-  const have = packagesFact(args.packages);
+  const install = apt(args);
   const policyRc = fileFact(POLICY_RC);
   return {
     id: `packages ${[...args.packages].sort().join(' ')}`,
-    facts: [have, policyRc],
-    plan: (f) => planPackages(args, f.get(have), f.get(policyRc)),
+    facts: [...install.facts, policyRc],
+    plan: (f) => holdDuring(install.plan(f), f.get(policyRc), args.holdServices),
   };
 }

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { packages, planPackages, POLICY_RC, POLICY_RC_MARK, withServicesHeld, type PackagesArgs } from '../../src/ops/packages.ts';
+import { packages, POLICY_RC, POLICY_RC_MARK, withServicesHeld, type PackagesArgs } from '../../src/ops/packages.ts';
 import type { PackagesState } from '../../src/facts/apt.ts';
 import type { FileState } from '../../src/facts/file.ts';
 import { describeCommand } from '../../src/engine/commands.ts';
@@ -85,8 +85,10 @@ const CASES: { name: string; args?: PackagesArgs; have: PackagesState; policyRc:
 ];
 
 for (const c of CASES) {
-  test(`planPackages: ${c.name}`, () => {
-    const got = planPackages(c.args ?? ARGS, c.have, c.policyRc);
+  test(`packages: ${c.name}`, () => {
+    const op = packages(c.args ?? ARGS);
+    const facts = new Map<string, unknown>([[op.facts[0]!.id, c.have], [`file:${POLICY_RC}`, c.policyRc]]);
+    const got = op.plan({ get: <T>(f: { id: string }) => facts.get(f.id) as T });
     if (c.summary === null) return assert.is(got, null);
     assert.ok(got, 'expected a change');
     assert.is(got!.summary, c.summary);

@@ -24,6 +24,10 @@ const isStaleHold = (file: FileState) => file.exists && (file.content ?? '').spl
  */
 export function withServicesHeld(inner: Command[], policyRc = POLICY_RC): Command {
   const lines = inner.map((c) => {
+    // One script has one exit code and one stdin: an inner command that needs either of its own cannot be folded in.
+    if (c.kind !== 'put' && c.okExitCodes !== undefined && !(Array.isArray(c.okExitCodes) && c.okExitCodes.join() === '0')) {
+      throw new Error(`an install command must succeed with exit 0 alone: ${describeCommand(c, new Redactor())}`);
+    }
     if (c.kind === 'exec' && c.stdin === undefined) return shellJoin(c.argv);
     // In a subshell without `set -e`, as the script would run on its own.
     if (c.kind === 'script' && c.stdin === undefined) return `(\nset +e\n${c.script}\n)`;

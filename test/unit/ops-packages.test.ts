@@ -159,6 +159,12 @@ for (const c of HOLD_CASES) {
   });
 }
 
+test('withServicesHeld: refuses a command it cannot fold into one script (its own stdin or exit codes)', () => {
+  assert.throws(() => withServicesHeld([{ kind: 'exec', argv: ['apt-get', 'install', 'x'], stdin: 'y' }]), /must run without stdin: apt-get install x < \(stdin\)/);
+  assert.throws(() => withServicesHeld([{ kind: 'exec', argv: ['apt-get', 'check'], okExitCodes: [0, 100] }]), /must succeed with exit 0 alone: apt-get check/);
+  assert.is(withServicesHeld([{ kind: 'exec', argv: ['true'], okExitCodes: [0] }]).kind, 'script');
+});
+
 test('withServicesHeld: TERM (the deadline) removes the hold', async () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tandem-held-'));
   const p = path.join(dir, 'policy-rc.d');

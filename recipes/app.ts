@@ -1,9 +1,8 @@
-// app: Node from Debian's apt, an unprivileged user, release folders with a `current` link, the
+// app: Node (Debian's nodejs), an unprivileged user, release folders with a `current` link, the
 // env file (0600) and the systemd unit.
-import { apt } from '../src/ops/apt.ts';
 import { directory, planSymlink } from '../src/ops/file.ts';
 import { template } from '../src/ops/template.ts';
-import { service, serviceHandler, daemonReload } from '../src/ops/service.ts';
+import { service, serviceHandler, daemonReloadFor } from '../src/ops/service.ts';
 import { user } from '../src/ops/user.ts';
 import { release } from '../src/ops/release.ts';
 import { fileFact } from '../src/facts/file.ts';
@@ -26,19 +25,21 @@ function initialCurrent(target: string): Op {
 
 export const app: Recipe = {
   name: 'app',
+  packages: ({ host, release: rel }) => (hasRole(host, 'app') && rel ? ['nodejs'] : []),
   build({ inventory, host, secrets, release: rel }) {
     if (!hasRole(host, 'app') || !rel) return [];
     const primary = primaryOf(inventory);
     const isDb = isDbHost(host);
     const restart = `restart ${APP_SERVICE}`;
     const releaseDir = `${APP_RELEASES}/${rel.id}`;
+    const unitFile = `/etc/systemd/system/${APP_SERVICE}.service`;
+    const daemonReload = daemonReloadFor(APP_SERVICE);
     return [
       {
         phase: 'app',
         // Not the database: the app starts without it (and serves once it answers).
         needs: [{ phase: 'base' }],
         ops: [
-          apt({ packages: ['nodejs'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
           user({ name: APP_USER, home: APP_ROOT }),
           directory({ path: APP_ROOT, mode: '0755' }),
           directory({ path: APP_RELEASES, mode: '0755' }),
@@ -61,7 +62,7 @@ export const app: Recipe = {
             notify: [restart],
           }),
           template({
-            path: `/etc/systemd/system/${APP_SERVICE}.service`,
+            path: unitFile,
             template: 'app/tandem-app.service.ejs',
             vars: { host: host.name, user: APP_USER, envFile: APP_ENV_FILE, root: APP_ROOT, entry: inventory.app.entry },
             mode: '0644',
@@ -69,7 +70,10 @@ export const app: Recipe = {
           }),
           service({ name: APP_SERVICE }),
         ],
-        handlers: [daemonReload, serviceHandler(APP_SERVICE, 'restart', undefined, restart, { listensOn: [inventory.app.port] })],
+        handlers: [
+          daemonReload,
+          serviceHandler(APP_SERVICE, 'restart', undefined, restart, { listensOn: [inventory.app.port], configFiles: [APP_ENV_FILE, unitFile, APP_CURRENT] }),
+        ],
       },
     ];
   },

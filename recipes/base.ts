@@ -1,25 +1,20 @@
-// base: what every host gets: apt's proxy (when the inventory names one), common packages,
-// the time zone, and a record of what tandem manages here.
-import { apt } from '../src/ops/apt.ts';
-import { directory, file, absent } from '../src/ops/file.ts';
+// base: what every host gets: common packages, the time zone, and a record of what tandem
+// manages here. (apt's proxy goes with the package install itself: recipes/packages.ts.)
+import { directory, file } from '../src/ops/file.ts';
 import { timezone } from '../src/ops/timezone.ts';
-import { aptString, envValue, fieldValue } from '../src/formats/index.ts';
+import { envValue } from '../src/formats/index.ts';
 import type { Recipe } from './recipe.ts';
 
 export const BASE_PACKAGES = ['ca-certificates', 'curl', 'tzdata'];
 
 export const base: Recipe = {
   name: 'base',
+  packages: () => BASE_PACKAGES,
   build({ inventory, host }) {
-    const proxyFile = '/etc/apt/apt.conf.d/01tandem-proxy';
     return [
       {
         phase: 'base',
         ops: [
-          inventory.apt.proxy
-            ? file({ path: proxyFile, content: `Acquire::http::Proxy ${fieldValue(`${inventory.file}: apt.proxy`, aptString, inventory.apt.proxy)};\n`, mode: '0644' })
-            : absent(proxyFile),
-          apt({ packages: BASE_PACKAGES, cacheValidSeconds: inventory.apt.cacheValidSeconds }),
           timezone(inventory.timezone),
           directory({ path: '/etc/tandem', mode: '0755' }),
           file({

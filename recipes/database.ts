@@ -1,7 +1,6 @@
 // database: the server on every db host (config with a unique server_id, binary log, GTID, the
 // private bind address), the app's database and accounts on the primary; on replicas, accounts
 // local to them and GTID replication seeded from a dump of the primary.
-import { apt } from '../src/ops/apt.ts';
 import { template } from '../src/ops/template.ts';
 import { service, serviceHandler } from '../src/ops/service.ts';
 import { account, database } from '../src/ops/mysql/ops.ts';
@@ -25,6 +24,7 @@ export function serverId(host: HostSpec): number {
 
 export const database_: Recipe = {
   name: 'database',
+  packages: ({ inventory, host }) => (isDbHost(host) ? dialectOf(inventory).packages : []),
   build({ inventory, host, secrets }) {
     const isPrimary = hasRole(host, 'db-primary');
     if (!isDbHost(host)) return [];
@@ -40,7 +40,6 @@ export const database_: Recipe = {
     const install: HostWork = {
       phase: 'db',
       ops: [
-        apt({ packages: d.packages, cacheValidSeconds: inventory.apt.cacheValidSeconds }),
         template({
           path: d.configPath,
           template: 'mysql/tandem.cnf.ejs',
@@ -48,9 +47,9 @@ export const database_: Recipe = {
           mode: '0644',
           notify: [restart],
         }),
-        service({ name: d.service }),
+        service({ name: d.service, validate: d.validateConfig }),
       ],
-      handlers: [serviceHandler(d.service, 'restart', d.validateConfig, restart)],
+      handlers: [serviceHandler(d.service, 'restart', d.validateConfig, restart, { configFiles: [d.configPath] })],
     };
     if (isPrimary) {
       install.ops.push(

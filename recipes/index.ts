@@ -10,6 +10,7 @@ import { nginx } from './nginx.ts';
 import { haproxy } from './haproxy.ts';
 import { keepalived } from './keepalived.ts';
 import { platform } from './platform.ts';
+import { packagesWork } from './packages.ts';
 import type { Release } from '../src/release/prepare.ts';
 import type { Recipe } from './recipe.ts';
 
@@ -25,7 +26,10 @@ export function selectRecipes(names: string | undefined): Recipe[] {
   return RECIPES.filter((r) => wanted.includes(r.name));
 }
 
-/** Every host is checked first, whichever recipes run (see recipes/platform.ts). */
+/**
+ * Every host is checked first, whichever recipes run (see recipes/platform.ts); then the selected
+ * recipes' packages are installed in one transaction (recipes/packages.ts), then their work.
+ */
 export function buildWork(
   inventory: Inventory,
   hosts: HostSpec[],
@@ -33,6 +37,10 @@ export function buildWork(
   recipes: Recipe[],
   release?: Release,
 ): Map<string, HostWork[]> {
-  const all = [platform, ...recipes];
-  return new Map(hosts.map((host) => [host.name, all.flatMap((r) => r.build({ inventory, host, secrets, release }))]));
+  return new Map(
+    hosts.map((host) => {
+      const ctx = { inventory, host, secrets, release };
+      return [host.name, [...platform.build(ctx), ...packagesWork(recipes, ctx), ...recipes.flatMap((r) => r.build(ctx))]];
+    }),
+  );
 }

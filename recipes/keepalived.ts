@@ -1,16 +1,17 @@
 // keepalived: with lb.mode active-passive, one virtual address (lb.vip) held by the first load
 // balancer whose HAProxy runs, moved by VRRP (unicast between the lb hosts) when it stops.
 // With active-active, a keepalived left from an earlier active-passive setup is stopped.
-import { apt } from '../src/ops/apt.ts';
 import { template } from '../src/ops/template.ts';
 import { service, serviceHandler } from '../src/ops/service.ts';
 import { KEEPALIVED_CONFIG } from '../src/stack/names.ts';
 import { hasRole } from '../src/stack/roles.ts';
 import type { Recipe } from './recipe.ts';
 const RELOAD = 'reload keepalived';
+const VALIDATE = ['keepalived', '--config-test', '-f', KEEPALIVED_CONFIG];
 
 export const keepalived: Recipe = {
   name: 'keepalived',
+  packages: ({ inventory, host }) => (hasRole(host, 'lb') && inventory.lb.failover ? ['keepalived'] : []),
   build({ inventory, host }) {
     if (!hasRole(host, 'lb')) return [];
     const failover = inventory.lb.failover;
@@ -35,11 +36,10 @@ export const keepalived: Recipe = {
         phase: 'lb',
         needs: [{ phase: 'base' }],
         ops: [
-          apt({ packages: ['keepalived'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
           template({ path: KEEPALIVED_CONFIG, template: 'keepalived/keepalived.conf.ejs', vars, mode: '0644', notify: [RELOAD] }),
-          service({ name: 'keepalived' }),
+          service({ name: 'keepalived', validate: VALIDATE }),
         ],
-        handlers: [serviceHandler('keepalived', 'reload', ['keepalived', '--config-test', '-f', KEEPALIVED_CONFIG], RELOAD)],
+        handlers: [serviceHandler('keepalived', 'reload', VALIDATE, RELOAD, { configFiles: [KEEPALIVED_CONFIG] })],
       },
     ];
   },

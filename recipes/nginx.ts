@@ -1,5 +1,4 @@
 // nginx: a site on :8080 serving the current release's static files and proxying to the app.
-import { apt } from '../src/ops/apt.ts';
 import { absent } from '../src/ops/file.ts';
 import { template } from '../src/ops/template.ts';
 import { service, serviceHandler } from '../src/ops/service.ts';
@@ -7,9 +6,13 @@ import { APP_ROOT, NGINX_PORT, NGINX_SITE } from '../src/stack/names.ts';
 import { hasRole } from '../src/stack/roles.ts';
 import type { Recipe } from './recipe.ts';
 const RELOAD = 'reload nginx';
+const VALIDATE = ['nginx', '-t', '-q'];
+/** The directory too: removing Debian's default site changes only the directory. */
+const CONFIG = [NGINX_SITE, '/etc/nginx/sites-enabled'];
 
 export const nginx: Recipe = {
   name: 'nginx',
+  packages: ({ host }) => (hasRole(host, 'web') ? ['nginx'] : []),
   build({ inventory, host }) {
     if (!hasRole(host, 'web')) return [];
     return [
@@ -17,7 +20,6 @@ export const nginx: Recipe = {
         phase: 'web',
         needs: [{ phase: 'base' }],
         ops: [
-          apt({ packages: ['nginx'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
           absent('/etc/nginx/sites-enabled/default', [RELOAD]),
           template({
             path: NGINX_SITE,
@@ -26,9 +28,9 @@ export const nginx: Recipe = {
             mode: '0644',
             notify: [RELOAD],
           }),
-          service({ name: 'nginx' }),
+          service({ name: 'nginx', validate: VALIDATE }),
         ],
-        handlers: [serviceHandler('nginx', 'reload', ['nginx', '-t', '-q'], RELOAD, { listensOn: [NGINX_PORT] })],
+        handlers: [serviceHandler('nginx', 'reload', VALIDATE, RELOAD, { listensOn: [NGINX_PORT], configFiles: CONFIG })],
       },
     ];
   },

@@ -17,4 +17,10 @@ export interface Recipe {
   name: string;
   /** The work for this host, or nothing when the recipe does not concern it. */
   build(ctx: RecipeContext): HostWork[];
+  /**
+   * The Debian packages this host needs for the recipe's work. They are not installed by the
+   * recipe: every selected recipe's packages go into one apt transaction per host, before the
+   * recipes' own work (recipes/packages.ts).
+   */
+  packages?(ctx: RecipeContext): string[];
 }

@@ -6,6 +6,8 @@ export interface ServiceState {
   exists: boolean;
   enabled: boolean;
   active: boolean;
+  /** The unit file changed since systemd loaded it: a start would use the old definition. */
+  needsDaemonReload: boolean;
 }
 
 export function parseService(stdout: string): ServiceState {
@@ -20,13 +22,14 @@ export function parseService(stdout: string): ServiceState {
     exists: v.LoadState === 'loaded',
     enabled: v.UnitFileState === 'enabled' || v.UnitFileState === 'enabled-runtime' || v.UnitFileState === 'static',
     active: v.ActiveState === 'active' || v.ActiveState === 'reloading' || v.ActiveState === 'activating',
+    needsDaemonReload: v.NeedDaemonReload === 'yes',
   };
 }
 
 export function serviceFact(name: string): Fact<ServiceState> {
   return {
     id: `service:${name}`,
-    script: `systemctl show -p LoadState -p UnitFileState -p ActiveState ${shellQuote(name)}`,
+    script: `systemctl show -p LoadState -p UnitFileState -p ActiveState -p NeedDaemonReload ${shellQuote(name)}`,
     parse: (stdout) => parseService(stdout),
   };
 }

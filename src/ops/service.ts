@@ -1,6 +1,7 @@
 // Services through systemctl: enabled and running; reload/restart handlers that validate first.
 import { serviceFact, type ServiceState } from '../facts/service.ts';
 import type { Change, Command, Handler, Op } from '../engine/types.ts';
+import { sh } from '../ssh/shell.ts';
 
 export interface ServiceArgs {
   name: string;
@@ -8,6 +9,12 @@ export interface ServiceArgs {
   running?: boolean;
   /** Leave a unit that is not installed alone (for "stopped if present"). */
   onlyIfInstalled?: boolean;
+  /**
+   * The service's own config check, run before starting a stopped service: on a fresh host its
+   * package left it stopped (src/ops/packages.ts), and this start is its first, so the config
+   * is checked before it ever serves, as the handler checks it before a reload.
+   */
+  validate?: string[];
 }
 
 export function planService(args: ServiceArgs, have: ServiceState): Change | null {
@@ -22,6 +29,9 @@ export function planService(args: ServiceArgs, have: ServiceState): Change | nul
     notes.push(wantEnabled ? 'enable' : 'disable');
   }
   if (have.active !== wantRunning) {
+    // A start would use the definition systemd loaded before the unit file changed.
+    if (wantRunning && have.needsDaemonReload) commands.push({ kind: 'exec', argv: ['systemctl', 'daemon-reload'] });
+    if (wantRunning && args.validate) commands.push({ kind: 'exec', argv: args.validate });
     commands.push({ kind: 'exec', argv: ['systemctl', wantRunning ? 'start' : 'stop', args.name] });
     notes.push(wantRunning ? 'start' : 'stop');
   }
@@ -45,24 +55,68 @@ export function listening(ports: number[], timeoutSeconds = 20): Command {
 }
 
 /**
+ * Reload or restart `name` unless its running process began after every one of `files` last
+ * changed (and after systemd loaded its unit file): it read them when it started, so doing it
+ * again would only repeat that start. That is the first apply on a fresh host: the service op
+ * starts the service once its config is written, and the handler the same files notified
+ * finds nothing left to do. Timestamps in microseconds; anything unknown means act.
+ */
+export function unlessStartedAfter(name: string, verb: 'reload-or-restart' | 'restart', files: string[]): Command {
+  return {
+    kind: 'script',
+    describe: `systemctl ${verb} ${name} (unless it started after ${files.join(', ')} changed)`,
+    script: [
+      sh`if systemctl is-active --quiet ${name} && [ "$(systemctl show -P NeedDaemonReload ${name})" = no ]; then`,
+      sh`  began=$(systemctl show -P InactiveExitTimestamp --timestamp=us+utc ${name})`,
+      '  began=$([ -n "$began" ] && date -d "$began" +%s%6N)',
+      sh`  newest=$(stat -c %.6Y -- ${files} | tr -d . | sort -n | tail -n 1) || newest=`,
+      '  if [ -n "$began" ] && [ -n "$newest" ] && [ "$began" -gt "$newest" ]; then',
+      sh`    echo ${`${name} started after its config last changed: nothing to ${verb}`}`,
+      '    exit 0',
+      '  fi',
+      'fi',
+      sh`exec systemctl ${verb} ${name}`,
+    ].join('\n'),
+  };
+}
+
+/**
  * A handler that runs `validate` (the service's own config check) before reloading or
  * restarting, then, with `listensOn`, waits until the service listens on those ports again.
+ * With `configFiles`, a service that started after they last changed is left alone
+ * (unlessStartedAfter).
  */
 export function serviceHandler(
   name: string,
   action: 'reload' | 'restart',
   validate?: string[],
   id = `${action} ${name}`,
-  opts: { listensOn?: number[] } = {},
+  opts: { listensOn?: number[]; configFiles?: string[] } = {},
 ): Handler {
+  // reload-or-restart: a service that is stopped is started, one that runs is reloaded in place.
+  const verb = action === 'reload' ? 'reload-or-restart' : 'restart';
   return {
     id,
     validate: validate ? { kind: 'exec', argv: validate } : undefined,
-    // reload-or-restart: a service that is stopped is started, one that runs is reloaded in place.
-    action: { kind: 'exec', argv: ['systemctl', action === 'reload' ? 'reload-or-restart' : 'restart', name] },
+    action: opts.configFiles?.length ? unlessStartedAfter(name, verb, opts.configFiles) : { kind: 'exec', argv: ['systemctl', verb, name] },
     ...(opts.listensOn?.length ? { ready: listening(opts.listensOn) } : {}),
     // The unit's state (and every fact that depends on it, such as the database's) must be re-read.
     invalidates: [serviceFact(name).id],
+  };
+}
+
+/**
+ * systemctl daemon-reload, unless systemd already has `unit`'s file as it is on disk (it loaded
+ * it fresh when the service op first started it).
+ */
+export function daemonReloadFor(unit: string): Handler {
+  return {
+    id: daemonReload.id,
+    action: {
+      kind: 'script',
+      describe: `systemctl daemon-reload (unless ${unit} is loaded as it is on disk)`,
+      script: sh`[ "$(systemctl show -P NeedDaemonReload ${unit})" = no ] || systemctl daemon-reload`,
+    },
   };
 }
 

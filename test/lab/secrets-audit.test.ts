@@ -195,8 +195,8 @@ test('the database binary and relay logs on the servers hold no secret (CREATE/A
   for (const h of HOSTS) {
     const events = await sshOk(h, decode);
     // Read for real: apply put back the password changed by hand, by its hash (the replica has
-    // it from its primary: log_slave_updates). The accounts themselves are created before the
-    // binary log is on (the restart that turns it on is the phase's handler).
+    // it from its primary: log_slave_updates). MariaDB first starts with tandem's config, so the
+    // binary log is on when the accounts are created: their CREATE USER is logged by its hash too.
     assert.match(events, /ALTER USER .* IDENTIFIED BY PASSWORD '\*[0-9A-F]{40}'/, `${h}: apply's ALTER USER was read from the logs`);
     assert.is(leakIn(events), undefined, `${h}: the binary or relay log holds ${leakIn(events)}`);
   }

@@ -79,13 +79,14 @@ test('packagesFact: one id per set of packages, whatever the order', () => {
 
 // ---- parseService ---------------------------------------------------------------------------
 
-const SERVICES: [string, string, { exists: boolean; enabled: boolean; active: boolean }][] = [
-  ['enabled and running', 'LoadState=loaded\nUnitFileState=enabled\nActiveState=active\n', { exists: true, enabled: true, active: true }],
-  ['disabled and dead', 'LoadState=loaded\nUnitFileState=disabled\nActiveState=inactive\n', { exists: true, enabled: false, active: false }],
-  ['static unit counts as enabled', 'LoadState=loaded\nUnitFileState=static\nActiveState=active\n', { exists: true, enabled: true, active: true }],
-  ['reloading counts as active', 'LoadState=loaded\nUnitFileState=enabled\nActiveState=reloading\n', { exists: true, enabled: true, active: true }],
-  ['failed is not active', 'LoadState=loaded\nUnitFileState=enabled\nActiveState=failed\n', { exists: true, enabled: true, active: false }],
-  ['not installed', 'LoadState=not-found\nUnitFileState=\nActiveState=inactive\n', { exists: false, enabled: false, active: false }],
+const SERVICES: [string, string, { exists: boolean; enabled: boolean; active: boolean; needsDaemonReload: boolean }][] = [
+  ['enabled and running', 'LoadState=loaded\nUnitFileState=enabled\nActiveState=active\n', { exists: true, enabled: true, active: true, needsDaemonReload: false }],
+  ['disabled and dead', 'LoadState=loaded\nUnitFileState=disabled\nActiveState=inactive\n', { exists: true, enabled: false, active: false, needsDaemonReload: false }],
+  ['static unit counts as enabled', 'LoadState=loaded\nUnitFileState=static\nActiveState=active\n', { exists: true, enabled: true, active: true, needsDaemonReload: false }],
+  ['reloading counts as active', 'LoadState=loaded\nUnitFileState=enabled\nActiveState=reloading\n', { exists: true, enabled: true, active: true, needsDaemonReload: false }],
+  ['failed is not active', 'LoadState=loaded\nUnitFileState=enabled\nActiveState=failed\n', { exists: true, enabled: true, active: false, needsDaemonReload: false }],
+  ['unit file changed since loaded', 'LoadState=loaded\nUnitFileState=enabled\nActiveState=active\nNeedDaemonReload=yes\n', { exists: true, enabled: true, active: true, needsDaemonReload: true }],
+  ['not installed', 'LoadState=not-found\nUnitFileState=\nActiveState=inactive\n', { exists: false, enabled: false, active: false, needsDaemonReload: false }],
 ];
 
 for (const [name, stdout, expected] of SERVICES) {
@@ -94,10 +95,10 @@ for (const [name, stdout, expected] of SERVICES) {
   });
 }
 
-test('serviceFact: asks systemctl for the three properties of that unit', () => {
+test('serviceFact: asks systemctl for the four properties of that unit', () => {
   const f = serviceFact('nginx');
   assert.is(f.id, 'service:nginx');
-  assert.is(f.script, 'systemctl show -p LoadState -p UnitFileState -p ActiveState nginx');
+  assert.is(f.script, 'systemctl show -p LoadState -p UnitFileState -p ActiveState -p NeedDaemonReload nginx');
 });
 
 // ---- batchScript + splitBatch, run for real -------------------------------------------------

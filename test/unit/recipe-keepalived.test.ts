@@ -34,7 +34,7 @@ test('active-passive: the first lb host is MASTER; each host names its own addre
   const inv = inventory({ algorithm: 'roundrobin', mode: 'active-passive', failover });
   const [a] = build(inv, 'lb-a');
   assert.is(a!.phase, 'lb');
-  assert.equal(a!.ops.map((o) => o.id), ['apt keepalived', `template ${KEEPALIVED_CONFIG}`, 'service keepalived']);
+  assert.equal(a!.ops.map((o) => o.id), [`template ${KEEPALIVED_CONFIG}`, 'service keepalived']);
   assert.equal(a!.handlers?.map((h) => h.id), ['reload keepalived']);
   const ca = config(a!.ops);
   assert.match(ca, /state MASTER\n\s+interface ens3\n\s+virtual_router_id 42\n\s+priority 150\n/);

@@ -73,7 +73,19 @@ function written(work: HostWork[], id: string): string {
   return String(put.content);
 }
 
-const BASE = ['absent /etc/apt/apt.conf.d/01tandem-proxy', 'apt ca-certificates curl tzdata', 'timezone Etc/UTC', 'directory /etc/tandem', 'file /etc/tandem/host'];
+const BASE = ['timezone Etc/UTC', 'directory /etc/tandem', 'file /etc/tandem/host'];
+
+/** What each role installs: all of it in the one packages op at the start of the host's base phase. */
+function expectedPackages(roles: string[], engine: 'mariadb' | 'mysql', failover: boolean): string[] {
+  const has = (r: string) => roles.includes(r);
+  return [
+    'ca-certificates', 'curl', 'tzdata',
+    ...(has('db-primary') || has('db-replica') ? [`${engine}-client`, `${engine}-server`] : []),
+    ...(has('app') ? ['nodejs'] : []),
+    ...(has('web') ? ['nginx'] : []),
+    ...(has('lb') ? ['haproxy', 'socat', ...(failover ? ['keepalived'] : [])] : []),
+  ].sort();
+}
 
 for (const shape of Object.keys(SHAPES)) {
   for (const engine of ['mariadb', 'mysql'] as const) {
@@ -98,11 +110,12 @@ for (const shape of Object.keys(SHAPES)) {
         assert.equal(ids(w, 'check'), ['platform'], where);
         const peers = op(w, 'platform').facts.filter(isPeerFact).map((f) => f.peer.host);
         assert.equal(peers, has('db-replica') ? [primary.name] : [], `${where}: peers read by the platform check`);
-        assert.equal(ids(w, 'base'), BASE, where);
+        assert.equal(ids(w, 'base'), ['absent /etc/apt/apt.conf.d/01tandem-proxy', `packages ${expectedPackages(h.roles, engine, !!inv.lb.failover).join(' ')}`, ...BASE], where);
+        assert.not.ok(w.flatMap((x) => x.ops).some((o) => o.id.startsWith('apt ')), `${where}: no recipe installs packages of its own`);
 
         if (has('app')) {
           assert.equal(ids(w, 'app'), [
-            'apt nodejs', 'user tandem-app', 'directory /srv/app', 'directory /srv/app/releases',
+            'user tandem-app', 'directory /srv/app', 'directory /srv/app/releases',
             `release /srv/app/releases/${release.id}`, 'symlink /srv/app/current (first release)',
             `template ${APP_ENV_FILE}`, 'template /etc/systemd/system/tandem-app.service', 'service tandem-app',
           ], where);
@@ -113,14 +126,14 @@ for (const shape of Object.keys(SHAPES)) {
           assert.is(env.DB_PASSWORD, 'secret of db_app_password', where);
         }
         if (has('web')) {
-          assert.equal(ids(w, 'web'), ['apt nginx', 'absent /etc/nginx/sites-enabled/default', 'template /etc/nginx/sites-enabled/tandem.conf', 'service nginx'], where);
+          assert.equal(ids(w, 'web'), ['absent /etc/nginx/sites-enabled/default', 'template /etc/nginx/sites-enabled/tandem.conf', 'service nginx'], where);
         }
         if (has('db-primary') || has('db-replica')) {
-          assert.equal(ids(w, 'db').slice(0, 3), [engine === 'mysql' ? 'apt mysql-client mysql-server' : 'apt mariadb-client mariadb-server', `template ${engine === 'mysql' ? '/etc/mysql/mysql.conf.d/60-tandem.cnf' : '/etc/mysql/mariadb.conf.d/60-tandem.cnf'}`, `service ${server}`], where);
+          assert.equal(ids(w, 'db').slice(0, 2), [`template ${engine === 'mysql' ? '/etc/mysql/mysql.conf.d/60-tandem.cnf' : '/etc/mysql/mariadb.conf.d/60-tandem.cnf'}`, `service ${server}`], where);
         }
         if (has('db-primary')) {
           // The app's account for every app host, the replication account for every replica.
-          assert.equal(ids(w, 'db').slice(3), [
+          assert.equal(ids(w, 'db').slice(2), [
             'mysql database app_db', 'mysql database tandem',
             ...apps.map((a) => `mysql account app_user@${a.address}`),
             ...replicas.map((r) => `mysql account tandem_repl@${r.address}`),
@@ -128,7 +141,7 @@ for (const shape of Object.keys(SHAPES)) {
           ], where);
         }
         if (has('db-replica')) {
-          assert.equal(ids(w, 'db').length, 3, `${where}: the server only; accounts come from the primary's binary log`);
+          assert.equal(ids(w, 'db').length, 2, `${where}: the server only; accounts come from the primary's binary log`);
           assert.equal(ids(w, 'replication'), [
             ...(has('app') ? [`mysql account app_user@${h.address}`] : []),
             `mysql account tandem_verify@${h.address}`,
@@ -136,8 +149,8 @@ for (const shape of Object.keys(SHAPES)) {
           ], where);
         }
         if (has('lb')) {
-          const keepalived = inv.lb.failover ? ['apt keepalived', `template ${KEEPALIVED_CONFIG}`, 'service keepalived'] : ['service keepalived'];
-          assert.equal(ids(w, 'lb'), ['apt haproxy socat', `template ${HAPROXY_CONFIG}`, 'service haproxy', ...keepalived], where);
+          const keepalived = inv.lb.failover ? [`template ${KEEPALIVED_CONFIG}`, 'service keepalived'] : ['service keepalived'];
+          assert.equal(ids(w, 'lb'), [`template ${HAPROXY_CONFIG}`, 'service haproxy', ...keepalived], where);
         }
         const expectedHandlers = [
           ...(has('db-primary') || has('db-replica') ? [`restart ${server}`] : []),
@@ -201,9 +214,16 @@ test('recipes: a replica replicates from the primary as the account the primary 
 test('recipes: without a release the app is not built; --recipe picks recipes but the platform check stays', () => {
   const inv = load('two servers (the default)');
   const noRelease = buildWork(inv, inv.hosts, secrets, RECIPES);
-  for (const w of noRelease.values()) assert.equal(ids(w, 'app'), []);
+  for (const w of noRelease.values()) {
+    assert.equal(ids(w, 'app'), []);
+    assert.not.ok(ids(w, 'base').some((id) => id.includes('nodejs')), 'nor is Node installed');
+  }
   const onlyNginx = buildWork(inv, inv.hosts, secrets, selectRecipes('nginx'), release);
-  for (const w of onlyNginx.values()) assert.equal([...new Set(w.map((x) => x.phase))], ['check', 'web']);
+  for (const w of onlyNginx.values()) {
+    assert.equal([...new Set(w.map((x) => x.phase))], ['check', 'base', 'web']);
+    // Only the selected recipe's packages, still behind the apt proxy setting.
+    assert.equal(ids(w, 'base'), ['absent /etc/apt/apt.conf.d/01tandem-proxy', 'packages nginx']);
+  }
   assert.throws(() => selectRecipes('nginx,php'), /--recipe: unknown recipe php \(expected one of base, database, app, nginx, haproxy, keepalived\)/);
 });
 

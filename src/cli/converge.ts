@@ -11,9 +11,12 @@ import { textStream, type CliContext } from './context.ts';
 import { lineRenderer } from './render/lines.ts';
 import { listrRenderer } from './render/listr.ts';
 import { colorizer, planText, summaryText } from './render/format.ts';
+import { InterruptedError } from '../errors.ts';
+import { interruptHandler } from './interrupt.ts';
 
 interface ConvergeOptions extends CommonOptions {
   recipe?: string;
+  forceUnlock?: boolean;
 }
 
 /** Each failed host's error: the connection's own when it could not be opened, else the report's. */
@@ -40,21 +43,38 @@ export async function converge(mode: Mode, opts: ConvergeOptions, ctx: CliContex
     } else if (!opts.json || opts.verbose) {
       sinks.push(lineRenderer(out, { verbose: Boolean(opts.verbose) }));
     }
-    const report = await run({
-      mode,
-      hosts: session.hosts,
-      work,
-      connect: (h) => session.connect(h),
-      redactor: session.redactor,
-      emit: (e: EngineEvent) => sinks.forEach((s) => s(e)),
-    });
+    const emit = (e: EngineEvent) => sinks.forEach((s) => s(e));
+    session.onProgress(({ host, command, message }) => emit({ type: 'host:waiting', host, command, message }));
+    const interrupt = new AbortController();
+    const restoreInterrupt = ctx.onInterrupt(interruptHandler(interrupt, session, out, ctx));
+    let report: RunReport;
+    try {
+      // plan changes nothing, so it takes no lock; apply holds every host's run lock until the end.
+      if (mode === 'apply') {
+        const touched = session.hosts.filter((h) => work.get(h.name)?.length);
+        await session.lockRun(touched, 'apply', { forceUnlock: opts.forceUnlock, warn: (m) => out.write(`! ${m}\n`) });
+      }
+      report = await run({
+        mode,
+        hosts: session.hosts,
+        work,
+        connect: (h) => session.connect(h),
+        redactor: session.redactor,
+        emit,
+        signal: interrupt.signal,
+      });
+    } finally {
+      restoreInterrupt();
+    }
     await view?.done;
     const c = colorizer(out);
     if (!opts.json) {
       if (mode === 'plan') out.write(planText(report, Boolean(opts.verbose), c) + '\n');
       out.write(summaryText(report, c) + '\n');
     }
-    return { ...outcomeOf(report, hostFailures(report, session), { changes: mode === 'plan' && report.summary.changed > 0 }), report };
+    const failures = hostFailures(report, session);
+    if (interrupt.signal.aborted) failures.push(new InterruptedError('interrupted (Ctrl-C): nothing new was started after it; the summary above says what was done'));
+    return { ...outcomeOf(report, failures, { changes: mode === 'plan' && report.summary.changed > 0 }), report };
   } finally {
     await session.close();
   }
@@ -67,11 +87,11 @@ const VERBS: { mode: Mode; description: string }[] = [
 
 export function registerConverge(program: Command, ctx: CliContext): void {
   for (const verb of VERBS) {
-    addCommonOptions(
-      program
-        .command(verb.mode)
-        .description(verb.description)
-        .option('--recipe <names>', 'only these recipes (comma-separated)'),
-    ).action(action(ctx, (opts: ConvergeOptions) => converge(verb.mode, opts, ctx)));
+    const cmd = program
+      .command(verb.mode)
+      .description(verb.description)
+      .option('--recipe <names>', 'only these recipes (comma-separated)');
+    if (verb.mode === 'apply') cmd.option('--force-unlock', "take over a host's run lock even if another run holds it (when that run is dead)");
+    addCommonOptions(cmd).action(action(ctx, (opts: ConvergeOptions) => converge(verb.mode, opts, ctx)));
   }
 }

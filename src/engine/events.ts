@@ -38,6 +38,8 @@ export type EngineEvent =
   | ({ type: 'op:end' } & OpResult)
   | ({ type: 'handler:end' } & HandlerResult)
   | { type: 'host:failed'; host: string; phase: Phase; error: string }
+  /** A running command waits on something outside tandem (another process's dpkg lock): said while it lasts. */
+  | { type: 'host:waiting'; host: string; command: string; message: string }
   /** Something went wrong beside the host's result (a restore, a cleanup); the CLI prints it. */
   | { type: 'host:warning'; host: string; message: string }
   | { type: 'host:end'; host: string; failed: boolean }

@@ -7,7 +7,7 @@ import type { Connection } from '../ssh/connection.ts';
 import { backupPath } from '../ssh/connection.ts';
 import { sh } from '../ssh/shell.ts';
 import type { Redactor } from '../secrets/secret.ts';
-import { ConnectionError, TandemError } from '../errors.ts';
+import { ConnectionError, InterruptedError, TandemError } from '../errors.ts';
 import { describeCommand, failureText, runCommand } from './commands.ts';
 import { batchScript, FactCache, isPeerFact, newToken, splitBatch, uniqueFacts } from './facts.ts';
 import { markerFile, markPendingScript, pendingHandlersFact } from './pending.ts';
@@ -23,6 +23,13 @@ export interface RunInput {
   redactor: Redactor;
   emit: EventSink;
   concurrency?: number;
+  /** Aborted (Ctrl-C): no op or handler starts any more; the commands running end on their own. */
+  signal?: AbortSignal;
+}
+
+/** Stop here, before starting `what`, when the run was interrupted. */
+function checkInterrupted(signal: AbortSignal | undefined, host: string, what: string): void {
+  if (signal?.aborted) throw new InterruptedError(`interrupted before ${what}`, { host });
 }
 
 interface HostState {
@@ -75,6 +82,7 @@ export async function run(input: RunInput): Promise<RunReport> {
   });
 
   for (const phase of phases) {
+    if (input.signal?.aborted) break;
     const active = input.hosts.filter((h) => !states.get(h.name)!.failed && input.work.get(h.name)?.some((w) => w.phase === phase));
     emit({ type: 'phase:start', phase, hosts: active.map((h) => h.name) });
     await eachLimited(active, input.concurrency ?? 10, async (h) => {
@@ -176,6 +184,7 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
   }
 
   for (const op of ops) {
+    checkInterrupted(input.signal, host, op.id);
     emit({ type: 'op:start', host, phase, op: op.id });
     const t0 = performance.now();
     const result: OpResult = { host, phase, op: op.id, status: 'ok', durationMs: 0 };
@@ -233,6 +242,7 @@ async function runHostPhase(input: RunInput, state: HostState, phase: Phase, wor
 
   if (mode === 'apply') {
     for (const handler of handlers.filter((h) => notified.has(h.id))) {
+      checkInterrupted(input.signal, host, `handler ${handler.id}`);
       const wasOwed = owed.includes(handler.id);
       const res = await runHandler(conn, handler, backups.get(handler.id) ?? [], redactor, host, phase, wasOwed, warn);
       if (wasOwed) res.owed = true;

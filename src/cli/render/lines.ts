@@ -25,6 +25,9 @@ export function lineRenderer(stream: NodeJS.WriteStream, opts: { verbose: boolea
       case 'host:failed':
         write(`[${e.host}] ${c.red('✖')} ${e.error}`);
         break;
+      case 'host:waiting':
+        write(`[${e.host}] ${c.yellow('…')} waiting: ${e.message}`);
+        break;
       case 'host:warning':
         write(`[${e.host}] ${c.yellow('!')} ${e.message}`);
         break;

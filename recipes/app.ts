@@ -36,7 +36,7 @@ export const app: Recipe = {
       {
         phase: 'app',
         ops: [
-          apt({ packages: ['nodejs'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
+          apt({ packages: ['nodejs'], cacheValidSeconds: inventory.apt.cacheValidSeconds, lockTimeoutSeconds: inventory.apt.lockWaitSeconds }),
           user({ name: APP_USER, home: APP_ROOT }),
           directory({ path: APP_ROOT, mode: '0755' }),
           directory({ path: APP_RELEASES, mode: '0755' }),

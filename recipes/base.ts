@@ -19,7 +19,7 @@ export const base: Recipe = {
           inventory.apt.proxy
             ? file({ path: proxyFile, content: `Acquire::http::Proxy ${fieldValue(`${inventory.file}: apt.proxy`, aptString, inventory.apt.proxy)};\n`, mode: '0644' })
             : absent(proxyFile),
-          apt({ packages: BASE_PACKAGES, cacheValidSeconds: inventory.apt.cacheValidSeconds }),
+          apt({ packages: BASE_PACKAGES, cacheValidSeconds: inventory.apt.cacheValidSeconds, lockTimeoutSeconds: inventory.apt.lockWaitSeconds }),
           timezone(inventory.timezone),
           directory({ path: '/etc/tandem', mode: '0755' }),
           file({

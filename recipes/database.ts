@@ -40,7 +40,7 @@ export const database_: Recipe = {
     const install: HostWork = {
       phase: 'db',
       ops: [
-        apt({ packages: d.packages, cacheValidSeconds: inventory.apt.cacheValidSeconds }),
+        apt({ packages: d.packages, cacheValidSeconds: inventory.apt.cacheValidSeconds, lockTimeoutSeconds: inventory.apt.lockWaitSeconds }),
         template({
           path: d.configPath,
           template: 'mysql/tandem.cnf.ejs',

@@ -17,7 +17,7 @@ export const haproxy: Recipe = {
       {
         phase: 'lb',
         ops: [
-          apt({ packages: ['haproxy', 'socat'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
+          apt({ packages: ['haproxy', 'socat'], cacheValidSeconds: inventory.apt.cacheValidSeconds, lockTimeoutSeconds: inventory.apt.lockWaitSeconds }),
           template({ path: HAPROXY_CONFIG, template: 'haproxy/haproxy.cfg.ejs', vars: { algorithm: inventory.lb.algorithm, servers, port: HTTP_PORT }, mode: '0644', notify: [RELOAD] }),
           service({ name: 'haproxy' }),
         ],

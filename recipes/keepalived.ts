@@ -34,7 +34,7 @@ export const keepalived: Recipe = {
       {
         phase: 'lb',
         ops: [
-          apt({ packages: ['keepalived'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
+          apt({ packages: ['keepalived'], cacheValidSeconds: inventory.apt.cacheValidSeconds, lockTimeoutSeconds: inventory.apt.lockWaitSeconds }),
           template({ path: KEEPALIVED_CONFIG, template: 'keepalived/keepalived.conf.ejs', vars, mode: '0644', notify: [RELOAD] }),
           service({ name: 'keepalived' }),
         ],

@@ -16,7 +16,7 @@ export const nginx: Recipe = {
       {
         phase: 'web',
         ops: [
-          apt({ packages: ['nginx'], cacheValidSeconds: inventory.apt.cacheValidSeconds }),
+          apt({ packages: ['nginx'], cacheValidSeconds: inventory.apt.cacheValidSeconds, lockTimeoutSeconds: inventory.apt.lockWaitSeconds }),
           absent('/etc/nginx/sites-enabled/default', [RELOAD]),
           template({
             path: NGINX_SITE,

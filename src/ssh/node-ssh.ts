@@ -127,6 +127,8 @@ class SshConnection implements Connection {
   readonly #running = new Set<{ command: string }>();
   /** Set once the SSH connection ended (the server closed it, the link broke, or close()). */
   #ended = false;
+  /** Settles when the connection ends: a command still waiting for its channel then stops waiting. */
+  readonly #endedSignal: Promise<'ended'>;
   constructor(
     readonly host: HostSpec,
     private readonly ssh: NodeSSH,
@@ -134,10 +136,16 @@ class SshConnection implements Connection {
     private readonly deadlines: Deadlines,
     private readonly progress?: ProgressSink,
   ) {
-    ssh.connection?.once('close', () => (this.#ended = true));
-    // Without a listener an 'error' event (a reset link, keepalives unanswered) would throw; the
-    // command it cuts off reports it, through the channel closing without an exit status.
-    ssh.connection?.on('error', () => (this.#ended = true));
+    this.#endedSignal = new Promise((resolve) => {
+      const ended = () => {
+        this.#ended = true;
+        resolve('ended');
+      };
+      ssh.connection?.once('close', ended);
+      // Without a listener an 'error' event (a reset link, keepalives unanswered) would throw;
+      // the command it cuts off reports it as a lost connection.
+      ssh.connection?.on('error', ended);
+    });
   }
 
   get roundTrips(): number {
@@ -180,16 +188,20 @@ class SshConnection implements Connection {
         const started = performance.now();
         let res;
         try {
-          res = await this.ssh.execCommand(command, {
-            noTrim: true,
-            stdin: req.stdin === undefined ? undefined : Readable.from([Buffer.from(req.stdin)]),
-            // A server that stopped answering: give up the channel (the remote `timeout` ends the command).
-            onChannel: (channel) => onAbandon(() => channel.close()),
-            onStderr: this.#progressReader(what.command),
-          });
+          res = await Promise.race([
+            this.ssh.execCommand(command, {
+              noTrim: true,
+              stdin: req.stdin === undefined ? undefined : Readable.from([Buffer.from(req.stdin)]),
+              // A server that stopped answering: give up the channel (the remote `timeout` ends the command).
+              onChannel: (channel) => onAbandon(() => channel.close()),
+              onStderr: this.#progressReader(what.command),
+            }),
+            this.#endedSignal,
+          ]);
         } catch (err) {
           throw await this.#lost(what.command, err);
         }
+        if (res === 'ended') throw await this.#lost(what.command);
         // A channel that closed with neither an exit status nor a signal: the connection under it
         // ended (an abandoned channel is the deadline's, which has already answered).
         if (res.code === null && !res.signal) throw await this.#lost(what.command);

@@ -73,7 +73,11 @@ export async function converge(mode: Mode, opts: ConvergeOptions, ctx: CliContex
       out.write(summaryText(report, c) + '\n');
     }
     const failures = hostFailures(report, session);
-    if (interrupt.signal.aborted) failures.push(new InterruptedError('interrupted (Ctrl-C): nothing new was started after it; the summary above says what was done'));
+    if (interrupt.signal.aborted) {
+      const stopped = new InterruptedError('interrupted (Ctrl-C): nothing new was started after it, and what was running ended; the summary above says what was done');
+      if (!opts.json) out.write(`${c.yellow(stopped.message)}\n`);
+      failures.push(stopped);
+    }
     return { ...outcomeOf(report, failures, { changes: mode === 'plan' && report.summary.changed > 0 }), report };
   } finally {
     await session.close();

@@ -24,7 +24,7 @@ export interface Session {
   connect(host: HostSpec): Promise<Connection>;
   /** The error of every host whose connection could not be opened, by host name. */
   connectFailures: ReadonlyMap<string, unknown>;
-  /** Why a host failed: its connection's own error when it could not be reached, else `message`. */
+  /** Why a host failed: its connection's own error when it could not be reached or was lost, else `message`. */
   hostFailure(host: string, message: string): unknown;
   /**
    * Take the run lock on these hosts for `verb` (throws RunLockedError, holding nothing, when
@@ -57,7 +57,7 @@ export async function openSession(opts: CommonOptions, { createSecrets }: { crea
     secrets,
     redactor,
     connectFailures,
-    hostFailure: (host, message) => connectFailures.get(host) ?? new HostFailedError(message, { host }),
+    hostFailure: (host, message) => connectFailures.get(host) ?? opened.get(host)?.lost ?? new HostFailedError(message, { host }),
     deadlines,
     connect(host) {
       let c = open.get(host.name);

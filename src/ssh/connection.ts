@@ -5,6 +5,7 @@ import { posix } from 'node:path';
 import type { HostSpec } from '../inventory/types.ts';
 import { sh } from './shell.ts';
 import type { DeadlineKind } from './deadline.ts';
+import type { ConnectionLostError } from '../errors.ts';
 
 export interface ExecRequest {
   /** Exactly one of argv (quoted for the remote shell) or script (run by sh -c). */
@@ -61,6 +62,8 @@ export interface Connection {
   readonly backupRoot: string;
   /** The commands running now (as described in messages), oldest first. */
   running(): string[];
+  /** Set once a command found the connection lost: why the host failed, as its own class. */
+  readonly lost?: ConnectionLostError;
   exec(req: ExecRequest): Promise<ExecResult>;
   /** Write a file atomically (temp file in the same directory, fsync, rename). */
   put(path: string, content: string | Buffer, opts: PutOptions): Promise<ExecResult>;

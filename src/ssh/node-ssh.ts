@@ -156,10 +156,14 @@ class SshConnection implements Connection {
     return [...this.#running].map((r) => r.command);
   }
 
+  lost?: ConnectionLostError;
+
   /** The connection is gone: the command's fate depends on whether the server still answers. */
   async #lost(command: string, cause?: unknown): Promise<ConnectionLostError> {
     const server = await serverAnswers(this.host.address, this.host.port);
-    return new ConnectionLostError({ host: this.host.name, command, server, cause });
+    const err = new ConnectionLostError({ host: this.host.name, command, server, cause });
+    this.lost ??= err;
+    return err;
   }
 
   /** Hands each complete progress line of stderr over as it arrives. */

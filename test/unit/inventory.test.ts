@@ -87,7 +87,7 @@ test('a valid inventory loads with its defaults and absolute paths', async () =>
   assert.is(got.app.entry, 'src/server.js');
   assert.is(got.db.name, 'app');
   assert.is(got.db.user, 'app');
-  assert.equal(got.apt, { proxy: undefined, cacheValidSeconds: 3600 });
+  assert.equal(got.apt, { proxy: undefined, cacheValidSeconds: 3600, lockWaitSeconds: 120 });
   assert.is(got.timezone, 'Etc/UTC');
   assert.is(got.secretsFile, path.join(dir, 'prod.secrets.yml'));
   assert.is(got.lab, undefined);

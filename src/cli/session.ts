@@ -9,8 +9,29 @@ import { connect } from '../ssh/node-ssh.ts';
 import { deadlinesFor, type Deadlines } from '../ssh/deadline.ts';
 import type { Connection, ProgressSink } from '../ssh/connection.ts';
 import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import { HostFailedError } from '../errors.ts';
 import { RunLocks } from '../lock/run-lock.ts';
+import type { LockInfo } from '../lock/lock-file.ts';
+
+/** This machine's systemd machine id, if it has one. */
+function machineId(): string | undefined {
+  try {
+    return readFileSync('/etc/machine-id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a process of this machine runs (signal 0 checks without sending anything). */
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 import type { CliContext } from './context.ts';
 import type { CommonOptions } from './options.ts';
 
@@ -74,7 +95,11 @@ export async function openSession(opts: CommonOptions, { createSecrets }: { crea
     async lockRun(lockHosts, verb, { forceUnlock, warn }) {
       locks = new RunLocks({ connect: (h) => session.connect(h), redactor, warn });
       const holder = `${os.userInfo().username}@${os.hostname()}`;
-      await locks.acquire(lockHosts, { verb, holder, pid: process.pid, now: () => new Date(), forceUnlock });
+      // A lock taken by a tandem process of this control host that no longer runs (killed, or its
+      // machine restarted) is a leftover: no command of that run can still be going.
+      const hostId = machineId();
+      const holderGone = (l: LockInfo) => hostId !== undefined && l.hostId === hostId && l.pid !== undefined && l.pid !== process.pid && !processRuns(l.pid);
+      await locks.acquire(lockHosts, { verb, holder, hostId, pid: process.pid, now: () => new Date(), forceUnlock, holderGone });
     },
     onProgress(sink) {
       progressSinks.push(sink);

@@ -12,6 +12,8 @@ export interface LockInfo {
   /** The holder's process on its control host, and the verb it runs (run lock). */
   pid?: number;
   verb?: string;
+  /** The control host's machine id: tells two control hosts of the same name apart. */
+  hostId?: string;
 }
 
 export function parseLock(text: string): LockInfo | undefined {

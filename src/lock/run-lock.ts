@@ -7,9 +7,13 @@ import type { Connection } from '../ssh/connection.ts';
 import type { Redactor } from '../secrets/secret.ts';
 import { ConnectionError, RunLockedError } from '../errors.ts';
 import { failureText, runCommand } from '../engine/commands.ts';
-import { acquireScript, LOCK_HELD, lockVerdict, releaseScript, takeOverScript, type LockInfo } from './lock-file.ts';
+import { acquireScript, describeLock, LOCK_HELD, lockVerdict, parseLock, releaseScript, takeOverScript, type LockInfo, type LockVerdict } from './lock-file.ts';
 
-export const RUN_LOCK_FILE = '/var/lib/tandem/run.lock';
+/**
+ * Under /run (a tmpfs): a server that reboots, a crash included, comes back with no run lock, since
+ * no command of the run that held it can still run there.
+ */
+export const RUN_LOCK_FILE = '/run/tandem/run.lock';
 
 /** Longer than any run should take (a fresh apply of a large fleet included): past it, a lock is a leftover. */
 export const RUN_LOCK_TTL_SECONDS = 2 * 60 * 60;
@@ -20,16 +24,20 @@ export interface RunLockRequest {
   verb: string;
   /** user@control-host */
   holder: string;
+  /** The control host's machine id, when it has one. */
+  hostId?: string;
   pid: number;
   now: () => Date;
   forceUnlock?: boolean;
   ttlSeconds?: number;
+  /** The holder's run is known to be gone (its process on this control host no longer runs): take over. */
+  holderGone?(lock: LockInfo): boolean;
 }
 
 export function runLockInfo(req: RunLockRequest): LockInfo {
   const since = req.now();
   const until = new Date(since.getTime() + (req.ttlSeconds ?? RUN_LOCK_TTL_SECONDS) * 1000);
-  return { holder: req.holder, pid: req.pid, verb: req.verb, since: since.toISOString(), until: until.toISOString() };
+  return { holder: req.holder, pid: req.pid, verb: req.verb, since: since.toISOString(), until: until.toISOString(), ...(req.hostId && { hostId: req.hostId }) };
 }
 
 export interface RunLockDeps {
@@ -88,7 +96,11 @@ export class RunLocks {
       return;
     }
     const existing = take.stdout.trim();
-    const verdict = lockVerdict(existing, req.now(), Boolean(req.forceUnlock), NAMES);
+    const parsed = parseLock(existing);
+    const verdict: LockVerdict =
+      parsed && req.holderGone?.(parsed)
+        ? { action: 'take-over', warning: `taking over a run lock whose run is gone (pid ${parsed.pid} no longer runs here): ${describeLock(parsed)}` }
+        : lockVerdict(existing, req.now(), Boolean(req.forceUnlock), NAMES);
     if (verdict.action === 'refuse') throw new RunLockedError(`${host.name}: ${verdict.reason}`, { host: host.name, holder: verdict.holder });
     this.deps.warn(`${host.name}: ${verdict.warning}`);
     const over = await runCommand(conn, { kind: 'script', script: takeOverScript(existing, this.#file(host.name)), stdin: body, okExitCodes: [0, LOCK_HELD], describe: 'take over the run lock' }, redactor);

@@ -59,7 +59,7 @@ async function convergesAndVerifies(): Promise<void> {
   assert.is(v.code, 0);
 }
 
-const RUN_LOCK = '/var/lib/tandem/run.lock';
+const RUN_LOCK = '/run/tandem/run.lock';
 
 test.before(async () => {
   await resetHosts(['web-01', 'web-02']);

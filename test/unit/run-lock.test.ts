@@ -91,6 +91,15 @@ test('run lock: an expired lock is taken over with a warning; a live one only wi
   assert.match(readFileSync(f.file('web-01'), 'utf8'), /admin@ctl/);
 });
 
+test('run lock: a lock whose run is known to be gone (its process on this control host ended) is taken over with a warning', async () => {
+  const f = fleet();
+  await f.locks().acquire([hosts[0]!], request({ pid: 999_999, hostId: 'm1' }));
+  const mine = f.locks();
+  await mine.acquire([hosts[0]!], request({ pid: 5, hostId: 'm1', holderGone: (l) => l.hostId === 'm1' && l.pid === 999_999 }));
+  assert.match(f.warnings[0]!, /^web-01: taking over a run lock whose run is gone \(pid 999999 no longer runs here\): ops@ctl-1 \(apply, pid 999999\)/);
+  assert.equal(mine.hosts, ['web-01']);
+});
+
 test('run lock: an unreadable lock is refused (it may belong to a run going on now)', async () => {
   const f = fleet();
   const mine = f.locks();

@@ -30,13 +30,16 @@ export function withDpkgLockWait(argv: readonly string[], waitSeconds: number, o
     sh`wait=${waitSeconds}; every=${REPORT_EVERY_SECONDS}; locks=${shellJoin(locks)}`,
     'start=$(date +%s); said=-1000',
     // Holders of any of the locks: "pid command" per line. /proc/locks: "N: TYPE ADVISORY MODE PID MAJ:MIN:INODE ..."
-    // (a waiter's line has "->" after the number: skipped, it holds nothing).
+    // (a waiter's line has "->" after the number: skipped, it holds nothing; pid 0: a process of
+    // another pid namespace, so of another host sharing this kernel).
     'openers() {',
     `  for fd in /proc/[0-9]*/fd/*; do case "$(readlink "$fd" 2>/dev/null)" in ${locks.map(shellQuote).join('|')}) p=\${fd#/proc/}; echo "\${p%%/*}";; esac; done`,
     '}',
     'holders() {',
-    '  inodes=$(for f in $locks; do [ -e "$f" ] && stat -c %i "$f"; done)',
-    `  awk -v want="$inodes" 'BEGIN { n = split(want, a); for (i = 1; i <= n; i++) w[a[i]] = 1 } $2 != "->" { k = split($6, d, ":"); if (d[k] in w) print $5 }' /proc/locks | sort -un |`,
+    // Each lock file as /proc/locks names it: MAJ:MIN:INODE, device numbers in hex (containers
+    // sharing a kernel see each other's locks: the inode alone could be another host's file).
+    `  keys=$(for f in $locks; do [ -e "$f" ] && stat -c '%Hd %Ld %i' "$f"; done | while read -r ma mi ino; do printf '%02x:%02x:%s\\n' "$ma" "$mi" "$ino"; done)`,
+    `  awk -v want="$keys" 'BEGIN { n = split(want, a); for (i = 1; i <= n; i++) w[a[i]] = 1 } $2 != "->" && $5 != "0" && ($6 in w) { print $5 }' /proc/locks | sort -un |`,
     // An open-file-description lock (apt's, on newer kernels) has no pid in /proc/locks: then the
     // holders are the processes with one of the lock files open.
     `    while read -r pid; do if [ "$pid" = -1 ]; then openers; else echo "$pid"; fi; done | sort -un |`,

@@ -1,5 +1,6 @@
-// What Ctrl-C does while a verb runs commands on hosts. The first one starts nothing new, says
-// which remote commands still run and lets them end (each within its own deadline): closing the
+// What Ctrl-C does while a verb runs commands on hosts. The first one starts no new step (an op
+// or handler: the one in progress ends with its own commands, as a step cut in half could leave a
+// service stopped), says which remote commands still run and lets them end (each within its own deadline): closing the
 // connection under apt or dpkg could leave packages half-configured. A second one abandons them,
 // saying what may still run, and quits at once.
 import type { CliContext } from './context.ts';
@@ -28,8 +29,8 @@ export function interruptHandler(controller: AbortController, commands: RunningC
     controller.abort();
     out.write(
       running.length
-        ? `\nstopping: nothing new starts; waiting for what still runs (each within its own deadline; Ctrl-C again to abandon it):\n${runningText(running)}\n`
-        : '\nstopping: nothing new starts\n',
+        ? `\nstopping: no new step starts, each host ends the step it is in; waiting for what still runs (each command within its own deadline; Ctrl-C again to abandon it):\n${runningText(running)}\n`
+        : '\nstopping: no new step starts, each host ends the step it is in\n',
     );
   };
 }

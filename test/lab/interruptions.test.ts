@@ -93,7 +93,7 @@ test('Ctrl-C while apt runs: tandem says what still runs, waits for it, prints w
   const r = await run.done;
   console.log(`    Ctrl-C while running: ${seen.replace(/\n/g, '; ')}\n    tandem said:\n${r.stdout.split('\n').filter((l) => /stopping|^  web-0|interrupted|done:|^web-0/.test(l)).map((l) => `      ${l}`).join('\n')}`);
   assert.is(r.code, 130, `${r.stdout}\n${r.stderr}`);
-  assert.match(r.stdout, /\nstopping: nothing new starts(; waiting for what still runs \(each within its own deadline; Ctrl-C again to abandon it\):\n(  web-0[12]: .+\n)+)?/);
+  assert.match(r.stdout, /\nstopping: no new step starts, each host ends the step it is in(; waiting for what still runs \(each command within its own deadline; Ctrl-C again to abandon it\):\n(  web-0[12]: .+\n)+)?/);
   assert.match(r.stdout, /\n(done|FAILED): \d+ ok, \d+ changed, \d+ failed in /, 'the usual summary');
   assert.match(r.stdout, /\ninterrupted \(Ctrl-C\): nothing new was started after it, and what was running ended; the summary above says what was done\n$/);
   for (const h of ['web-01', 'web-02']) {

@@ -80,7 +80,7 @@ test('Ctrl-C once: says what still runs and aborts; twice: names what may still 
   assert.equal(exits, []);
   assert.is(
     c.text(),
-    '\nstopping: nothing new starts; waiting for what still runs (each within its own deadline; Ctrl-C again to abandon it):\n  web-01: apt-get -q -y install nginx\n  web-02: dpkg --configure -a\n',
+    '\nstopping: no new step starts, each host ends the step it is in; waiting for what still runs (each command within its own deadline; Ctrl-C again to abandon it):\n  web-01: apt-get -q -y install nginx\n  web-02: dpkg --configure -a\n',
   );
   running.pop();
   handler();
@@ -95,7 +95,7 @@ test('Ctrl-C with nothing running: says so, and a second one quits', () => {
   const handler = interruptHandler(controller, { running: () => [] }, c.out, { exit: (code) => exits.push(code) });
   handler();
   handler();
-  assert.is(c.text(), '\nstopping: nothing new starts\n\nabandoned\n');
+  assert.is(c.text(), '\nstopping: no new step starts, each host ends the step it is in\n\nabandoned\n');
   assert.equal(exits, [130]);
 });
 

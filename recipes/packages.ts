@@ -27,7 +27,7 @@ export function packagesWork(recipes: readonly Recipe[], ctx: RecipeContext): Ho
         inventory.apt.proxy
           ? file({ path: APT_PROXY_FILE, content: `Acquire::http::Proxy ${fieldValue(`${inventory.file}: apt.proxy`, aptString, inventory.apt.proxy)};\n`, mode: '0644' })
           : absent(APT_PROXY_FILE),
-        packages({ packages: wanted, cacheValidSeconds: inventory.apt.cacheValidSeconds, holdServices: true }),
+        packages({ packages: wanted, cacheValidSeconds: inventory.apt.cacheValidSeconds, lockTimeoutSeconds: inventory.apt.lockWaitSeconds, holdServices: true }),
       ],
     },
   ];

@@ -41,6 +41,28 @@ export class UsageError extends InputError {}
 /** The connection to a host broke after it was made (the host stopped answering mid-run). */
 export class ConnectionError extends TandemError {}
 
+/** Whether a command cut off by a lost connection may still run: the server answers again, or it does not. */
+export type ServerAfterLoss = 'answers' | 'silent';
+
+/** The connection dropped while a command ran: the command's fate on the server is unknown. */
+export class ConnectionLostError extends ConnectionError {
+  readonly command: string;
+  readonly server: ServerAfterLoss;
+  constructor(f: { host: string; command: string; server: ServerAfterLoss; cause?: unknown }) {
+    const fate =
+      f.server === 'answers'
+        ? 'the server still answers, so the command may still be running there'
+        : 'the server does not answer (down or cut off): the command stopped if the server went down, and may still run if only the link broke';
+    super(`connection to ${f.host} lost while running \`${f.command}\`: ${fate}`, {
+      host: f.host,
+      cause: f.cause,
+      hint: `when ${f.host} answers again, re-run: tandem repairs what the command left half-done`,
+    });
+    this.command = f.command;
+    this.server = f.server;
+  }
+}
+
 /** A host could not be reached at all (refused, timed out, no route, unknown name). */
 export class UnreachableError extends ConnectionError {}
 
@@ -96,6 +118,16 @@ export class LabError extends TandemError {}
 
 /** Stopped by the user (Ctrl-C or SIGTERM). */
 export class InterruptedError extends TandemError {}
+
+/** Another tandem run holds a host's run lock: this run was refused before changing anything. */
+export class RunLockedError extends TandemError {
+  /** Who holds it, as the lock says: user@host (verb, pid) since ... (expires ...). */
+  readonly holder: string;
+  constructor(message: string, opts: ErrorOptions & { holder: string }) {
+    super(message, opts);
+    this.holder = opts.holder;
+  }
+}
 /** A remote command that missed its deadline: killed on the server, or the server stopped answering. */
 export class CommandTimeoutError extends CommandError {
   readonly seconds: number;

@@ -11,9 +11,12 @@ import { lineRenderer } from './render/lines.ts';
 import type { listrRenderer } from './render/listr.ts';
 import { Timings, type TimingsReport } from '../engine/timings.ts';
 import { colorizer, planText, summaryText, timingsText } from './render/format.ts';
+import { InterruptedError } from '../errors.ts';
+import { interruptHandler } from './interrupt.ts';
 
 export interface ConvergeOptions extends CommonOptions {
   recipe?: string;
+  forceUnlock?: boolean;
 }
 
 /** Each failed host's error: the connection's own when it could not be opened, else the report's. */
@@ -52,17 +55,32 @@ export async function converge(
     } else if (!opts.json || opts.verbose) {
       sinks.push(lineRenderer(out, { verbose: Boolean(opts.verbose) }));
     }
-    const ran = await timings.time('engine', () =>
-      run({
-        mode,
-        hosts: session.hosts,
-        work,
-        connect: (h) => session.connect(h),
-        redactor: session.redactor,
-        emit: (e: EngineEvent) => sinks.forEach((s) => s(e)),
-        timings,
-      }),
-    );
+    const emit = (e: EngineEvent) => sinks.forEach((s) => s(e));
+    session.onProgress(({ host, command, message }) => emit({ type: 'host:waiting', host, command, message }));
+    const interrupt = new AbortController();
+    const restoreInterrupt = ctx.onInterrupt(interruptHandler(interrupt, session, out, ctx));
+    let ran: RunReport;
+    try {
+      // plan changes nothing, so it takes no lock; apply holds every host's run lock until the end.
+      if (mode === 'apply') {
+        const touched = session.hosts.filter((h) => work.get(h.name)?.length);
+        await session.lockRun(touched, 'apply', { forceUnlock: opts.forceUnlock, warn: (m) => out.write(`! ${m}\n`) });
+      }
+      ran = await timings.time('engine', () =>
+        run({
+          mode,
+          hosts: session.hosts,
+          work,
+          connect: (h) => session.connect(h),
+          redactor: session.redactor,
+          emit,
+          signal: interrupt.signal,
+          timings,
+        }),
+      );
+    } finally {
+      restoreInterrupt();
+    }
     await view?.done;
     const report = { ...ran, timings: timings.report() };
     const c = colorizer(out);
@@ -71,7 +89,13 @@ export async function converge(
       out.write(summaryText(report, c) + '\n');
       if (opts.verbose) out.write(timingsText(report.timings, c) + '\n');
     }
-    return { ...outcomeOf(report, hostFailures(report, session), { changes: mode === 'plan' && report.summary.changed > 0 }), report };
+    const failures = hostFailures(report, session);
+    if (interrupt.signal.aborted) {
+      const stopped = new InterruptedError('interrupted (Ctrl-C): nothing new was started after it, and what was running ended; the summary above says what was done');
+      if (!opts.json) out.write(`${c.yellow(stopped.message)}\n`);
+      failures.push(stopped);
+    }
+    return { ...outcomeOf(report, failures, { changes: mode === 'plan' && report.summary.changed > 0 }), report };
   } finally {
     await session.close();
   }

@@ -10,6 +10,7 @@ import { outcomeOf, type Outcome } from './exit.ts';
 import { textStream, type CliContext } from './context.ts';
 import { HostFailedError, InterruptedError } from '../errors.ts';
 import { colorizer } from './render/format.ts';
+import { runningText } from './interrupt.ts';
 
 export interface DeployOptions extends CommonOptions {
   source?: string;
@@ -79,12 +80,20 @@ async function runRolling(
     // release the lock. A second one quits at once (the lock then stays until it expires).
     const interrupt = new AbortController();
     const onSignal = () => {
-      if (interrupt.signal.aborted) return ctx.exit?.(130);
+      const running = session.running();
+      if (interrupt.signal.aborted) {
+        if (running.length) out.write(`\nabandoned; these may still run on the servers:\n${runningText(running)}\n`);
+        return ctx.exit?.(130);
+      }
       interrupt.abort();
       out.write('\nstopping: the server in progress finishes, then every server switched goes back (Ctrl-C again to quit at once, leaving the lock)\n');
+      if (running.length) out.write(`running now:\n${runningText(running)}\n`);
     };
     const restoreInterrupt = ctx.onInterrupt(onSignal);
     const apps = session.hosts.filter((h) => hasRole(h, 'app')).map((h) => h.name);
+    // The run lock of every host the deploy acts on: its app servers and every load balancer.
+    const touched = session.inventory.hosts.filter((h) => apps.includes(h.name) || hasRole(h, 'lb'));
+    await session.lockRun(touched, verb === 'deployed' ? 'deploy' : 'rollback', { forceUnlock: opts.forceUnlock, warn: (m) => out.write(`! ${m}\n`) });
     const view = out.isTTY && !opts.verbose ? listrSink(apps, out) : undefined;
     const lines = !view && (!opts.json || opts.verbose) ? lineSink(out) : undefined;
     let report: DeployReport;

@@ -10,6 +10,7 @@ import {
   InterruptedError,
   InventoryError,
   LabError,
+  RunLockedError,
   SecretsError,
   TandemError,
   TemplateError,
@@ -30,6 +31,8 @@ export const EXIT = {
   unreachable: 3,
   /** Invalid input (inventory, secrets, flags, environment): no host was contacted. */
   input: 4,
+  /** Another tandem run holds the run lock of a host: nothing was changed (sysexits' EX_TEMPFAIL: try again later). */
+  locked: 75,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -41,6 +44,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   2    plan: changes to apply
   3    a host could not be reached or authenticated (host key unknown, changed or revoked)
   4    invalid input (inventory, secrets, flags, environment); no host was contacted
+  75   another tandem run holds a host's run lock; nothing was changed
   130  interrupted (Ctrl-C)`;
 
 type ErrorClass = abstract new (...args: never[]) => Error;
@@ -63,6 +67,7 @@ const BY_CLASS = new Map<ErrorClass, { kind: string; code: ExitCode }>([
   [HostFailedError, { kind: 'failed', code: EXIT.failed }],
   [LabError, { kind: 'lab', code: EXIT.failed }],
   [InterruptedError, { kind: 'interrupted', code: EXIT.interrupted }],
+  [RunLockedError, { kind: 'locked', code: EXIT.locked }],
 ]);
 
 /** A Node.js system error (ENOENT, EACCES...) that escaped unwrapped: foreseeable, not a bug. */
@@ -80,8 +85,8 @@ export function classify(err: unknown): { kind: string; code: ExitCode } {
 
 export const exitCodeOf = (err: unknown): ExitCode => classify(err).code;
 
-/** When several failures happened, the code is the first of: 130, 4, 3, 1, 2, 0. */
-const PRECEDENCE: readonly ExitCode[] = [EXIT.ok, EXIT.changes, EXIT.failed, EXIT.unreachable, EXIT.input, EXIT.interrupted];
+/** When several failures happened, the code is the first of: 130, 4, 75, 3, 1, 2, 0. */
+const PRECEDENCE: readonly ExitCode[] = [EXIT.ok, EXIT.changes, EXIT.failed, EXIT.unreachable, EXIT.locked, EXIT.input, EXIT.interrupted];
 export const worse = (a: ExitCode, b: ExitCode): ExitCode => (PRECEDENCE.indexOf(b) > PRECEDENCE.indexOf(a) ? b : a);
 
 /** What a verb ends with: its code, its report (the --json document) and why it failed. */

@@ -40,6 +40,8 @@ export type EngineEvent =
   | { type: 'host:failed'; host: string; phase: Phase; error: string }
   /** A host's work in one phase did not run: work it needs failed, was skipped, or its host was not reached. */
   | { type: 'work:skipped'; host: string; phase: Phase; reason: string }
+  /** A running command waits on something outside tandem (another process's dpkg lock): said while it lasts. */
+  | { type: 'host:waiting'; host: string; command: string; message: string }
   /** Something went wrong beside the host's result (a restore, a cleanup); the CLI prints it. */
   | { type: 'host:warning'; host: string; message: string }
   | { type: 'host:end'; host: string; failed: boolean }

@@ -9,7 +9,7 @@ import type { Connection } from '../ssh/connection.ts';
 import { backupPath } from '../ssh/connection.ts';
 import { sh } from '../ssh/shell.ts';
 import type { Redactor } from '../secrets/secret.ts';
-import { ConnectionError, TandemError } from '../errors.ts';
+import { ConnectionError, InterruptedError, TandemError } from '../errors.ts';
 import { describeCommand, failureText, runCommand } from './commands.ts';
 import { batchScript, FactCache, isPeerFact, newToken, splitBatch, uniqueFacts } from './facts.ts';
 import { markerFile, markPendingScript, pendingHandlersFact } from './pending.ts';
@@ -30,6 +30,13 @@ export interface RunInput {
   concurrency?: number;
   /** Where each host's time goes (connect, facts, plan, apply, handlers); not kept if absent. */
   timings?: Timings;
+  /** Aborted (Ctrl-C): no op or handler starts any more; the commands running end on their own. */
+  signal?: AbortSignal;
+}
+
+/** Stop here, before starting `what`, when the run was interrupted. */
+function checkInterrupted(signal: AbortSignal | undefined, host: string, what: string): void {
+  if (signal?.aborted) throw new InterruptedError(`interrupted before ${what}`, { host });
 }
 
 interface HostState {
@@ -102,12 +109,17 @@ export async function run(input: RunInput): Promise<RunReport> {
   const settled = new Map<string, Settled>();
   let wake: () => void = () => {};
   let someSettled = new Promise<void>((resolve) => (wake = resolve));
-  const settle = (unit: Unit, how: Settled) => {
-    settled.set(unit.key, how);
+  const wakeAll = () => {
     const woken = wake;
     someSettled = new Promise<void>((resolve) => (wake = resolve));
     woken();
   };
+  const settle = (unit: Unit, how: Settled) => {
+    settled.set(unit.key, how);
+    wakeAll();
+  };
+  // A host waiting for another's unit must not wait forever once nothing new starts.
+  input.signal?.addEventListener('abort', wakeAll, { once: true });
   for (const unit of units) if (unreached.has(unit.host)) settle(unit, 'unreached');
   const phasesStarted = new Set<Phase>();
   const slot = limiter(input.concurrency ?? 10);
@@ -117,7 +129,8 @@ export async function run(input: RunInput): Promise<RunReport> {
       const state = states.get(h.name)!;
       for (;;) {
         const waiting = units.filter((u) => u.host === h.name && !settled.has(u.key));
-        if (waiting.length === 0) return;
+        // Interrupted: no new unit starts (the ones running stop before their next op).
+        if (waiting.length === 0 || input.signal?.aborted) return;
         const woken = someSettled;
         const unit = nextUnit(waiting, settled);
         if (!unit) {
@@ -246,6 +259,7 @@ async function runUnit(input: RunInput, state: HostState, unit: Unit, states: Re
   const stalePlanned = (op: (typeof ops)[number]) => state.planStale === 'all' || op.facts.some((f) => (state.planStale as Set<string>).has(f.id));
 
   for (const op of ops) {
+    checkInterrupted(input.signal, host, op.id);
     emit({ type: 'op:start', host, phase, op: op.id });
     const t0 = performance.now();
     const result: OpResult = { host, phase, op: op.id, status: 'ok', durationMs: 0 };
@@ -309,6 +323,7 @@ async function runUnit(input: RunInput, state: HostState, unit: Unit, states: Re
 
   if (mode === 'apply') {
     for (const handler of handlers.filter((h) => notified.has(h.id))) {
+      checkInterrupted(input.signal, host, `handler ${handler.id}`);
       const wasOwed = owed.includes(handler.id);
       const res = await time.time('handlers', () => runHandler(conn, handler, backups.get(handler.id) ?? [], redactor, host, phase, wasOwed, warn));
       if (wasOwed) res.owed = true;

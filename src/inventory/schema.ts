@@ -139,8 +139,10 @@ export const inventorySchema = z.strictObject({
         .refine(isAptProxyUrl, 'must be http:// or https://, a host and an optional port, such as http://10.0.0.1:3142 (nothing else: no user, path, query, quote or space)')
         .optional(),
       cache_valid: z.number({ error: 'must be a number of seconds' }).int().min(0).default(3600),
+      // How long an apt/dpkg command waits for another process's dpkg lock (said while it waits).
+      lock_wait: z.number({ error: 'must be a number of seconds' }).int().min(1).max(3600).default(120),
     })
-    .default({ cache_valid: 3600 }),
+    .default({ cache_valid: 3600, lock_wait: 120 }),
   timezone: z
     .string({ error: 'must be a time zone such as Etc/UTC' })
     .regex(/^[A-Za-z][A-Za-z0-9_+-]*(\/[A-Za-z0-9][A-Za-z0-9_+-]*)*$/, 'must be a time zone such as Etc/UTC or Europe/Paris')

@@ -62,7 +62,8 @@ export interface Inventory {
   /** entry: the file the unit runs with node, relative to the release. */
   app: { source: string; port: number; keepReleases: number; entry: string };
   db: { name: string; user: string; engine: 'mariadb' | 'mysql' };
-  apt: { proxy?: string; cacheValidSeconds: number };
+  /** lockWaitSeconds: how long apt/dpkg commands wait for another process's dpkg lock. */
+  apt: { proxy?: string; cacheValidSeconds: number; lockWaitSeconds: number };
   timezone: string;
   /** Absolute path of the 0600 secrets file beside the inventory. */
   secretsFile: string;

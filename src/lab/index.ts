@@ -8,6 +8,7 @@ export type { UpOptions, UpResult } from './up.ts';
 export { labDown } from './down.ts';
 export type { DownResult } from './down.ts';
 export { labReset } from './reset.ts';
+export { labBoot, labCrash } from './crash.ts';
 export type { ResetOptions } from './reset.ts';
 export { labStatus } from './status.ts';
 export type { HostStatus, LabStatus } from './status.ts';

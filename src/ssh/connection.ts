@@ -5,6 +5,7 @@ import { posix } from 'node:path';
 import type { HostSpec } from '../inventory/types.ts';
 import { sh } from './shell.ts';
 import type { DeadlineKind } from './deadline.ts';
+import type { ConnectionLostError } from '../errors.ts';
 
 export interface ExecRequest {
   /** Exactly one of argv (quoted for the remote shell) or script (run by sh -c). */
@@ -33,12 +34,36 @@ export interface PutOptions {
   backup?: boolean;
 }
 
+/**
+ * Lines a remote command writes to stderr with this tag in front are progress, not output: the
+ * connection hands them over while the command runs (a wait on another process's lock) and keeps
+ * them out of the result's stderr.
+ */
+export const PROGRESS_TAG = 'tandem-progress: ';
+
+/** What a connection tells while a command runs: a progress line of a command (see PROGRESS_TAG). */
+export type ProgressSink = (event: { host: string; command: string; message: string }) => void;
+
+/** Split stderr into its progress messages and the rest (what a failure shows). */
+export function splitProgress(stderr: string): { progress: string[]; rest: string } {
+  const progress: string[] = [];
+  const rest = stderr
+    .split('\n')
+    .filter((line) => (line.startsWith(PROGRESS_TAG) ? (progress.push(line.slice(PROGRESS_TAG.length)), false) : true))
+    .join('\n');
+  return { progress, rest };
+}
+
 export interface Connection {
   readonly host: HostSpec;
   /** Remote commands sent so far over this connection. */
   readonly roundTrips: number;
   /** Where put() keeps previous contents for handlers (BACKUP_ROOT on a real host). */
   readonly backupRoot: string;
+  /** The commands running now (as described in messages), oldest first. */
+  running(): string[];
+  /** Set once a command found the connection lost: why the host failed, as its own class. */
+  readonly lost?: ConnectionLostError;
   exec(req: ExecRequest): Promise<ExecResult>;
   /** Write a file atomically (temp file in the same directory, fsync, rename). */
   put(path: string, content: string | Buffer, opts: PutOptions): Promise<ExecResult>;

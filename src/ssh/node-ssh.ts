@@ -2,10 +2,11 @@
 // channel on it. Host keys are checked against the pinned known_hosts before authentication.
 import { Readable, type Duplex } from 'node:stream';
 import { readFile } from 'node:fs/promises';
+import net from 'node:net';
 import { NodeSSH } from 'node-ssh';
 import type { HostSpec, SshSettings } from '../inventory/types.ts';
-import { AuthenticationError, ConnectionError, HostKeyError, UnreachableError } from '../errors.ts';
-import { atomicPutScript, BACKUP_ROOT, type Connection, type ExecRequest, type ExecResult, type PutOptions } from './connection.ts';
+import { AuthenticationError, ConnectionError, ConnectionLostError, HostKeyError, UnreachableError, type ServerAfterLoss } from '../errors.ts';
+import { atomicPutScript, BACKUP_ROOT, PROGRESS_TAG, splitProgress, type Connection, type ExecRequest, type ExecResult, type ProgressSink, type PutOptions } from './connection.ts';
 import { checkHostKey, hostPattern, keysForHost, pinHostKey, readKnownHosts, type PinnedKey } from './known-hosts.ts';
 import { describeRequest, remoteCommandLine } from './shell.ts';
 import { DEFAULT_DEADLINES, execWithDeadline, expireAfter, type Deadlines } from './deadline.ts';
@@ -16,6 +17,8 @@ export interface ConnectOptions {
   acceptNewHostKeys?: boolean;
   /** Seconds each kind of remote command may take (default: DEFAULT_DEADLINES). */
   deadlines?: Deadlines;
+  /** Hears the progress lines of running commands (see PROGRESS_TAG). */
+  progress?: ProgressSink;
 }
 
 const HOST_KEY_ALGORITHMS: Record<string, string[]> = {
@@ -94,21 +97,86 @@ export async function connect(host: HostSpec, opts: ConnectOptions): Promise<Con
       throw err;
     }
   }
-  return new SshConnection(host, ssh, opts.ssh.user !== 'root', opts.deadlines ?? DEFAULT_DEADLINES);
+  return new SshConnection(host, ssh, opts.ssh.user !== 'root', opts.deadlines ?? DEFAULT_DEADLINES, opts.progress);
+}
+
+/** Seconds the check "does the server still answer?" waits, after a lost connection. */
+const PROBE_SECONDS = 5;
+
+/**
+ * After a lost connection: does the server's SSH port still greet us? Decided by whether a new
+ * TCP connection gets the server's banner in time, not by what the lost one said.
+ */
+export function serverAnswers(address: string, port: number, seconds = PROBE_SECONDS): Promise<ServerAfterLoss> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: address, port });
+    const done = (verdict: ServerAfterLoss) => {
+      socket.destroy();
+      resolve(verdict);
+    };
+    socket.setTimeout(seconds * 1000, () => done('silent'));
+    socket.once('data', () => done('answers'));
+    socket.once('error', () => done('silent'));
+    socket.once('close', () => done('silent'));
+  });
 }
 
 class SshConnection implements Connection {
   #roundTrips = 0;
   readonly backupRoot = BACKUP_ROOT;
+  readonly #running = new Set<{ command: string }>();
+  /** Set once the SSH connection ended (the server closed it, the link broke, or close()). */
+  #ended = false;
+  /** Settles when the connection ends: a command still waiting for its channel then stops waiting. */
+  readonly #endedSignal: Promise<'ended'>;
   constructor(
     readonly host: HostSpec,
     private readonly ssh: NodeSSH,
     private readonly sudo: boolean,
     private readonly deadlines: Deadlines,
-  ) {}
+    private readonly progress?: ProgressSink,
+  ) {
+    this.#endedSignal = new Promise((resolve) => {
+      const ended = () => {
+        this.#ended = true;
+        resolve('ended');
+      };
+      ssh.connection?.once('close', ended);
+      // Without a listener an 'error' event (a reset link, keepalives unanswered) would throw;
+      // the command it cuts off reports it as a lost connection.
+      ssh.connection?.on('error', ended);
+    });
+  }
 
   get roundTrips(): number {
     return this.#roundTrips;
+  }
+
+  running(): string[] {
+    return [...this.#running].map((r) => r.command);
+  }
+
+  lost?: ConnectionLostError;
+
+  /** The connection is gone: the command's fate depends on whether the server still answers. */
+  async #lost(command: string, cause?: unknown): Promise<ConnectionLostError> {
+    const server = await serverAnswers(this.host.address, this.host.port);
+    const err = new ConnectionLostError({ host: this.host.name, command, server, cause });
+    this.lost ??= err;
+    return err;
+  }
+
+  /** Hands each complete progress line of stderr over as it arrives. */
+  #progressReader(command: string): ((chunk: Buffer) => void) | undefined {
+    const sink = this.progress;
+    if (!sink) return undefined;
+    let pending = '';
+    return (chunk) => {
+      pending += chunk.toString('utf8');
+      const lines = pending.split('\n');
+      pending = lines.pop()!;
+      for (const line of lines) if (line.startsWith(PROGRESS_TAG)) sink({ host: this.host.name, command, message: line.slice(PROGRESS_TAG.length) });
+    };
   }
 
   async exec(req: ExecRequest): Promise<ExecResult> {
@@ -116,28 +184,41 @@ class SshConnection implements Connection {
     const command = remoteCommandLine(req, { sudo: this.sudo, timeoutSeconds: seconds });
     this.#roundTrips++;
     const what = { host: this.host.name, command: req.describe ?? describeRequest(req), seconds };
-    return execWithDeadline(what, async (onAbandon) => {
-      const started = performance.now();
-      try {
-        const res = await this.ssh.execCommand(command, {
-          noTrim: true,
-          stdin: req.stdin === undefined ? undefined : Readable.from([Buffer.from(req.stdin)]),
-          // A server that stopped answering: give up the channel (the remote `timeout` ends the command).
-          onChannel: (channel) => onAbandon(() => channel.close()),
-        });
+    if (this.#ended) throw await this.#lost(what.command);
+    const entry = { command: what.command };
+    this.#running.add(entry);
+    try {
+      return await execWithDeadline(what, async (onAbandon) => {
+        const started = performance.now();
+        let res;
+        try {
+          res = await Promise.race([
+            this.ssh.execCommand(command, {
+              noTrim: true,
+              stdin: req.stdin === undefined ? undefined : Readable.from([Buffer.from(req.stdin)]),
+              // A server that stopped answering: give up the channel (the remote `timeout` ends the command).
+              onChannel: (channel) => onAbandon(() => channel.close()),
+              onStderr: this.#progressReader(what.command),
+            }),
+            this.#endedSignal,
+          ]);
+        } catch (err) {
+          throw await this.#lost(what.command, err);
+        }
+        if (res === 'ended') throw await this.#lost(what.command);
+        // A channel that closed with neither an exit status nor a signal: the connection under it
+        // ended (an abandoned channel is the deadline's, which has already answered).
+        if (res.code === null && !res.signal) throw await this.#lost(what.command);
         return {
-          exitCode: res.code ?? (res.signal ? 128 : 255),
+          exitCode: res.code ?? 128,
           stdout: res.stdout,
-          stderr: res.stderr,
+          stderr: splitProgress(res.stderr).rest,
           durationMs: performance.now() - started,
         };
-      } catch (err) {
-        throw new ConnectionError(`${this.host.name}: lost the connection while running a command: ${(err as Error).message}`, {
-          cause: err,
-          host: this.host.name,
-        });
-      }
-    });
+      });
+    } finally {
+      this.#running.delete(entry);
+    }
   }
 
   put(path: string, content: string | Buffer, opts: PutOptions): Promise<ExecResult> {
@@ -157,6 +238,7 @@ class SshConnection implements Connection {
   }
 
   async close(): Promise<void> {
+    this.#ended = true;
     this.ssh.dispose();
   }
 }

@@ -30,6 +30,8 @@ test('each error class has its kind and exit code; subclasses inherit theirs', (
     [new E.HostKeyError('web-01: host key CHANGED'), 'host-key', 3],
     [new E.ConnectionError('web-01: lost the connection'), 'connection-lost', 1],
     [new LostMidRun('web-01: gone'), 'connection-lost', 1],
+    [new E.ConnectionLostError({ host: 'web-01', command: 'apt-get install nginx', server: 'silent' }), 'connection-lost', 1],
+    [new E.RunLockedError('web-01: another tandem run holds the run lock', { host: 'web-01', holder: 'ops@ctl (apply, pid 9)' }), 'locked', 75],
     [new E.CommandError({ host: 'web-01', command: 'nginx -t', exitCode: 1, stderr: 'bad' }), 'command', 1],
     [new E.CommandTimeoutError({ host: 'web-02', command: 'apt-get update', seconds: 20 }), 'command', 1],
     [new E.TemplateError('nginx/site.conf.ejs:3: x is not defined'), 'template', 1],
@@ -63,8 +65,10 @@ test('--json: the reason goes to stderr beside the document, even when the text 
   assert.not.match(stderr.text, /unknown option/);
 });
 
-test('several failures: the code is the first of 130, 4, 3, 1, 2, 0', () => {
+test('several failures: the code is the first of 130, 4, 75, 3, 1, 2, 0', () => {
   assert.is(worse(EXIT.failed, EXIT.unreachable), EXIT.unreachable);
+  assert.is(worse(EXIT.unreachable, EXIT.locked), EXIT.locked);
+  assert.is(worse(EXIT.locked, EXIT.input), EXIT.input);
   assert.is(worse(EXIT.unreachable, EXIT.failed), EXIT.unreachable);
   assert.is(worse(EXIT.changes, EXIT.failed), EXIT.failed);
   assert.is(worse(EXIT.input, EXIT.interrupted), EXIT.interrupted);
@@ -112,7 +116,7 @@ test('every verb lists the exit codes in its --help, and --help exits 0', async 
     const s = streams();
     const code = await main([...verb, '--help'], { ...s.io, env: {} });
     assert.is(code, 0, verb.join(' '));
-    assert.match(s.stdout.text, /Exit codes:\n  0 +success\n  1 +a change or check failed on a host.*\n  2 +plan: changes to apply\n  3 +a host could not be reached or authenticated.*\n  4 +invalid input.*\n  130 +interrupted/, verb.join(' '));
+    assert.match(s.stdout.text, /Exit codes:\n  0 +success\n  1 +a change or check failed on a host.*\n  2 +plan: changes to apply\n  3 +a host could not be reached or authenticated.*\n  4 +invalid input.*\n  75 +another tandem run holds a host's run lock.*\n  130 +interrupted/, verb.join(' '));
   }
 });
 

@@ -87,7 +87,7 @@ test('a valid inventory loads with its defaults and absolute paths', async () =>
   assert.is(got.app.entry, 'src/server.js');
   assert.is(got.db.name, 'app');
   assert.is(got.db.user, 'app');
-  assert.equal(got.apt, { proxy: undefined, cacheValidSeconds: 3600 });
+  assert.equal(got.apt, { proxy: undefined, cacheValidSeconds: 3600, lockWaitSeconds: 120 });
   assert.is(got.timezone, 'Etc/UTC');
   assert.is(got.secretsFile, path.join(dir, 'prod.secrets.yml'));
   assert.is(got.lab, undefined);
@@ -105,7 +105,7 @@ hosts:
 lb: { algorithm: leastconn, mode: active-passive, vip: 10.0.0.10/24, interface: ens3, router_id: 7 }
 app: { source: ../app, port: 8000, keep_releases: 3, entry: dist/main.js }
 db: { name: shop, user: shop_rw }
-apt: { proxy: "http://10.0.0.9:3142", cache_valid: 60 }
+apt: { proxy: "http://10.0.0.9:3142", cache_valid: 60, lock_wait: 30 }
 timezone: Europe/Paris
 secrets: private/secrets.yml
 `,
@@ -129,7 +129,7 @@ secrets: private/secrets.yml
   assert.equal(got.app, { source: path.resolve(dir, '../app'), port: 8000, keepReleases: 3, entry: 'dist/main.js' });
   assert.is(got.db.name, 'shop');
   assert.is(got.db.user, 'shop_rw');
-  assert.equal(got.apt, { proxy: 'http://10.0.0.9:3142', cacheValidSeconds: 60 });
+  assert.equal(got.apt, { proxy: 'http://10.0.0.9:3142', cacheValidSeconds: 60, lockWaitSeconds: 30 });
   assert.is(got.timezone, 'Europe/Paris');
   assert.is(got.secretsFile, path.join(dir, 'private', 'secrets.yml'));
 });

@@ -28,6 +28,9 @@ export function lineRenderer(stream: NodeJS.WriteStream, opts: { verbose: boolea
       case 'work:skipped':
         write(`[${e.host}] ${c.yellow('- skipped')} ${e.phase}: ${e.reason}`);
         break;
+      case 'host:waiting':
+        write(`[${e.host}] ${c.yellow('…')} waiting: ${e.message}`);
+        break;
       case 'host:warning':
         write(`[${e.host}] ${c.yellow('!')} ${e.message}`);
         break;

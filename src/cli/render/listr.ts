@@ -69,6 +69,9 @@ export function listrRenderer(hosts: string[], stream: NodeJS.WriteStream, mode:
         if (e.status !== 'ok') v.setOutput?.(`${e.op}: ${e.status === 'failed' ? e.error : e.summary}`);
         break;
       }
+      case 'host:waiting':
+        views.get(e.host)?.setOutput?.(`waiting: ${e.message}`);
+        break;
       case 'host:failed':
         views.get(e.host)?.reject(new Error(`${e.host}: ${e.error}`));
         break;

@@ -15,12 +15,12 @@ const VERBS: { mode: Mode; description: string }[] = [
 
 export function registerConverge(program: Command, ctx: CliContext): void {
   for (const verb of VERBS) {
-    addCommonOptions(
-      program
-        .command(verb.mode)
-        .description(verb.description)
-        .option('--recipe <names>', 'only these recipes (comma-separated)'),
-    ).action(
+    const cmd = program
+      .command(verb.mode)
+      .description(verb.description)
+      .option('--recipe <names>', 'only these recipes (comma-separated)');
+    if (verb.mode === 'apply') cmd.option('--force-unlock', "take over a host's run lock even if another run holds it (when that run is dead)");
+    addCommonOptions(cmd).action(
       action(ctx, async (opts: ConvergeOptions) => (await import('../converge.ts')).converge(verb.mode, opts, ctx, new Timings(undefined, ctx.processStart))),
     );
   }

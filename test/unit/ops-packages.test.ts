@@ -21,9 +21,11 @@ const state = (installed: string[], available: string[], indexAgeSeconds: number
 const show = (cmd: Command) => describeCommand(cmd, new Redactor());
 
 const ENV = 'env DEBIAN_FRONTEND=noninteractive NEEDRESTART_MODE=a';
-const UPDATE = `${ENV} apt-get -oDPkg::Lock::Timeout=300 -q update`;
+// Every apt command waits (out loud) for another process's dpkg lock, apt.lock_wait seconds (120 by default).
+const LOCK_WAIT = '(after waiting up to 120 s for the dpkg lock)';
+const UPDATE = `${ENV} apt-get -q update ${LOCK_WAIT}`;
 const install = (...pkgs: string[]) =>
-  `${ENV} apt-get -oDPkg::Lock::Timeout=300 -q -y -o Dpkg::Options::=--force-confold --no-install-recommends install ${pkgs.join(' ')}`;
+  `${ENV} apt-get -q -y -o Dpkg::Options::=--force-confold --no-install-recommends install ${pkgs.join(' ')} ${LOCK_WAIT}`;
 const held = (...inner: string[]) => `with services held (/usr/sbin/policy-rc.d): ${inner.join('; ')}`;
 
 const NONE: FileState = { exists: false };

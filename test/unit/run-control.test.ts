@@ -32,7 +32,8 @@ test('engine: an abort while an op runs lets that op end, then starts no other o
     hosts: [localHost('a'), localHost('b')],
     work: new Map([
       ['a', [{ phase: 'base', ops: [touch('first', f('a1'), 'sleep 0.3; '), touch('second', f('a2'))], handlers: [{ id: 'h', action: { kind: 'exec', argv: ['touch', f('ah')] } }] }]],
-      ['b', [{ phase: 'app', ops: [touch('later', f('b1'))] }]],
+      // b's work waits for a's (without a need it would start at once, beside a's).
+      ['b', [{ phase: 'app', needs: [{ phase: 'base', host: 'a' }], ops: [touch('later', f('b1'))] }]],
     ]),
     connect: async (h) => {
       const c = new LocalConnection(h, dir);

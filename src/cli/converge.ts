@@ -4,7 +4,7 @@ import { run } from '../engine/run.ts';
 import type { EngineEvent, EventSink, Mode, RunReport } from '../engine/events.ts';
 import { buildWork, selectRecipes } from '../../recipes/index.ts';
 import { prepareRelease } from '../release/prepare.ts';
-import { addCommonOptions, type CommonOptions } from './options.ts';
+import { addCommonOptions, addParallelOption, type CommonOptions } from './options.ts';
 import { openSession, type Session } from './session.ts';
 import { action, outcomeOf, type Outcome } from './exit.ts';
 import { textStream, type CliContext } from './context.ts';
@@ -14,6 +14,7 @@ import { colorizer, planText, summaryText } from './render/format.ts';
 
 interface ConvergeOptions extends CommonOptions {
   recipe?: string;
+  parallel?: number;
 }
 
 /** Each failed host's error: the connection's own when it could not be opened, else the report's. */
@@ -47,6 +48,7 @@ export async function converge(mode: Mode, opts: ConvergeOptions, ctx: CliContex
       connect: (h) => session.connect(h),
       redactor: session.redactor,
       emit: (e: EngineEvent) => sinks.forEach((s) => s(e)),
+      concurrency: opts.parallel ?? session.inventory.parallel,
     });
     await view?.done;
     const c = colorizer(out);
@@ -54,7 +56,9 @@ export async function converge(mode: Mode, opts: ConvergeOptions, ctx: CliContex
       if (mode === 'plan') out.write(planText(report, Boolean(opts.verbose), c) + '\n');
       out.write(summaryText(report, c) + '\n');
     }
-    return { ...outcomeOf(report, hostFailures(report, session), { changes: mode === 'plan' && report.summary.changed > 0 }), report };
+    // The control process's peak memory so far (Linux: KiB), so a fleet's cost shows in --json.
+    const measured = { ...report, peakRssKiB: process.resourceUsage().maxRSS };
+    return { ...outcomeOf(measured, hostFailures(report, session), { changes: mode === 'plan' && report.summary.changed > 0 }), report: measured };
   } finally {
     await session.close();
   }
@@ -67,11 +71,11 @@ const VERBS: { mode: Mode; description: string }[] = [
 
 export function registerConverge(program: Command, ctx: CliContext): void {
   for (const verb of VERBS) {
-    addCommonOptions(
+    addParallelOption(addCommonOptions(
       program
         .command(verb.mode)
         .description(verb.description)
         .option('--recipe <names>', 'only these recipes (comma-separated)'),
-    ).action(action(ctx, (opts: ConvergeOptions) => converge(verb.mode, opts, ctx)));
+    )).action(action(ctx, (opts: ConvergeOptions) => converge(verb.mode, opts, ctx)));
   }
 }

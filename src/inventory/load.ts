@@ -229,6 +229,7 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
     apt: { proxy: raw.apt.proxy, cacheValidSeconds: raw.apt.cache_valid },
     timezone: raw.timezone,
     secretsFile: resolve(raw.secrets ?? `${base}.secrets.yml`),
+    parallel: raw.parallel,
     lab: raw.lab && {
       bridge: raw.lab.bridge,
       gateway: raw.lab.gateway,

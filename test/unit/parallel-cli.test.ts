@@ -1,6 +1,7 @@
 // The parallel setting reaches the engine: through the real CLI (in-process), three servers that
 // are loopback listeners holding each connection open until a second one arrives (or 0.8 s pass).
-// With parallel 1, never two connections at once; with the default, they overlap.
+// With parallel 1, never two connections at once; with the default, they overlap. And --json
+// carries peakRssKiB.
 import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import fs from 'node:fs';
@@ -91,6 +92,15 @@ test('the default (20): the servers are contacted together', async () => {
   const r = await plan(['-i', await inventory()]);
   assert.is(r.code, 3);
   assert.ok(r.maxOpen >= 2, `at most ${r.maxOpen} connection open at once`);
+});
+
+test('plan --json reports the control process\'s peak memory (peakRssKiB)', async () => {
+  const r = await tandemInProcess(['plan', '--recipe', 'base', '--json', '-i', await inventory()]);
+  release();
+  const doc = JSON.parse(r.stdout) as { peakRssKiB?: unknown; exitCode: number };
+  assert.is(doc.exitCode, 3);
+  assert.type(doc.peakRssKiB, 'number');
+  assert.ok((doc.peakRssKiB as number) > 10_000, `${String(doc.peakRssKiB)} KiB: a Node process holds more than 10 MiB`);
 });
 
 test('--parallel wins over the inventory', async () => {

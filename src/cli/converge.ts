@@ -17,6 +17,7 @@ import { interruptHandler } from './interrupt.ts';
 export interface ConvergeOptions extends CommonOptions {
   recipe?: string;
   forceUnlock?: boolean;
+  parallel?: number;
 }
 
 /** Each failed host's error: the connection's own when it could not be opened, else the report's. */
@@ -35,7 +36,7 @@ export async function converge(
   opts: ConvergeOptions,
   ctx: CliContext,
   timings = new Timings(),
-): Promise<Outcome & { report: RunReport & { timings: TimingsReport } }> {
+): Promise<Outcome & { report: RunReport & { timings: TimingsReport; peakRssKiB: number } }> {
   timings.startupDone();
   const recipes = selectRecipes(opts.recipe);
   const session = await timings.time('inventory', () => openSession(opts, { createSecrets: mode === 'apply' }, ctx));
@@ -75,6 +76,7 @@ export async function converge(
           redactor: session.redactor,
           emit,
           signal: interrupt.signal,
+          concurrency: opts.parallel ?? session.inventory.parallel,
           timings,
         }),
       );
@@ -82,7 +84,8 @@ export async function converge(
       restoreInterrupt();
     }
     await view?.done;
-    const report = { ...ran, timings: timings.report() };
+    // The control process's peak memory so far (Linux: KiB), so a fleet's cost shows in --json.
+    const report = { ...ran, timings: timings.report(), peakRssKiB: process.resourceUsage().maxRSS };
     const c = colorizer(out);
     if (!opts.json) {
       if (mode === 'plan') out.write(planText(report, Boolean(opts.verbose), c) + '\n');

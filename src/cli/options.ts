@@ -23,6 +23,11 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--timeout <seconds>', 'deadline of every remote command (default: ssh.command_timeout, else 60 s and 15 min for installs)', positiveInt);
 }
 
+/** --parallel: plan and apply only; it overrides the inventory's `parallel`. */
+export function addParallelOption(cmd: Command): Command {
+  return cmd.option('--parallel <servers>', 'how many servers to work on at once (default: the inventory\'s parallel, else 20)', positiveInt);
+}
+
 /** commander argParser for options such as --batch and --hosts. */
 export function positiveInt(value: string): number {
   const n = Number(value);

@@ -230,6 +230,7 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
     apt: { proxy: raw.apt.proxy, cacheValidSeconds: raw.apt.cache_valid, lockWaitSeconds: raw.apt.lock_wait },
     timezone: raw.timezone,
     secretsFile: resolve(raw.secrets ?? `${base}.secrets.yml`),
+    parallel: raw.parallel,
     lab: raw.lab && {
       bridge: raw.lab.bridge,
       gateway: raw.lab.gateway,

@@ -2,7 +2,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { LAB_RELEASES, ROLES } from './types.ts';
+import { DEFAULT_PARALLEL, LAB_RELEASES, ROLES } from './types.ts';
 import { reservedAccount, reservedSchema } from './reserved.ts';
 
 const hostName = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -149,6 +149,12 @@ export const inventorySchema = z.strictObject({
     .superRefine(refuse(timeZoneProblem))
     .default('Etc/UTC'),
   secrets: z.string({ error: 'must be a path' }).optional(),
+  // How many servers plan and apply work on at once (see DEFAULT_PARALLEL).
+  parallel: z
+    .number({ error: 'must be a whole number of servers, at least 1' })
+    .int('must be a whole number of servers, at least 1')
+    .min(1, 'must be a whole number of servers, at least 1')
+    .default(DEFAULT_PARALLEL),
   lab: z
     .strictObject({
       bridge: z.string().regex(/^[a-zA-Z0-9_-]{1,15}$/, 'must be an interface name (at most 15 characters)').default('tandem0'),

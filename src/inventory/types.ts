@@ -6,6 +6,15 @@ export type Role = (typeof ROLES)[number];
 export const LAB_RELEASES = ['trixie', 'bookworm'] as const;
 export type LabRelease = (typeof LAB_RELEASES)[number];
 
+/**
+ * Servers worked on at once when the inventory says nothing. Each costs the control process one
+ * SSH connection (a socket, its buffers, a key exchange) and, on a first run, one upload of the
+ * release and one apt download through the same mirror. 20 runs the shipped 16-server lab and
+ * most small fleets in one wave per phase (a second wave would double a no-op run's time), while
+ * a fleet of hundreds does not open hundreds of connections and uploads at the same moment.
+ */
+export const DEFAULT_PARALLEL = 20;
+
 export interface HostSpec {
   name: string;
   address: string;
@@ -67,5 +76,7 @@ export interface Inventory {
   timezone: string;
   /** Absolute path of the 0600 secrets file beside the inventory. */
   secretsFile: string;
+  /** How many servers plan and apply work on at once. */
+  parallel: number;
   lab?: LabSettings;
 }

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { Mode } from '../../engine/events.ts';
 import type { ConvergeOptions } from '../converge.ts';
 import { Timings } from '../../engine/timings.ts';
-import { addCommonOptions } from '../options.ts';
+import { addCommonOptions, addParallelOption } from '../options.ts';
 import { action } from '../exit.ts';
 import type { CliContext } from '../context.ts';
 
@@ -20,7 +20,7 @@ export function registerConverge(program: Command, ctx: CliContext): void {
       .description(verb.description)
       .option('--recipe <names>', 'only these recipes (comma-separated)');
     if (verb.mode === 'apply') cmd.option('--force-unlock', "take over a host's run lock even if another run holds it (when that run is dead)");
-    addCommonOptions(cmd).action(
+    addParallelOption(addCommonOptions(cmd)).action(
       action(ctx, async (opts: ConvergeOptions) => (await import('../converge.ts')).converge(verb.mode, opts, ctx, new Timings(undefined, ctx.processStart))),
     );
   }

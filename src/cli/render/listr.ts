@@ -10,6 +10,8 @@ interface HostView {
   setOutput?(text: string): void;
   changed: number;
   ok: number;
+  /** Failures so far: a host goes on with work that does not need what failed, so its task ends at host:end. */
+  errors: string[];
 }
 
 export interface ListrView {
@@ -28,7 +30,7 @@ export function listrRenderer(hosts: string[], stream: NodeJS.WriteStream, mode:
       resolve = res;
       reject = rej;
     });
-    views.set(h, { resolve, reject, changed: 0, ok: 0 });
+    views.set(h, { resolve, reject, changed: 0, ok: 0, errors: [] });
     ready.set(h, p);
   }
   const list = new Listr(
@@ -73,12 +75,17 @@ export function listrRenderer(hosts: string[], stream: NodeJS.WriteStream, mode:
         views.get(e.host)?.setOutput?.(`waiting: ${e.message}`);
         break;
       case 'host:failed':
-        views.get(e.host)?.reject(new Error(`${e.host}: ${e.error}`));
+        views.get(e.host)?.errors.push(e.error);
+        views.get(e.host)?.setOutput?.(`failed: ${e.error}`);
+        break;
+      case 'work:skipped':
+        views.get(e.host)?.setOutput?.(`skipped ${e.phase}: ${e.reason}`);
         break;
       case 'host:end': {
         const v = views.get(e.host);
         if (!v) break;
-        if (!e.failed) {
+        if (e.failed || v.errors.length) v.reject(new Error(`${e.host}: ${v.changed} ${verb}, ${v.ok} ok; ${v.errors.join('; ')}`));
+        else {
           v.setTitle?.(`${e.host}: ${v.changed} ${verb}, ${v.ok} ok`);
           v.resolve();
         }

@@ -61,7 +61,8 @@ export interface Inventory {
   };
   /** entry: the file the unit runs with node, relative to the release. */
   app: { source: string; port: number; keepReleases: number; entry: string };
-  db: { name: string; user: string; engine: 'mariadb' | 'mysql' };
+  /** maxReplicaLagSeconds: a replica further behind serves no reads and fails verify. */
+  db: { name: string; user: string; engine: 'mariadb' | 'mysql'; maxReplicaLagSeconds: number };
   apt: { proxy?: string; cacheValidSeconds: number };
   timezone: string;
   /** Absolute path of the 0600 secrets file beside the inventory. */

@@ -24,7 +24,7 @@ export interface VerifyInput {
   redactor: Redactor;
   connect(host: HostSpec): Promise<Connection>;
   emit: CheckSink;
-  /** Replica lag above this fails the check (seconds). */
+  /** Replica lag above this fails the check (seconds); default the inventory's db.max_replica_lag. */
   maxLagSeconds?: number;
   /** Requests sent through each load balancer. */
   requests?: number;
@@ -152,7 +152,7 @@ async function verifyReplication(input: VerifyInput, run: (c: string, h: string 
   const primary = primaryOf(inv);
   const replicas = input.hosts.filter((h) => hasRole(h, 'db-replica'));
   if (replicas.length === 0) return;
-  const maxLag = input.maxLagSeconds ?? 10;
+  const maxLag = input.maxLagSeconds ?? inv.db.maxReplicaLagSeconds;
   const canaryMs = input.canaryTimeoutMs ?? 10_000;
   const { openDb } = input.io ?? REAL_IO;
   let pdb: Db | undefined;

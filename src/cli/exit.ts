@@ -30,6 +30,10 @@ export const EXIT = {
   unreachable: 3,
   /** Invalid input (inventory, secrets, flags, environment): no host was contacted. */
   input: 4,
+  /** status: the site serves, but not everything is healthy (a replica, a backend, one load balancer). */
+  degraded: 5,
+  /** status: the site or a part everyone needs is down (the primary database, every backend, a server). */
+  down: 6,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
@@ -41,6 +45,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   2    plan: changes to apply
   3    a host could not be reached or authenticated (host key unknown, changed or revoked)
   4    invalid input (inventory, secrets, flags, environment); no host was contacted
+  5    status: degraded (a replica broken, lagging or out of rotation, a backend DOWN)
+  6    status: down (the primary database stopped, no backend in rotation, a server not read)
   130  interrupted (Ctrl-C)`;
 
 type ErrorClass = abstract new (...args: never[]) => Error;
@@ -80,8 +86,8 @@ export function classify(err: unknown): { kind: string; code: ExitCode } {
 
 export const exitCodeOf = (err: unknown): ExitCode => classify(err).code;
 
-/** When several failures happened, the code is the first of: 130, 4, 3, 1, 2, 0. */
-const PRECEDENCE: readonly ExitCode[] = [EXIT.ok, EXIT.changes, EXIT.failed, EXIT.unreachable, EXIT.input, EXIT.interrupted];
+/** When several failures happened, the code is the first of: 130, 4, 3, 1, 6, 5, 2, 0. */
+const PRECEDENCE: readonly ExitCode[] = [EXIT.ok, EXIT.changes, EXIT.degraded, EXIT.down, EXIT.failed, EXIT.unreachable, EXIT.input, EXIT.interrupted];
 export const worse = (a: ExitCode, b: ExitCode): ExitCode => (PRECEDENCE.indexOf(b) > PRECEDENCE.indexOf(a) ? b : a);
 
 /** What a verb ends with: its code, its report (the --json document) and why it failed. */

@@ -96,15 +96,15 @@ export function loadConfig(env = process.env, appDir = APP_DIR) {
   };
 }
 
-function createDbPool(db) {
+function createDbPool(db, connectionLimit = 4) {
   return mysql.createPool({
     host: db.host,
     port: db.port,
     user: db.user,
     password: db.password,
     database: db.database,
-    connectionLimit: 4,
-    maxIdle: 4,
+    connectionLimit,
+    maxIdle: connectionLimit,
     idleTimeout: 60000,
     queueLimit: 100,
     connectTimeout: 2000,
@@ -178,6 +178,9 @@ function visitRow(r) {
 export function createApp(config = loadConfig(), { log = (...a) => console.log('[app]', ...a) } = {}) {
   const primary = createDbPool(config.db.primary);
   const local = createDbPool(config.db.local);
+  // Health checks get connections of their own: under load they would otherwise queue behind the
+  // requests and time out, and the load balancers would take a busy but healthy server out.
+  const health = { primary: createDbPool(config.db.primary, 2), local: createDbPool(config.db.local, 2) };
   let stopping = false;
   let schemaReady = false;
   let inFlight = 0;
@@ -234,7 +237,7 @@ export function createApp(config = loadConfig(), { log = (...a) => console.log('
 
   /** Writes need the primary answering and writable. */
   async function writeHealth() {
-    const p = await check(primary, 'primary', 'SELECT @@GLOBAL.read_only AS ro');
+    const p = await check(health.primary, 'primary', 'SELECT @@GLOBAL.read_only AS ro');
     if (p.error) return { ok: false, error: `the primary database is unavailable: ${p.error}` };
     if (Number(p.rows?.[0]?.ro) === 1) return { ok: false, error: 'the primary database is read-only' };
     return { ok: true };
@@ -242,15 +245,14 @@ export function createApp(config = loadConfig(), { log = (...a) => console.log('
 
   /** Reads need the local database answering and, on a replica, replication running within the lag limit. */
   async function readHealth() {
-    const l = await check(local, 'local');
-    if (l.error) return { read: { ok: false, error: `the local database is unavailable: ${l.error}` } };
+    // On a replica, reading its status is the round trip that proves the database answers.
+    const st = await check(health.local, 'local', config.db.localIsReplica ? 'SHOW REPLICA STATUS' : 'SELECT 1');
+    if (st.error) return { read: { ok: false, error: `the local database is unavailable: ${st.error}` } };
     if (!config.db.localIsReplica) return { read: { ok: true } };
-    const st = await check(local, 'local', 'SHOW REPLICA STATUS');
-    if (st.error) return { read: { ok: false, error: `cannot read the replica's status: ${st.error}` }, replication: { ok: false, reason: st.error } };
     const row = st.rows?.[0];
     const io = row ? String(field(row, 'Slave_IO_Running', 'Replica_IO_Running')) : undefined;
     // Only a replica retrying its connection needs to know whether the primary is reachable at all.
-    const primaryReachable = io === 'Connecting' ? !(await check(primary, 'primary')).error : undefined;
+    const primaryReachable = io === 'Connecting' ? !(await check(health.primary, 'primary')).error : undefined;
     const replication = replicaReadHealth(row, { maxLagSeconds: config.db.maxReplicaLagSeconds, primaryReachable });
     return { read: replication.ok ? { ok: true } : { ok: false, error: `replication: ${replication.reason}` }, replication };
   }
@@ -475,7 +477,7 @@ export function createApp(config = loadConfig(), { log = (...a) => console.log('
       await closed;
       clearTimeout(timer);
       clearInterval(idleSweep);
-      await withTimeout(Promise.allSettled([primary.end(), local.end()]), 1000, 'closing db pools').catch((err) => log(errorText(err)));
+      await withTimeout(Promise.allSettled([primary.end(), local.end(), health.primary.end(), health.local.end()]), 1000, 'closing db pools').catch((err) => log(errorText(err)));
       log(timedOut ? 'stopped (after timeout)' : 'stopped cleanly');
     })();
     return shutdownPromise;

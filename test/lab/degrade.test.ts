@@ -106,6 +106,7 @@ test('the primary database stopped: reads stay 200 through both load balancers, 
   assert.is(text.code, 6, `${text.stdout}\n${text.stderr}`);
   assert.match(text.stdout, /verdict: down\n/);
   assert.match(text.stdout, /down\s+web-01\s+the primary database is not running/);
+  console.log(`    primary stopped: ${r.ok}/${r.sent} reads 200; status exit ${text.code}:\n${text.stdout.replace(/^/gm, '      ')}`);
   const st = tandemJson(['status']);
   assert.is(st.code, 6);
   assert.is(st.json.verdict, 'down');
@@ -139,6 +140,7 @@ test('replication broken by an SQL error: the replica leaves rotation in both lo
   const text = tandem(['status']);
   assert.is(text.code, 5);
   assert.match(text.stdout, /degraded\s+web-02\s+replication is broken/);
+  console.log(`    replication broken: ${r.ok}/${r.sent} reads 200; status exit ${text.code}:\n${text.stdout.replace(/^/gm, '      ')}`);
 
   await sql('web-02', 'SET SESSION sql_log_bin = 0; DELETE FROM faults.t WHERE id = 2; START SLAVE SQL_THREAD');
   await untilBackend('web-02', /^UP/);

@@ -31,6 +31,7 @@ export function assess(st: StackStatus, opts: VerdictInput): Assessment {
   const down = (what: string, host?: string) => problems.push({ level: 'down', what, ...(host && { host }) });
   const degraded = (what: string, host?: string) => problems.push({ level: 'degraded', what, ...(host && { host }) });
 
+  const primaryDown = st.servers[opts.primary]?.database === 'not running';
   for (const [name, s] of Object.entries(st.servers)) {
     if (s.error) {
       down(`could not be read: ${s.error}`, name);
@@ -41,16 +42,19 @@ export function assess(st: StackStatus, opts: VerdictInput): Assessment {
     if (r === 'database not running') degraded('the replica database is not running', name);
     else if (r === 'not configured') degraded('replication is not configured on this replica', name);
     else if (r) {
-      if (r.io !== 'Yes' || r.sql !== 'Yes') degraded(`replication is broken: IO ${r.io}, SQL ${r.sql}${r.error ? `: ${r.error}` : ''}`, name);
+      // With the primary stopped, a replica retrying its connection is the expected consequence.
+      if (primaryDown && r.io === 'Connecting' && r.sql === 'Yes') degraded('replication waits for the primary to return (IO Connecting); reads serve the data replicated so far', name);
+      else if (r.io !== 'Yes' || r.sql !== 'Yes') degraded(`replication is broken: IO ${r.io}, SQL ${r.sql}${r.error ? `: ${r.error}` : ''}`, name);
       else if (r.lagSeconds === null) degraded('replication lag is unknown', name);
       else if (r.lagSeconds > opts.maxReplicaLagSeconds) degraded(`the replica lags ${r.lagSeconds} s behind, over the limit of ${opts.maxReplicaLagSeconds} s`, name);
     }
     // The app's view adds what the database rows do not already say.
-    const primaryDown = st.servers[opts.primary]?.database === 'not running';
     if (s.app && !s.app.read) degraded(`the app cannot serve reads: ${s.app.reason ?? `HTTP ${s.app.code}`}`, name);
     else if (s.app && !s.app.write && !primaryDown) degraded(`the app cannot write: ${s.app.reason ?? `HTTP ${s.app.code}`}`, name);
   }
 
+  /** web server -> the load balancers that have it out of rotation, each with its state there. */
+  const outOf = new Map<string, string[]>();
   for (const [lb, servers] of Object.entries(st.loadBalancers)) {
     if (typeof servers.error === 'string') {
       degraded(`HAProxy could not be read: ${servers.error}`, lb);
@@ -59,8 +63,9 @@ export function assess(st: StackStatus, opts: VerdictInput): Assessment {
     const states = Object.entries(servers);
     const out = states.filter(([, state]) => !inRotation(state));
     if (states.length > 0 && out.length === states.length) down(`no web server is in rotation in this load balancer (${out.map(([n, state]) => `${n} ${state}`).join(', ')})`, lb);
-    else for (const [server, state] of out) degraded(`${server} is out of rotation in this load balancer (${state})`, lb);
+    else for (const [server, state] of out) outOf.set(server, [...(outOf.get(server) ?? []), `${lb} (${state})`]);
   }
+  for (const [server, where] of outOf) degraded(`out of rotation in ${where.join(', ')}`, server);
 
   if (st.sharedAddress) {
     const { address, heldBy } = st.sharedAddress;

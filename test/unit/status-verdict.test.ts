@@ -29,9 +29,8 @@ const cases: { name: string; st: StackStatus; verdict: Verdict; problems: [strin
     problems: [
       ['down', 'web-01', /^the primary database is not running: writes fail/],
       ['degraded', 'web-01', /^the app cannot serve reads: the local database is unavailable/],
-      ['degraded', 'web-02', /^replication is broken: IO Connecting, SQL Yes: error reconnecting/],
-      ['degraded', 'web-01', /^web-01 is out of rotation in this load balancer \(DOWN\)$/],
-      ['degraded', 'web-02', /^web-01 is out of rotation in this load balancer \(DOWN\)$/],
+      ['degraded', 'web-02', /^replication waits for the primary to return \(IO Connecting\); reads serve the data replicated so far$/],
+      ['degraded', 'web-01', /^out of rotation in web-01 \(DOWN\), web-02 \(DOWN\)$/],
     ],
   },
   {
@@ -41,9 +40,14 @@ const cases: { name: string; st: StackStatus; verdict: Verdict; problems: [strin
     problems: [
       ['degraded', 'web-02', /^replication is broken: IO Yes, SQL No: Could not execute .*Duplicate entry '7'/],
       ['degraded', 'web-02', /^the app cannot serve reads: replication: the SQL thread is stopped/],
-      ['degraded', 'web-01', /^web-02 is out of rotation in this load balancer \(DOWN\)$/],
-      ['degraded', 'web-02', /^web-02 is out of rotation in this load balancer \(DOWN\)$/],
+      ['degraded', 'web-02', /^out of rotation in web-01 \(DOWN\), web-02 \(DOWN\)$/],
     ],
+  },
+  {
+    name: 'the replica retrying its connection while the primary database runs: broken, not waiting',
+    st: stack(primary(), replica({ replication: { io: 'Connecting', sql: 'Yes', lagSeconds: null, error: 'Access denied' } })),
+    verdict: 'degraded',
+    problems: [['degraded', 'web-02', /^replication is broken: IO Connecting, SQL Yes: Access denied$/]],
   },
   {
     name: 'a replica lagging over the limit',
@@ -54,7 +58,7 @@ const cases: { name: string; st: StackStatus; verdict: Verdict; problems: [strin
   { name: 'lag at the limit is fine', st: stack(primary(), replica({ replication: { io: 'Yes', sql: 'Yes', lagSeconds: 10 } })), verdict: 'healthy', problems: [] },
   { name: 'the replica database stopped', st: stack(primary(), replica({ database: 'not running', replication: 'database not running' })), verdict: 'degraded', problems: [['degraded', 'web-02', /^the replica database is not running$/]] },
   { name: 'replication never set up', st: stack(primary(), replica({ replication: 'not configured' })), verdict: 'degraded', problems: [['degraded', 'web-02', /^replication is not configured/]] },
-  { name: 'a backend in maintenance', st: stack(primary(), replica(), { 'web-01': { 'web-01': 'UP', 'web-02': 'MAINT' }, 'web-02': { 'web-01': 'UP', 'web-02': 'UP' } }), verdict: 'degraded', problems: [['degraded', 'web-01', /^web-02 is out of rotation in this load balancer \(MAINT\)$/]] },
+  { name: 'a backend in maintenance', st: stack(primary(), replica(), { 'web-01': { 'web-01': 'UP', 'web-02': 'MAINT' }, 'web-02': { 'web-01': 'UP', 'web-02': 'UP' } }), verdict: 'degraded', problems: [['degraded', 'web-02', /^out of rotation in web-01 \(MAINT\)$/]] },
   {
     name: 'every backend DOWN in one load balancer',
     st: stack(primary(), replica(), { 'web-01': { 'web-01': 'DOWN', 'web-02': 'DOWN' }, 'web-02': { 'web-01': 'UP', 'web-02': 'UP' } }),
@@ -68,8 +72,8 @@ const cases: { name: string; st: StackStatus; verdict: Verdict; problems: [strin
     verdict: 'down',
     problems: [
       ['down', 'web-02', /^could not be read: connect ECONNREFUSED$/],
-      ['degraded', 'web-01', /^web-02 is out of rotation/],
       ['degraded', 'web-02', /^HAProxy could not be read/],
+      ['degraded', 'web-02', /^out of rotation in web-01 \(DOWN\)$/],
     ],
   },
   { name: 'one app that cannot write while the primary runs', st: stack(primary(), replica({ app: noWrites })), verdict: 'degraded', problems: [['degraded', 'web-02', /^the app cannot write: the primary database is unavailable/]] },

@@ -55,7 +55,8 @@ export function assess(st: StackStatus, opts: VerdictInput): Assessment {
 
   /** web server -> the load balancers that have it out of rotation, each with its state there. */
   const outOf = new Map<string, string[]>();
-  for (const [lb, servers] of Object.entries(st.loadBalancers)) {
+  // By name: the load balancers answer in any order.
+  for (const [lb, servers] of Object.entries(st.loadBalancers).sort(([a], [b]) => a.localeCompare(b))) {
     if (typeof servers.error === 'string') {
       degraded(`HAProxy could not be read: ${servers.error}`, lb);
       continue;

@@ -58,6 +58,12 @@ const cases: { name: string; st: StackStatus; verdict: Verdict; problems: [strin
   { name: 'lag at the limit is fine', st: stack(primary(), replica({ replication: { io: 'Yes', sql: 'Yes', lagSeconds: 10 } })), verdict: 'healthy', problems: [] },
   { name: 'the replica database stopped', st: stack(primary(), replica({ database: 'not running', replication: 'database not running' })), verdict: 'degraded', problems: [['degraded', 'web-02', /^the replica database is not running$/]] },
   { name: 'replication never set up', st: stack(primary(), replica({ replication: 'not configured' })), verdict: 'degraded', problems: [['degraded', 'web-02', /^replication is not configured/]] },
+  {
+    name: 'out of rotation in load balancers that answered in another order: named by name',
+    st: stack(primary(), replica(), { 'web-02': { 'web-01': 'UP', 'web-02': 'DOWN' }, 'web-01': { 'web-01': 'UP', 'web-02': 'DOWN' } }),
+    verdict: 'degraded',
+    problems: [['degraded', 'web-02', /^out of rotation in web-01 \(DOWN\), web-02 \(DOWN\)$/]],
+  },
   { name: 'a backend in maintenance', st: stack(primary(), replica(), { 'web-01': { 'web-01': 'UP', 'web-02': 'MAINT' }, 'web-02': { 'web-01': 'UP', 'web-02': 'UP' } }), verdict: 'degraded', problems: [['degraded', 'web-02', /^out of rotation in web-01 \(MAINT\)$/]] },
   {
     name: 'every backend DOWN in one load balancer',

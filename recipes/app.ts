@@ -53,6 +53,8 @@ export const app: Recipe = {
               host: host.name,
               primary: primary.address,
               local: isDb ? host.address : primary.address,
+              localIsReplica: hasRole(host, 'db-replica'),
+              maxReplicaLag: inventory.db.maxReplicaLagSeconds,
               dbName: inventory.db.name,
               dbUser: inventory.db.user,
               dbPassword: secrets.db_app_password.reveal(),

@@ -99,7 +99,8 @@ export const database_: Recipe = {
                   user: inventory.db.user,
                   host: host.address,
                   password: secrets.db_app_password,
-                  grants: [{ privileges: ['SELECT'], on: appDb }],
+                  // The monitor privileges let the app read its replica's status for its read health.
+                  grants: [{ privileges: ['SELECT'], on: appDb }, { privileges: monitorPrivileges(d), on: '*.*' }],
                   dialect: d,
                   local: true,
                 }),

@@ -31,6 +31,10 @@ export const EXIT = {
   unreachable: 3,
   /** Invalid input (inventory, secrets, flags, environment): no host was contacted. */
   input: 4,
+  /** status: the site serves, but not everything is healthy (a replica, a backend, one load balancer). */
+  degraded: 5,
+  /** status: the site or a part everyone needs is down (the primary database, every backend, a server). */
+  down: 6,
   /** Another tandem run holds the run lock of a host: nothing was changed (sysexits' EX_TEMPFAIL: try again later). */
   locked: 75,
   interrupted: 130,
@@ -44,6 +48,8 @@ export const EXIT_CODES_HELP = `Exit codes:
   2    plan: changes to apply
   3    a host could not be reached or authenticated (host key unknown, changed or revoked)
   4    invalid input (inventory, secrets, flags, environment); no host was contacted
+  5    status: degraded (a replica broken, lagging or out of rotation, a backend DOWN)
+  6    status: down (the primary database stopped, no backend in rotation, a server not read)
   75   another tandem run holds a host's run lock; nothing was changed
   130  interrupted (Ctrl-C)`;
 
@@ -85,8 +91,8 @@ export function classify(err: unknown): { kind: string; code: ExitCode } {
 
 export const exitCodeOf = (err: unknown): ExitCode => classify(err).code;
 
-/** When several failures happened, the code is the first of: 130, 4, 75, 3, 1, 2, 0. */
-const PRECEDENCE: readonly ExitCode[] = [EXIT.ok, EXIT.changes, EXIT.failed, EXIT.unreachable, EXIT.locked, EXIT.input, EXIT.interrupted];
+/** When several failures happened, the code is the first of: 130, 4, 75, 3, 1, 6, 5, 2, 0. */
+const PRECEDENCE: readonly ExitCode[] = [EXIT.ok, EXIT.changes, EXIT.degraded, EXIT.down, EXIT.failed, EXIT.unreachable, EXIT.locked, EXIT.input, EXIT.interrupted];
 export const worse = (a: ExitCode, b: ExitCode): ExitCode => (PRECEDENCE.indexOf(b) > PRECEDENCE.indexOf(a) ? b : a);
 
 /** What a verb ends with: its code, its report (the --json document) and why it failed. */

@@ -3,15 +3,28 @@ import { gatherStatus, type ServerStatus, type StackStatus } from '../status/gat
 import { hasRole } from '../stack/roles.ts';
 import type { CommonOptions } from './options.ts';
 import { openSession } from './session.ts';
-import { outcomeOf, type Outcome } from './exit.ts';
+import { EXIT, outcomeOf, worse, type ExitCode, type Outcome } from './exit.ts';
+import { assess, type Assessment, type Verdict } from '../status/verdict.ts';
+import { primaryOf } from '../stack/roles.ts';
 import type { CliContext } from './context.ts';
 
 function replicationText(s: ServerStatus): string {
   const r = s.replication;
-  if (!r) return '-';
+  if (!r) return s.database === 'not running' ? 'database not running' : s.database ? 'primary' : '-';
   if (typeof r === 'string') return r;
   const text = `IO ${r.io}, SQL ${r.sql}, lag ${r.lagSeconds ?? '?'} s`;
   return r.error ? `${text}: ${r.error}` : text;
+}
+
+/** The code of each verdict: 0 only when everything is healthy. */
+export const VERDICT_CODE: Record<Verdict, ExitCode> = { healthy: EXIT.ok, degraded: EXIT.degraded, down: EXIT.down };
+
+/** Pure: the verdict and why, under the table. */
+export function renderAssessment(a: Assessment): string {
+  const lines = [`verdict: ${a.verdict}`];
+  const width = Math.max(0, ...a.problems.map((p) => (p.host ?? '').length));
+  for (const p of a.problems) lines.push(`  ${p.level.padEnd(8)}  ${(p.host ?? '').padEnd(width)}  ${p.what}`.trimEnd());
+  return lines.join('\n') + '\n';
 }
 
 /** Pure: the table a person reads. */
@@ -40,14 +53,18 @@ export async function status(opts: CommonOptions, ctx: CliContext): Promise<Outc
   const session = await openSession(opts, { createSecrets: false }, ctx);
   try {
     const st = await gatherStatus({ inventory: session.inventory, hosts: session.hosts, connect: session.connect, redactor: session.redactor });
+    const assessment = assess(st, { primary: primaryOf(session.inventory).name, maxReplicaLagSeconds: session.inventory.db.maxReplicaLagSeconds });
     if (!opts.json) {
       const lbs = session.hosts.filter((h) => hasRole(h, 'lb')).map((h) => h.name);
       ctx.stdout.write(renderStatus(st, session.hosts.map((h) => h.name), lbs));
+      ctx.stdout.write(renderAssessment(assessment));
     }
     const failures = Object.entries(st.servers)
       .filter(([, s]) => s.error)
       .map(([name, s]) => session.hostFailure(name, `${name}: ${s.error}`));
-    return outcomeOf(st, failures);
+    const outcome = outcomeOf({ ...st, ...assessment }, failures);
+    // A server that could not be read keeps its own code (3 or 1); otherwise the verdict decides.
+    return { ...outcome, code: worse(outcome.code as ExitCode, VERDICT_CODE[assessment.verdict]) };
   } finally {
     await session.close();
   }

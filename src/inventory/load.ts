@@ -226,7 +226,7 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
     lb: { algorithm: raw.lb.algorithm, mode: raw.lb.mode, ...(failover && { failover }) },
     // Without app.source, the sample app of this checkout.
     app: { source: raw.app.source ? resolve(raw.app.source) : path.join(PACKAGE_ROOT, 'examples/app'), port: raw.app.port, keepReleases: raw.app.keep_releases, entry: raw.app.entry },
-    db: raw.db,
+    db: { name: raw.db.name, user: raw.db.user, engine: raw.db.engine, maxReplicaLagSeconds: raw.db.max_replica_lag },
     apt: { proxy: raw.apt.proxy, cacheValidSeconds: raw.apt.cache_valid, lockWaitSeconds: raw.apt.lock_wait },
     timezone: raw.timezone,
     secretsFile: resolve(raw.secrets ?? `${base}.secrets.yml`),

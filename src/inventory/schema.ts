@@ -130,8 +130,11 @@ export const inventorySchema = z.strictObject({
       engine: z.enum(['mariadb', 'mysql'], {
         error: (iss) => `unknown engine ${JSON.stringify(iss.input)} (expected mariadb or mysql)`,
       }).default('mariadb'),
+      // A replica further behind than this leaves the load balancers and fails verify.
+      max_replica_lag: z.number({ error: 'must be a whole number of seconds' }).int('must be a whole number of seconds')
+        .min(1, 'must be at least 1 second').max(86400, 'must be at most 86400 seconds (a day)').default(10),
     })
-    .default({ name: 'app', user: 'app', engine: 'mariadb' }),
+    .default({ name: 'app', user: 'app', engine: 'mariadb', max_replica_lag: 10 }),
   apt: z
     .strictObject({
       proxy: z

@@ -70,7 +70,8 @@ export interface Inventory {
   };
   /** entry: the file the unit runs with node, relative to the release. */
   app: { source: string; port: number; keepReleases: number; entry: string };
-  db: { name: string; user: string; engine: 'mariadb' | 'mysql' };
+  /** maxReplicaLagSeconds: a replica further behind serves no reads and fails verify. */
+  db: { name: string; user: string; engine: 'mariadb' | 'mysql'; maxReplicaLagSeconds: number };
   /** lockWaitSeconds: how long apt/dpkg commands wait for another process's dpkg lock. */
   apt: { proxy?: string; cacheValidSeconds: number; lockWaitSeconds: number };
   timezone: string;

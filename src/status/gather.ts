@@ -5,12 +5,13 @@ import type { Connection } from '../ssh/connection.ts';
 import type { Redactor } from '../secrets/secret.ts';
 import type { Command } from '../engine/types.ts';
 import { failureText, runCommand } from '../engine/commands.ts';
-import { dialectOf, hasRole } from '../stack/roles.ts';
+import { dialectOf, hasRole, isDbHost } from '../stack/roles.ts';
 import { HAPROXY_BACKEND } from '../stack/names.ts';
 import { LIST_RELEASES, parseReleaseList, previousRelease, SHOW_STAT } from '../deploy/commands.ts';
 import { parseStatCsv } from '../verify/haproxy.ts';
 import { addressesCommand, holdsAddress } from '../facts/address.ts';
 import { mysqlStateFact } from '../facts/mysql.ts';
+import { appHealthCommand, parseHealthAnswer } from '../verify/health.ts';
 
 export interface ReplicationStatus {
   io: string;
@@ -19,8 +20,21 @@ export interface ReplicationStatus {
   error?: string;
 }
 
+/** The app's own /healthz on its host: can it serve reads, and writes, and if not why. */
+export interface AppHealth {
+  /** HTTP status, or 0 when nothing answered. */
+  code: number;
+  read: boolean;
+  write: boolean;
+  /** Why reads or writes fail, as the app says it. */
+  reason?: string;
+}
+
 export interface ServerStatus {
   roles: string[];
+  /** db hosts: whether the database server answers. */
+  database?: 'running' | 'not running';
+  app?: AppHealth;
   current?: string;
   rollbackTo?: string;
   releases?: string[];
@@ -47,20 +61,43 @@ async function read(input: StatusInput, h: HostSpec, cmd: Command): Promise<stri
   return (await runCommand(await input.connect(h), cmd, input.redactor)).stdout;
 }
 
+/** Parses /healthz's JSON (read/write sides); an answer without them counts as failing both. */
+export function appHealthOf(code: string, body: string): AppHealth {
+  let doc: { read?: { ok?: boolean; error?: string }; write?: { ok?: boolean; error?: string }; status?: string } = {};
+  try {
+    doc = JSON.parse(body) ?? {};
+  } catch {
+    // not JSON: Nginx's own error page, or nothing at all
+  }
+  const n = Number(code) || 0;
+  const read = doc.read?.ok === true;
+  const write = doc.write?.ok === true;
+  const reason = [!read && (doc.read?.error ?? (doc.status ? `status ${doc.status}` : n ? `HTTP ${n}` : 'no answer')), !write && doc.write?.error]
+    .filter((x): x is string => typeof x === 'string' && x !== '')
+    .join('; ');
+  return { code: n, read, write, ...(reason && { reason }) };
+}
+
 async function serverStatus(input: StatusInput, h: HostSpec): Promise<ServerStatus> {
   const s: ServerStatus = { roles: h.roles };
   if (hasRole(h, 'app')) {
     const list = parseReleaseList(await read(input, h, { kind: 'script', script: LIST_RELEASES, describe: 'list the releases' }));
     Object.assign(s, { current: list.current, rollbackTo: previousRelease(list), releases: list.releases });
+    const res = await runCommand(await input.connect(h), { kind: 'exec', argv: appHealthCommand(input.inventory.app.port), okExitCodes: 'any' }, input.redactor);
+    const answer = parseHealthAnswer(res.stdout);
+    s.app = appHealthOf(answer.code, answer.body);
   }
-  if (hasRole(h, 'db-replica')) {
+  if (isDbHost(h)) {
     const d = dialectOf(input.inventory);
     const fact = mysqlStateFact(d.showReplicaStatus);
     // A fact: its exit code is data (the database not running), not a failure.
-    const res = await runCommand(await input.connect(h), { kind: 'script', script: fact.script, describe: 'read the replica status', okExitCodes: 'any' }, input.redactor);
+    const res = await runCommand(await input.connect(h), { kind: 'script', script: fact.script, describe: 'read the database state', okExitCodes: 'any' }, input.redactor);
     const state = fact.parse(res.stdout, res.exitCode);
+    s.database = state.up ? 'running' : 'not running';
     const r = state.replica;
-    if (!state.up) s.replication = 'database not running';
+    if (!hasRole(h, 'db-replica')) {
+      // the primary: no replication of its own to show
+    } else if (!state.up) s.replication = 'database not running';
     else if (Object.keys(r).length === 0) s.replication = 'not configured';
     else {
       const lag = r[d.status.lag];

@@ -13,6 +13,7 @@ import { failureText, runCommand } from '../engine/commands.ts';
 import { expireAfter } from '../ssh/deadline.ts';
 import { VerificationError } from '../errors.ts';
 import { httpGet } from './http.ts';
+import { appHealthCommand, parseHealthAnswer } from './health.ts';
 import { parseStatCsv, STAT_COMMAND } from './haproxy.ts';
 import { closeDb, openDb, row, scalar, type Db } from './database.ts';
 import { addressesCommand, holdsAddress } from '../facts/address.ts';
@@ -24,7 +25,7 @@ export interface VerifyInput {
   redactor: Redactor;
   connect(host: HostSpec): Promise<Connection>;
   emit: CheckSink;
-  /** Replica lag above this fails the check (seconds). */
+  /** Replica lag above this fails the check (seconds); default the inventory's db.max_replica_lag. */
   maxLagSeconds?: number;
   /** Requests sent through each load balancer. */
   requests?: number;
@@ -130,15 +131,10 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
 
   for (const h of input.hosts.filter((x) => hasRole(x, 'app'))) {
     await run('the app answers its health endpoint', h.name, async () => {
-      // curl failing (nothing listens) is an answer: the output is read whatever the exit code.
-      const res = await exec(h, {
-        kind: 'exec',
-        argv: ['curl', '-sS', '--max-time', '3', '-o', '/dev/stdout', '-w', '\n%{http_code}', `http://127.0.0.1:${inv.app.port}/healthz`],
-        okExitCodes: 'any',
-      });
-      const lines = res.stdout.trimEnd().split('\n');
-      const code = lines.pop();
-      return { ok: code === '200', figure: `HTTP ${code || 'no answer'}`, detail: code === '200' ? undefined : lines.join('\n') || res.stderr.trim() };
+      // /healthz answers 200 only when reads and writes both work.
+      const res = await exec(h, { kind: 'exec', argv: appHealthCommand(inv.app.port), okExitCodes: 'any' });
+      const { code, body } = parseHealthAnswer(res.stdout);
+      return { ok: code === '200', figure: `HTTP ${code || 'no answer'}`, detail: code === '200' ? undefined : body || res.stderr.trim() };
     });
   }
 
@@ -152,7 +148,7 @@ async function verifyReplication(input: VerifyInput, run: (c: string, h: string 
   const primary = primaryOf(inv);
   const replicas = input.hosts.filter((h) => hasRole(h, 'db-replica'));
   if (replicas.length === 0) return;
-  const maxLag = input.maxLagSeconds ?? 10;
+  const maxLag = input.maxLagSeconds ?? inv.db.maxReplicaLagSeconds;
   const canaryMs = input.canaryTimeoutMs ?? 10_000;
   const { openDb } = input.io ?? REAL_IO;
   let pdb: Db | undefined;

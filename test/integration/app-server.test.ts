@@ -98,15 +98,20 @@ function request(port: number, method: string, urlPath: string, body?: string, h
   });
 }
 
-test('GET /healthz answers 503 naming both failing checks when no database is reachable', async () => {
+test('GET /healthz answers 503 naming both failing sides, read and write, when no database is reachable', async () => {
   const app = await startApp({ APP_SERVER_NAME: 'web-test-1' });
   try {
     const r = await request(app.port, 'GET', '/healthz');
     assert.is(r.status, 503);
     assert.is(r.json.status, 'error');
-    assert.equal(r.json.checks, { primary: 'error', local: 'error' });
-    assert.match(r.json.errors.primary, /ECONNREFUSED/);
-    assert.match(r.json.errors.local, /ECONNREFUSED/);
+    assert.is(r.json.read.ok, false);
+    assert.is(r.json.write.ok, false);
+    assert.match(r.json.write.error, /^the primary database is unavailable: .*ECONNREFUSED/);
+    assert.match(r.json.read.error, /^the local database is unavailable: .*ECONNREFUSED/);
+    const read = await request(app.port, 'GET', '/healthz/read');
+    assert.is(read.status, 503);
+    assert.is(read.json.read.ok, false);
+    assert.is(read.json.write, undefined, '/healthz/read does not wait on the primary');
     assert.is(r.json.server, 'web-test-1');
     assert.is(r.json.version, PKG_VERSION);
     assert.is(r.headers['x-app-server'], 'web-test-1');
@@ -125,9 +130,8 @@ test('GET /healthz reports a hung database as a timeout', async () => {
   try {
     const r = await request(app.port, 'GET', '/healthz');
     assert.is(r.status, 503);
-    assert.equal(r.json.checks, { primary: 'error', local: 'error' });
-    assert.match(r.json.errors.local, /timed out/);
-    assert.match(r.json.errors.primary, /ECONNREFUSED/);
+    assert.match(r.json.read.error, /timed out/);
+    assert.match(r.json.write.error, /ECONNREFUSED/);
   } finally {
     await stop(app);
     await hung.close();
@@ -170,7 +174,7 @@ test('/visits answers 503 JSON when the databases are down, 400 on bad input', a
   try {
     const post = await request(app.port, 'POST', '/visits', JSON.stringify({ note: 'hello' }), { 'Content-Type': 'application/json' });
     assert.is(post.status, 503);
-    assert.is(post.json.error, 'primary database unavailable');
+    assert.is(post.json.error, 'writes are unavailable: the primary database is unavailable');
     assert.match(post.json.message, /ECONNREFUSED/);
 
     const form = await request(app.port, 'POST', '/visits', 'note=hi', { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'text/html' });

@@ -96,7 +96,7 @@ async function untilBackend(lb: string, status: RegExp): Promise<void> {
   await until(`web-02 ${status} in ${lb}'s HAProxy`, async () => {
     seen = await backendStatus(lb);
     return status.test(seen['web-02'] ?? '') || undefined;
-  }, { timeoutMs: 20_000, seen: () => JSON.stringify(seen) });
+  }, { timeoutMs: 40_000, seen: () => JSON.stringify(seen) });
 }
 
 /**
@@ -127,39 +127,54 @@ test('the stack as built passes every check (the baseline each case departs from
   verifyPasses();
 });
 
-test('replication stopped (STOP SLAVE), the primary written since: threads, lag, GTID and canary fail', async () => {
+/**
+ * What a replica that cannot serve reads fails besides its replication checks: its app's /healthz
+ * (read side), so both load balancers take it out and never reach it.
+ */
+const OUT_OF_ROTATION: Label[] = ['web-02 app', 'web-01 backends', 'web-02 backends', 'web-01 http', 'web-02 http'];
+
+test('replication stopped (STOP SLAVE), the primary written since: threads, lag, GTID and canary fail, and the replica leaves rotation', async () => {
   await sql('web-02', 'STOP SLAVE');
   await sql('web-01', 'INSERT INTO faults.t VALUES (1)');
-  const checks = verifyFails(['web-02 threads', 'web-02 lag', 'web-02 gtid', 'web-02 canary']);
+  for (const lb of HOSTS) await untilBackend(lb, /^DOWN/);
+  const checks = verifyFails(['web-02 threads', 'web-02 lag', 'web-02 gtid', 'web-02 canary', ...OUT_OF_ROTATION]);
+  assert.match(checks.get('web-02 app')!.detail ?? '', /replication: the SQL thread is stopped/);
   assert.is(checks.get('web-02 threads')!.figure, 'IO No, SQL No');
   assert.is(checks.get('web-02 lag')!.figure, 'lag unknown');
   assert.is(checks.get('web-02 gtid')!.detail, 'timed out after 10 s');
   assert.is(checks.get('web-02 canary')!.figure, 'canary not seen');
   await sql('web-02', 'START SLAVE');
+  await untilBackInRotation();
   verifyPasses();
 });
 
-test('the replica SQL thread in error (a conflicting row): threads fail with the error, and what depends on them', async () => {
+test('the replica SQL thread in error (a conflicting row): threads fail with the error, and what depends on them; it leaves rotation', async () => {
   // The row is written on the replica alone (not logged), then the same key on the primary.
   await sql('web-02', 'SET SESSION sql_log_bin = 0; INSERT INTO faults.t VALUES (2)');
   await sql('web-01', 'INSERT INTO faults.t VALUES (2)');
   await until('the replica SQL thread to stop on the duplicate key', async () => ((await replicaStatus()).Last_SQL_Errno === '1062' ? true : undefined));
-  const checks = verifyFails(['web-02 threads', 'web-02 lag', 'web-02 gtid', 'web-02 canary']);
+  for (const lb of HOSTS) await untilBackend(lb, /^DOWN/);
+  const checks = verifyFails(['web-02 threads', 'web-02 lag', 'web-02 gtid', 'web-02 canary', ...OUT_OF_ROTATION]);
   assert.is(checks.get('web-02 threads')!.figure, 'IO Yes, SQL No');
   assert.match(checks.get('web-02 threads')!.detail ?? '', /Duplicate entry '2'/);
   await sql('web-02', 'SET SESSION sql_log_bin = 0; DELETE FROM faults.t WHERE id = 2; START SLAVE SQL_THREAD');
+  await untilBackInRotation();
   verifyPasses();
 });
 
-test('a lagging replica (delayed by an hour): lag over the limit, GTID and canary fail, the threads still run', async () => {
+test('a lagging replica (delayed by an hour): lag over the limit, GTID and canary fail, the threads still run; over db.max_replica_lag it leaves rotation', async () => {
   await sql('web-02', 'STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 3600; START SLAVE');
   await sql('web-01', 'INSERT INTO faults.t VALUES (3)');
   await until('the replica to fall 3 s behind', async () => (Number((await replicaStatus()).Seconds_Behind_Master) >= 3 ? true : undefined));
-  const checks = verifyFails(['web-02 lag', 'web-02 gtid', 'web-02 canary'], ['--max-lag', '2']);
+  // Past the inventory's limit (10 s) its app stops serving reads: wait for that, not for a time.
+  for (const lb of HOSTS) await untilBackend(lb, /^DOWN/);
+  const checks = verifyFails(['web-02 lag', 'web-02 gtid', 'web-02 canary', ...OUT_OF_ROTATION], ['--max-lag', '2']);
+  assert.match(checks.get('web-02 app')!.detail ?? '', /over the limit of 10 s/);
   assert.match(checks.get('web-02 lag')!.figure, /^lag \d+ s \(limit 2 s\)$/);
   assert.ok(Number(/lag (\d+)/.exec(checks.get('web-02 lag')!.figure)![1]) >= 3);
   assert.is(checks.get('web-02 threads')!.figure, 'IO Yes, SQL Yes');
   await sql('web-02', 'STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 0; START SLAVE');
+  await untilBackInRotation();
   verifyPasses(['--max-lag', '2']);
 });
 

@@ -116,7 +116,7 @@ test('every verb lists the exit codes in its --help, and --help exits 0', async 
     const s = streams();
     const code = await main([...verb, '--help'], { ...s.io, env: {} });
     assert.is(code, 0, verb.join(' '));
-    assert.match(s.stdout.text, /Exit codes:\n  0 +success\n  1 +a change or check failed on a host.*\n  2 +plan: changes to apply\n  3 +a host could not be reached or authenticated.*\n  4 +invalid input.*\n  75 +another tandem run holds a host's run lock.*\n  130 +interrupted/, verb.join(' '));
+    assert.match(s.stdout.text, /Exit codes:\n  0 +success\n  1 +a change or check failed on a host.*\n  2 +plan: changes to apply\n  3 +a host could not be reached or authenticated.*\n  4 +invalid input.*\n  5 +status: degraded.*\n  6 +status: down.*\n  75 +another tandem run holds a host's run lock.*\n  130 +interrupted/, verb.join(' '));
   }
 });
 

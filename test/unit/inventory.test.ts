@@ -87,6 +87,7 @@ test('a valid inventory loads with its defaults and absolute paths', async () =>
   assert.is(got.app.entry, 'src/server.js');
   assert.is(got.db.name, 'app');
   assert.is(got.db.user, 'app');
+  assert.is(got.db.maxReplicaLagSeconds, 10);
   assert.equal(got.apt, { proxy: undefined, cacheValidSeconds: 3600, lockWaitSeconds: 120 });
   assert.is(got.timezone, 'Etc/UTC');
   assert.is(got.secretsFile, path.join(dir, 'prod.secrets.yml'));
@@ -276,6 +277,16 @@ hosts: {}
     name: 'a shared address without its prefix, and a bad router id',
     yaml: inv(TWO, 'lb: { mode: active-passive, vip: 203.0.113.10, interface: eth0, router_id: 300 }\n'),
     expected: ['lb.vip: must be an address with prefix, such as 10.0.0.10/24', 'lb.router_id: must be a whole number from 1 to 255'],
+  },
+  {
+    name: 'a replica lag limit that is not a whole number of seconds',
+    yaml: inv(TWO, 'db: { max_replica_lag: 2.5 }\n'),
+    expected: ['db.max_replica_lag: must be a whole number of seconds'],
+  },
+  {
+    name: 'a replica lag limit of zero',
+    yaml: inv(TWO, 'db: { max_replica_lag: 0 }\n'),
+    expected: ['db.max_replica_lag: must be at least 1 second'],
   },
   {
     name: 'an address that is not IPv4',

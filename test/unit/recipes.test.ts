@@ -211,6 +211,20 @@ test('recipes: a replica replicates from the primary as the account the primary 
   assert.not.match(sqlOf(op(work.get('db-01')!, 'mysql account tandem_repl@10.0.0.32').plan({ get: fresh })), /sql_log_bin/);
 });
 
+test('recipes: on a replica host the app account may read the replica status (its read health), on the primary it may not', () => {
+  for (const engine of ['mariadb', 'mysql'] as const) {
+    const inv = load('two servers (the default)', engine);
+    const work = buildWork(inv, inv.hosts, secrets, RECIPES, release);
+    const fresh = <T>() => ({ exists: false }) as T;
+    const monitor = engine === 'mariadb' ? /GRANT BINLOG MONITOR, SLAVE MONITOR ON \*\.\* TO/ : /GRANT REPLICATION CLIENT ON \*\.\* TO/;
+    const onReplica = sqlOf(op(work.get('web-02')!, `mysql account ${inv.db.user}@10.0.0.12`).plan({ get: fresh }));
+    assert.match(onReplica, monitor, engine);
+    assert.match(onReplica, /SET SESSION sql_log_bin = 0;/);
+    const onPrimary = sqlOf(op(work.get('web-01')!, `mysql account ${inv.db.user}@10.0.0.12`).plan({ get: fresh }));
+    assert.not.match(onPrimary, /MONITOR|REPLICATION CLIENT/, engine);
+  }
+});
+
 test('recipes: without a release the app is not built; --recipe picks recipes but the platform check stays', () => {
   const inv = load('two servers (the default)');
   const noRelease = buildWork(inv, inv.hosts, secrets, RECIPES);

@@ -13,6 +13,7 @@ import { addressesCommand } from '../../src/facts/address.ts';
 import { mysqlStateFact } from '../../src/facts/mysql.ts';
 import { dialectFor } from '../../src/ops/mysql/dialect.ts';
 import { ExecOnlyConnection } from '../fixtures/fake-fleet.ts';
+import { appHealthCommand } from '../../src/verify/health.ts';
 
 test('status table: releases, replication, state per load balancer; errors and the shared address said plainly', () => {
   const st: StackStatus = {
@@ -59,6 +60,8 @@ const slaveStatus = (io: string, sql: string, lag: string, sqlError = '') => `**
 
 interface Recorded {
   releases: string;
+  /** curl's output for /healthz (body, then the code); default: healthy. */
+  health?: string;
   replica?: string;
   stat?: string;
   addresses?: string;
@@ -81,6 +84,7 @@ class RecordedConnection extends ExecOnlyConnection {
     const text = req.script ?? shellJoin(req.argv ?? []);
     const ok = (stdout: string): ExecResult => ({ exitCode: 0, stdout, stderr: '', durationMs: 1 });
     if (text === LIST_RELEASES) return ok(this.rec.releases);
+    if (text === shellJoin(appHealthCommand(3000))) return ok(this.rec.health ?? healthz(200, { read: { ok: true }, write: { ok: true } }));
     if (text === stateScript && this.rec.replica !== undefined) {
       // The state script exits 3 when the server does not answer `SELECT 1`.
       if (this.rec.replica === 'down') return { exitCode: 3, stdout: '', stderr: "ERROR 2002 (HY000): Can't connect to local server through socket", durationMs: 1 };
@@ -92,8 +96,10 @@ class RecordedConnection extends ExecOnlyConnection {
   }
 }
 
+const healthz = (code: number, body: object) => `${JSON.stringify({ status: 'x', ...body })}\n${code}`;
+
 const HEALTHY: Record<string, Recorded> = {
-  'web-01': { releases: RELEASES, stat: stat({ 'web-01': 'UP', 'web-02': 'UP', 'web-03': 'UP' }), addresses: ipAddr('10.0.0.11', '10.0.0.10') },
+  'web-01': { releases: RELEASES, replica: '', stat: stat({ 'web-01': 'UP', 'web-02': 'UP', 'web-03': 'UP' }), addresses: ipAddr('10.0.0.11', '10.0.0.10') },
   'web-02': { releases: RELEASES, replica: slaveStatus('Yes', 'Yes', '0'), stat: stat({ 'web-01': 'UP', 'web-02': 'UP', 'web-03': 'UP' }), addresses: ipAddr('10.0.0.12') },
   'web-03': { releases: RELEASES, replica: slaveStatus('Yes', 'Yes', '0') },
 };
@@ -114,7 +120,10 @@ function gather(recorded: Record<string, Recorded | 'unreachable'>) {
 
 test('status gather: a healthy stack: releases, rollback target, replication, every backend UP, the shared address on web-01', async () => {
   const st = await gather(HEALTHY);
-  assert.equal(st.servers['web-01'], { roles: ['lb', 'web', 'app', 'db-primary'], current: '1.0.1-bbb', rollbackTo: '1.0.0-aaa', releases: ['1.0.1-bbb', '1.0.0-aaa'], holdsSharedAddress: true });
+  assert.equal(st.servers['web-01'], {
+    roles: ['lb', 'web', 'app', 'db-primary'], current: '1.0.1-bbb', rollbackTo: '1.0.0-aaa', releases: ['1.0.1-bbb', '1.0.0-aaa'],
+    app: { code: 200, read: true, write: true }, database: 'running', holdsSharedAddress: true,
+  });
   for (const r of ['web-02', 'web-03']) assert.equal(st.servers[r]!.replication, { io: 'Yes', sql: 'Yes', lagSeconds: 0 }, r);
   assert.is(st.servers['web-02']!.holdsSharedAddress, false);
   assert.is(st.servers['web-03']!.holdsSharedAddress, undefined, 'web-03 is no load balancer');
@@ -137,6 +146,17 @@ test('status gather: a replica lagging, one with replication not configured, one
   const st = await gather({ ...HEALTHY, 'web-02': { ...HEALTHY['web-02']!, replica: '' }, 'web-03': { releases: RELEASES, replica: 'down' } });
   assert.is(st.servers['web-02']!.replication, 'not configured');
   assert.is(st.servers['web-03']!.replication, 'database not running');
+});
+
+test('status gather: the primary database stopped, the replica app serving reads only: the database state and each app\'s read/write health', async () => {
+  const writesDown = healthz(503, { read: { ok: true }, write: { ok: false, error: 'the primary database is unavailable: connect ECONNREFUSED' } });
+  const st = await gather({ ...HEALTHY, 'web-01': { ...HEALTHY['web-01']!, replica: 'down', health: healthz(503, { read: { ok: false, error: 'the local database is unavailable' }, write: { ok: false } }) }, 'web-02': { ...HEALTHY['web-02']!, health: writesDown } });
+  assert.is(st.servers['web-01']!.database, 'not running');
+  assert.is(st.servers['web-01']!.replication, undefined, 'the primary has no replication row');
+  assert.equal(st.servers['web-01']!.app, { code: 503, read: false, write: false, reason: 'the local database is unavailable' });
+  assert.equal(st.servers['web-02']!.app, { code: 503, read: true, write: false, reason: 'the primary database is unavailable: connect ECONNREFUSED' });
+  const rows = renderStatus(st, ['web-01', 'web-02', 'web-03'], ['web-01', 'web-02']).split('\n');
+  assert.match(rows.find((r) => r.startsWith('web-01'))!, /\sdatabase not running\s/);
 });
 
 test('status gather: a backend DOWN in one HAProxy is shown there, as each load balancer sees it', async () => {

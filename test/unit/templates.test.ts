@@ -72,7 +72,7 @@ test('every template in templates/ is rendered by a recipe here (a new one needs
 });
 
 test('app.env, read as systemd reads an EnvironmentFile, gives the password exactly, and no HTML entity', () => {
-  for (const [host, local] of [['web-01', '10.0.0.11'], ['web-02', '10.0.0.12']] as const) {
+  for (const [host, local, replica] of [['web-01', '10.0.0.11', '0'], ['web-02', '10.0.0.12', '1']] as const) {
     const text = on(host, '/etc/tandem/app.env');
     assert.equal(parseEnvFile(text), {
       APP_HOST: '127.0.0.1',
@@ -82,12 +82,14 @@ test('app.env, read as systemd reads an EnvironmentFile, gives the password exac
       DB_PRIMARY_PORT: '3306',
       DB_LOCAL_HOST: local,
       DB_LOCAL_PORT: '3306',
+      DB_LOCAL_IS_REPLICA: replica,
+      DB_MAX_REPLICA_LAG: '10',
       DB_NAME: 'app_db',
       DB_USER: 'app_user',
       DB_PASSWORD: SPECIAL_PASSWORDS.db_app_password,
     });
     assert.not.match(text, /&amp;|&lt;|&gt;|&#34;|&#39;/);
-    assert.is(text.split('\n').filter(Boolean).length, 11, 'one line per variable plus the comment');
+    assert.is(text.split('\n').filter(Boolean).length, 13, 'one line per variable plus the comment');
   }
 });
 
@@ -127,6 +129,8 @@ test('HAProxy: frontend port, balance and one server line per web host, as HAPro
   ]);
   assert.ok(lines.some((w) => w.join(' ') === 'bind *:80'));
   assert.ok(lines.some((w) => w.join(' ') === 'balance roundrobin'));
+  // The check asks whether the server can serve reads: writes down keeps it in rotation.
+  assert.ok(lines.some((w) => w.join(' ') === 'option httpchk GET /healthz/read'));
 });
 
 test('keepalived: router id, peers and the shared address, as keepalived splits them', () => {

@@ -36,6 +36,13 @@ function msFrom(value, fallback, name) {
   return n;
 }
 
+function secondsFrom(value, fallback, name) {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number of seconds, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 /** Version: env APP_VERSION, else the VERSION file of the release, else package.json's version. */
 export function readVersion(env = process.env, appDir = APP_DIR) {
   if (env.APP_VERSION) return env.APP_VERSION.trim();
@@ -80,21 +87,24 @@ export function loadConfig(env = process.env, appDir = APP_DIR) {
     shutdownTimeoutMs: msFrom(env.APP_SHUTDOWN_TIMEOUT_MS, 10000, 'APP_SHUTDOWN_TIMEOUT_MS'),
     startDelayMs: msFrom(env.APP_START_DELAY_MS ?? startDelayFromFile(appDir), 0, 'APP_START_DELAY_MS'),
     db: {
+      // On a replica host the local database must replicate: read health then asks it how.
+      localIsReplica: env.DB_LOCAL_IS_REPLICA === '1',
+      maxReplicaLagSeconds: secondsFrom(env.DB_MAX_REPLICA_LAG, 10, 'DB_MAX_REPLICA_LAG'),
       primary: { host: env.DB_PRIMARY_HOST || localHost, port: portFrom(env.DB_PRIMARY_PORT, 3306, 'DB_PRIMARY_PORT'), ...common },
       local: { host: localHost, port: localPort, ...common },
     },
   };
 }
 
-function createDbPool(db) {
+function createDbPool(db, connectionLimit = 4) {
   return mysql.createPool({
     host: db.host,
     port: db.port,
     user: db.user,
     password: db.password,
     database: db.database,
-    connectionLimit: 4,
-    maxIdle: 4,
+    connectionLimit,
+    maxIdle: connectionLimit,
     idleTimeout: 60000,
     queueLimit: 100,
     connectTimeout: 2000,
@@ -121,6 +131,38 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
+/** A field of SHOW REPLICA STATUS under either engine's name (MariaDB keeps Slave_/Master_). */
+const field = (row, ...names) => {
+  for (const n of names) if (row[n] !== undefined) return row[n];
+  return undefined;
+};
+
+/**
+ * Whether a replica may serve reads, from its SHOW REPLICA STATUS row (undefined: not configured)
+ * and whether the app reaches the primary itself. Pure. The IO thread retrying its connection
+ * ("Connecting") is tolerated only when the primary is unreachable from here too: then no newer
+ * data exists that the replica could be missing, and reads stay up; a reachable primary that the
+ * replica cannot follow (a refused password, say) leaves its lag unknown, so it serves no reads.
+ */
+export function replicaReadHealth(row, { maxLagSeconds, primaryReachable }) {
+  if (!row) return { ok: false, reason: 'replication is not configured on this replica' };
+  const io = String(field(row, 'Slave_IO_Running', 'Replica_IO_Running') ?? '?');
+  const sql = String(field(row, 'Slave_SQL_Running', 'Replica_SQL_Running') ?? '?');
+  const rawLag = field(row, 'Seconds_Behind_Master', 'Seconds_Behind_Source');
+  const lagSeconds = rawLag === null || rawLag === undefined || rawLag === '' || rawLag === 'NULL' ? null : Number(rawLag);
+  const ioError = field(row, 'Last_IO_Error') || '';
+  const sqlError = field(row, 'Last_SQL_Error') || '';
+  const base = { io, sql, lagSeconds, maxLagSeconds };
+  if (sql !== 'Yes') return { ...base, ok: false, reason: `the SQL thread is stopped${sqlError ? `: ${sqlError}` : ''}`, ...(sqlError && { error: sqlError }) };
+  if (io === 'Connecting' && primaryReachable === false) {
+    return { ...base, ok: true, reason: 'the primary cannot be reached: serving the data replicated before it went away', ...(ioError && { error: ioError }) };
+  }
+  if (io !== 'Yes') return { ...base, ok: false, reason: `the IO thread is ${io === 'No' ? 'stopped' : io}${ioError ? `: ${ioError}` : ''}`, ...(ioError && { error: ioError }) };
+  if (lagSeconds === null || !Number.isFinite(lagSeconds)) return { ...base, ok: false, reason: 'the lag is unknown' };
+  if (lagSeconds > maxLagSeconds) return { ...base, ok: false, reason: `the replica lags ${lagSeconds} s behind the primary, over the limit of ${maxLagSeconds} s` };
+  return { ...base, ok: true };
+}
+
 const escapeHtml = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 
 function visitRow(r) {
@@ -136,6 +178,9 @@ function visitRow(r) {
 export function createApp(config = loadConfig(), { log = (...a) => console.log('[app]', ...a) } = {}) {
   const primary = createDbPool(config.db.primary);
   const local = createDbPool(config.db.local);
+  // Health checks get connections of their own: under load they would otherwise queue behind the
+  // requests and time out, and the load balancers would take a busy but healthy server out.
+  const health = { primary: createDbPool(config.db.primary, 2), local: createDbPool(config.db.local, 2) };
   let stopping = false;
   let schemaReady = false;
   let inFlight = 0;
@@ -177,12 +222,12 @@ export function createApp(config = loadConfig(), { log = (...a) => console.log('
     });
   }
 
-  async function check(pool, name) {
+  async function check(pool, name, sql = 'SELECT 1') {
     try {
-      await withTimeout(pool.query({ sql: 'SELECT 1', timeout: config.healthTimeoutMs }), config.healthTimeoutMs, `${name} SELECT 1`);
-      return null;
+      const [rows] = await withTimeout(pool.query({ sql, timeout: config.healthTimeoutMs }), config.healthTimeoutMs, `${name} ${sql}`);
+      return { error: null, rows };
     } catch (err) {
-      return errorText(err);
+      return { error: errorText(err), rows: null };
     }
   }
 
@@ -190,16 +235,45 @@ export function createApp(config = loadConfig(), { log = (...a) => console.log('
     return config.forceFailHealth || fs.existsSync(path.join(config.appDir, 'FAIL_HEALTH'));
   }
 
-  async function healthz(res) {
+  /** Writes need the primary answering and writable. */
+  async function writeHealth() {
+    const p = await check(health.primary, 'primary', 'SELECT @@GLOBAL.read_only AS ro');
+    if (p.error) return { ok: false, error: `the primary database is unavailable: ${p.error}` };
+    if (Number(p.rows?.[0]?.ro) === 1) return { ok: false, error: 'the primary database is read-only' };
+    return { ok: true };
+  }
+
+  /** Reads need the local database answering and, on a replica, replication running within the lag limit. */
+  async function readHealth() {
+    // On a replica, reading its status is the round trip that proves the database answers.
+    const st = await check(health.local, 'local', config.db.localIsReplica ? 'SHOW REPLICA STATUS' : 'SELECT 1');
+    if (st.error) return { read: { ok: false, error: `the local database is unavailable: ${st.error}` } };
+    if (!config.db.localIsReplica) return { read: { ok: true } };
+    const row = st.rows?.[0];
+    const io = row ? String(field(row, 'Slave_IO_Running', 'Replica_IO_Running')) : undefined;
+    // Only a replica retrying its connection needs to know whether the primary is reachable at all.
+    const primaryReachable = io === 'Connecting' ? !(await check(health.primary, 'primary')).error : undefined;
+    const replication = replicaReadHealth(row, { maxLagSeconds: config.db.maxReplicaLagSeconds, primaryReachable });
+    return { read: replication.ok ? { ok: true } : { ok: false, error: `replication: ${replication.reason}` }, replication };
+  }
+
+  /**
+   * GET /healthz: 200 only when reads and writes both work. GET /healthz/read (the load
+   * balancers' check): 200 while this server can serve reads; it never waits on the primary
+   * unless the replica is retrying its connection to it. Both bodies say which side failed.
+   */
+  async function healthz(res, { readOnly }) {
     if (forcedFailure()) return sendJson(res, 503, { status: 'failing', checks: { forced: 'FAIL_HEALTH' }, ...identity() });
     if (stopping) return sendJson(res, 503, { status: 'stopping', checks: { shutdown: 'in progress' }, ...identity() });
-    const [p, l] = await Promise.all([check(primary, 'primary'), check(local, 'local')]);
-    const checks = { primary: p ? 'error' : 'ok', local: l ? 'error' : 'ok' };
-    if (!p && !l) return sendJson(res, 200, { status: 'ok', checks, ...identity() });
-    const errors = {};
-    if (p) errors.primary = p;
-    if (l) errors.local = l;
-    return sendJson(res, 503, { status: 'error', checks, errors, ...identity() });
+    const [r, write] = await Promise.all([readHealth(), readOnly ? undefined : writeHealth()]);
+    const body = {
+      read: r.read,
+      ...(write && { write }),
+      ...(r.replication && { replication: r.replication }),
+    };
+    const ok = r.read.ok && (readOnly || write.ok);
+    const status = r.read.ok && write?.ok !== false ? 'ok' : r.read.ok ? 'read-only' : 'error';
+    return sendJson(res, ok ? 200 : 503, { status, ...body, ...identity() });
   }
 
   /** Latest visits + count from the LOCAL database (the replica on a replica host). */
@@ -285,7 +359,7 @@ export function createApp(config = loadConfig(), { log = (...a) => console.log('
       const [result] = await primary.query('INSERT INTO visits (created_at, server, note) VALUES (UTC_TIMESTAMP(3), ?, ?)', [config.serverName, note]);
       id = Number(result.insertId);
     } catch (err) {
-      return sendJson(res, 503, { error: 'primary database unavailable', message: errorText(err), ...identity() });
+      return sendJson(res, 503, { error: 'writes are unavailable: the primary database is unavailable', message: errorText(err), ...identity() });
     }
     if ((req.headers.accept || '').includes('text/html')) {
       return send(res, 303, `See /\n`, 'text/plain; charset=utf-8', { Location: '/' });
@@ -342,7 +416,8 @@ export function createApp(config = loadConfig(), { log = (...a) => console.log('
     const p = url.pathname;
     const allow = (methods) => sendJson(res, 405, { error: 'method not allowed' }, { Allow: methods });
     if (p === '/') return method === 'GET' ? index(res) : allow('GET, HEAD');
-    if (p === '/healthz') return method === 'GET' ? healthz(res) : allow('GET, HEAD');
+    if (p === '/healthz') return method === 'GET' ? healthz(res, { readOnly: false }) : allow('GET, HEAD');
+    if (p === '/healthz/read') return method === 'GET' ? healthz(res, { readOnly: true }) : allow('GET, HEAD');
     if (p === '/version') return method === 'GET' ? send(res, 200, config.version + '\n', 'text/plain; charset=utf-8') : allow('GET, HEAD');
     if (p === '/visits') {
       if (method === 'GET') return listVisits(res, url);
@@ -402,7 +477,7 @@ export function createApp(config = loadConfig(), { log = (...a) => console.log('
       await closed;
       clearTimeout(timer);
       clearInterval(idleSweep);
-      await withTimeout(Promise.allSettled([primary.end(), local.end()]), 1000, 'closing db pools').catch((err) => log(errorText(err)));
+      await withTimeout(Promise.allSettled([primary.end(), local.end(), health.primary.end(), health.local.end()]), 1000, 'closing db pools').catch((err) => log(errorText(err)));
       log(timedOut ? 'stopped (after timeout)' : 'stopped cleanly');
     })();
     return shutdownPromise;

@@ -10,6 +10,6 @@ export function registerVerify(program: Command, ctx: CliContext): void {
     program
       .command('verify')
       .description('prove the stack works end to end: load balancers, backends, app health, replication with a canary row')
-      .option('--max-lag <seconds>', 'replica lag above this fails', seconds, 10),
+      .option('--max-lag <seconds>', "replica lag above this fails (default: the inventory's db.max_replica_lag, 10)", seconds),
   ).action(action(ctx, async (opts: VerifyOptions) => (await import('../verify.ts')).runVerify(opts, ctx)));
 }

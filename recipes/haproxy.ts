@@ -13,11 +13,16 @@ export const haproxy: Recipe = {
   packages: ({ host }) => (hasRole(host, 'lb') ? ['haproxy', 'socat'] : []),
   build({ inventory, host }) {
     if (!hasRole(host, 'lb')) return [];
-    const servers = inventory.hosts.filter((h) => hasRole(h, 'web')).map((h) => ({ name: h.name, address: h.address, port: NGINX_PORT }));
+    const webHosts = inventory.hosts.filter((h) => hasRole(h, 'web'));
+    const servers = webHosts.map((h) => ({ name: h.name, address: h.address, port: NGINX_PORT }));
     return [
       {
         phase: 'lb',
         needs: [{ phase: 'base' }],
+        // Start serving once the web servers have converged (their app and Nginx run), so apply
+        // does not end while HAProxy still counts its first failed checks of a server that came
+        // up after it; a web server that failed does not stop this load balancer's own config.
+        after: webHosts.map((h) => ({ phase: 'web' as const, host: h.name })),
         ops: [
           template({ path: HAPROXY_CONFIG, template: 'haproxy/haproxy.cfg.ejs', vars: { algorithm: inventory.lb.algorithm, servers, port: HTTP_PORT }, mode: '0644', notify: [RELOAD] }),
           service({ name: 'haproxy', validate: VALIDATE }),

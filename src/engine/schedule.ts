@@ -13,6 +13,8 @@ export interface Unit {
   handlers: Handler[];
   /** Units that must have finished without failing. */
   needs: string[];
+  /** Units that must have ended first, however they ended (order only: their failure skips nothing). */
+  after: string[];
   /** The check units of the other hosts: a failed check there stops this unit (nothing changes anywhere). */
   gate: string[];
 }
@@ -35,7 +37,7 @@ export function buildUnits(hosts: readonly string[], work: ReadonlyMap<string, r
     for (const phase of PHASES) {
       const parts = (work.get(host) ?? []).filter((w) => w.phase === phase);
       if (parts.length === 0) continue;
-      units.push({ key: unitKey(host, phase), host, phase, ops: parts.flatMap((w) => w.ops), handlers: parts.flatMap((w) => w.handlers ?? []), needs: [], gate: [] });
+      units.push({ key: unitKey(host, phase), host, phase, ops: parts.flatMap((w) => w.ops), handlers: parts.flatMap((w) => w.handlers ?? []), needs: [], after: [], gate: [] });
     }
   }
   const exists = new Set(units.map((u) => u.key));
@@ -47,14 +49,20 @@ export function buildUnits(hosts: readonly string[], work: ReadonlyMap<string, r
     const needs = new Set<string>();
     // The host's own check is needed like any earlier work.
     if (exists.has(unitKey(unit.host, 'check'))) needs.add(unitKey(unit.host, 'check'));
-    for (const ref of refs) {
+    const resolve = (ref: WorkRef, verb: string): string | undefined => {
       if (order(ref.phase) >= order(unit.phase)) {
-        throw new Error(`${unit.host}: ${unit.phase} work declares that it needs ${ref.host ?? unit.host}'s ${ref.phase} work, which is not an earlier phase`);
+        throw new Error(`${unit.host}: ${unit.phase} work declares that it ${verb} ${ref.host ?? unit.host}'s ${ref.phase} work, which is not an earlier phase`);
       }
       const key = unitKey(ref.host ?? unit.host, ref.phase);
-      if (exists.has(key)) needs.add(key);
+      return exists.has(key) ? key : undefined;
+    };
+    for (const ref of refs) {
+      const key = resolve(ref, 'needs');
+      if (key) needs.add(key);
     }
     unit.needs = [...needs];
+    const after = (work.get(unit.host) ?? []).filter((w) => w.phase === unit.phase).flatMap((w) => w.after ?? []);
+    unit.after = [...new Set(after.map((ref) => resolve(ref, 'comes after')).filter((k): k is string => k !== undefined && !needs.has(k)))];
   }
   return units;
 }
@@ -65,7 +73,7 @@ function earlierPhases(phase: Phase): WorkRef[] {
 
 /** The first of a host's waiting units (in phase order) whose needs have all settled, or undefined. */
 export function nextUnit(waiting: readonly Unit[], settled: ReadonlyMap<string, Settled>): Unit | undefined {
-  return waiting.find((u) => [...u.needs, ...u.gate].every((k) => settled.has(k)));
+  return waiting.find((u) => [...u.needs, ...u.after, ...u.gate].every((k) => settled.has(k)));
 }
 
 /** Why a unit whose needs have settled must be skipped, or undefined when it may run. */
@@ -85,7 +93,7 @@ export function skipReason(unit: Unit, settled: ReadonlyMap<string, Settled>): s
 
 /** The other hosts a unit needs work from: their changes may change what this host reads. */
 export function peerHostsOf(unit: Unit): string[] {
-  return [...new Set(unit.needs.map(hostOf).filter((h) => h !== unit.host))];
+  return [...new Set([...unit.needs, ...unit.after].map(hostOf).filter((h) => h !== unit.host))];
 }
 
 const hostOf = (key: string) => key.slice(0, key.lastIndexOf('/'));

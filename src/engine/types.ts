@@ -96,4 +96,10 @@ export interface HostWork {
    * earlier phase, so the needs cannot form a cycle. The check phase is a gate for all work.
    */
   needs?: WorkRef[];
+  /**
+   * Work that must have ended first, however it ended: order only. A load balancer starts
+   * serving after the web servers it sends to are up, but a web server that failed does not keep
+   * the load balancer's own configuration from converging. Earlier phases only, like needs.
+   */
+  after?: WorkRef[];
 }

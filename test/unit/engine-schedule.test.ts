@@ -140,6 +140,24 @@ test('next unit and skip reasons: a failure skips only what needs it, and says w
   }
 });
 
+test('after: order only — the load balancer waits for every web server\'s work to end, and runs even when one failed', () => {
+  const lb = (host: string, webs: string[]): HostWork => ({ phase: 'lb', ops: [], needs: [{ phase: 'base' }], after: webs.map((h) => ({ phase: 'web' as const, host: h })) });
+  const units = buildUnits(['a', 'b'], new Map([
+    ['a', [work('base'), work('web', [{ phase: 'base' }]), lb('a', ['a', 'b'])]],
+    ['b', [work('base'), work('web', [{ phase: 'base' }]), lb('b', ['a', 'b', 'gone'])]],
+  ]));
+  const a = units.find((u) => u.key === 'a/lb')!;
+  // Its own web work is ordered like the rest; a host outside the run is no one to wait for.
+  assert.equal({ needs: a.needs, after: a.after }, { needs: ['a/base'], after: ['a/web', 'b/web'] });
+  assert.equal(units.find((u) => u.key === 'b/lb')!.after, ['a/web', 'b/web']);
+  const waiting = (settled: Record<string, Settled>) => nextUnit(units.filter((u) => u.host === 'a' && !(u.key in settled)), new Map(Object.entries(settled)));
+  assert.is(waiting({ 'a/base': 'done', 'a/web': 'done' })?.key, undefined, 'b\'s web work has not ended: a\'s lb waits');
+  const next = waiting({ 'a/base': 'done', 'a/web': 'done', 'b/web': 'failed' });
+  assert.is(next?.key, 'a/lb', 'b\'s web work ended (failed): a\'s lb runs');
+  assert.is(skipReason(next!, new Map(Object.entries({ 'a/base': 'done', 'a/web': 'done', 'b/web': 'failed' }))), undefined, 'a failed web server skips no load balancer');
+  assert.throws(() => buildUnits(['h'], new Map([['h', [work('base'), { phase: 'db', ops: [], after: [{ phase: 'lb' }] }, work('lb')]]])), /h: db work declares that it comes after h's lb work, which is not an earlier phase/);
+});
+
 const fact = (id: string, dependsOn?: string[]): Fact<unknown> => ({ id, script: 'true', parse: () => undefined, ...(dependsOn ? { dependsOn } : {}) });
 
 test('stale facts: what a change invalidates, and every fact that depends on it, transitively', () => {

@@ -35,6 +35,12 @@ export interface VerifyInput {
   checkTimeoutSeconds?: number;
   /** How long the canary row may take to reach a replica; default 10 s. */
   canaryTimeoutMs?: number;
+  /**
+   * How long the rotation checks retry before failing; default 6 s. HAProxy puts a web server that
+   * just came up (an apply that restarted its app) back in rotation only after `rise 2` good
+   * checks a second apart: a verify run right after apply must not fail on that window.
+   */
+  rotationSettleMs?: number;
   /** How verify reaches HTTP and the databases: the real ones unless a test passes its own. */
   io?: VerifyIo;
 }
@@ -47,6 +53,16 @@ export interface VerifyIo {
 const REAL_IO: VerifyIo = { httpGet, openDb };
 
 type Check = () => Promise<{ figure: string; ok?: boolean; detail?: string }>;
+
+/** Run a check again (every 250 ms) while it fails, for at most `withinMs`; the last answer stands. */
+async function retriedFor(check: Check, withinMs: number): ReturnType<Check> {
+  const until = performance.now() + withinMs;
+  for (;;) {
+    const r = await check();
+    if (r.ok !== false || performance.now() >= until) return r;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
 
 export async function verify(input: VerifyInput): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
@@ -72,7 +88,8 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
   const n = input.requests ?? Math.max(6, webHosts.length * 4);
 
   for (const lb of input.hosts.filter((h) => hasRole(h, 'lb'))) {
-    await run('http through the load balancer reaches every web server', lb.name, async () => {
+    const settle = input.rotationSettleMs ?? 6000;
+    await run('http through the load balancer reaches every web server', lb.name, () => retriedFor(async () => {
       const seen = new Map<string, number>();
       const failures: string[] = [];
       for (let i = 0; i < n; i++) {
@@ -88,8 +105,8 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
         figure: `${n - failures.length}/${n} OK, answered by ${[...seen.keys()].sort().join(', ')}`,
         detail: ok ? undefined : [...failures.slice(0, 3), missing.length ? `never answered: ${missing.join(', ')}` : ''].filter(Boolean).join('; '),
       };
-    });
-    await run('every backend is UP in HAProxy', lb.name, async () => {
+    }, settle));
+    await run('every backend is UP in HAProxy', lb.name, () => retriedFor(async () => {
       const res = await exec(lb, { kind: 'exec', argv: STAT_COMMAND });
       const servers = parseStatCsv(res.stdout).filter((s) => s.backend === HAPROXY_BACKEND);
       const up = servers.filter((s) => s.status.startsWith('UP'));
@@ -99,7 +116,7 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
         figure: `${up.length}/${expected} backends UP`,
         detail: up.length === expected ? undefined : servers.map((s) => `${s.server} ${s.status}`).join(', '),
       };
-    });
+    }, settle));
   }
 
   const failover = inv.lb.failover;

@@ -132,6 +132,8 @@ async function verifyStack(stack: Stack, engine: 'mariadb' | 'mysql' = 'mariadb'
     connect: async (h) => new StackConnection(h, stack, inventory.app.port),
     emit: (r) => emitted.push(r),
     canaryTimeoutMs: 30,
+    // Retried for 300 ms: a stack that fails rotation fails it after retrying, not at once.
+    rotationSettleMs: 300,
     io,
   });
   assert.equal(emitted, results, 'every result is emitted as it comes');
@@ -252,6 +254,21 @@ test('broken: the replica refuses connections: one failure naming it, the replic
   const { results } = await verifyStack(stack);
   assert.equal(failing(results), [{ at: 'web-02: the replica accepts connections', figure: 'failed', detail: "Access denied for user 'tandem_verify'@'10.0.0.11'" }]);
   assert.not.ok(results.some((r) => r.check === 'the replica is read-only'), 'no replica check claims a result');
+});
+
+
+test('a web server coming back in rotation while verify runs (HAProxy counting its rise checks) passes once it is UP; one that stays DOWN fails', async () => {
+  const coming = healthy();
+  coming.backends['web-01'] = 'DOWN';
+  const back = setTimeout(() => (coming.backends['web-01'] = 'UP'), 100);
+  const { results } = await verifyStack(coming, 'mariadb');
+  clearTimeout(back);
+  assert.equal(failing(results), []);
+
+  const staying = healthy();
+  staying.backends['web-01'] = 'DOWN';
+  const stays = failing((await verifyStack(staying, 'mariadb')).results).map((f) => f.at);
+  assert.ok(stays.includes('web-01: every backend is UP in HAProxy'), stays.join(', '));
 });
 
 test.run();

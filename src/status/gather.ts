@@ -11,6 +11,7 @@ import { LIST_RELEASES, parseReleaseList, previousRelease, SHOW_STAT } from '../
 import { parseStatCsv } from '../verify/haproxy.ts';
 import { addressesCommand, holdsAddress } from '../facts/address.ts';
 import { mysqlStateFact } from '../facts/mysql.ts';
+import { parseAlone } from '../engine/facts.ts';
 
 export interface ReplicationStatus {
   io: string;
@@ -58,7 +59,7 @@ async function serverStatus(input: StatusInput, h: HostSpec): Promise<ServerStat
     const fact = mysqlStateFact(d.showReplicaStatus);
     // A fact: its exit code is data (the database not running), not a failure.
     const res = await runCommand(await input.connect(h), { kind: 'script', script: fact.script, describe: 'read the replica status', okExitCodes: 'any' }, input.redactor);
-    const state = fact.parse(res.stdout, res.exitCode);
+    const state = parseAlone(fact, res.stdout, res.exitCode);
     const r = state.replica;
     if (!state.up) s.replication = 'database not running';
     else if (Object.keys(r).length === 0) s.replication = 'not configured';

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileFact, parseFileState, type FileState } from '../../src/facts/file.ts';
 import { parsePackages, packagesFact } from '../../src/facts/apt.ts';
 import { parseService, serviceFact } from '../../src/facts/service.ts';
-import { batchScript, newToken, splitBatch, uniqueFacts, FactCache } from '../../src/engine/facts.ts';
+import { batchScript, newToken, splitBatch, splitSections, uniqueFacts, FactCache } from '../../src/engine/facts.ts';
 import type { Fact } from '../../src/engine/types.ts';
 import { shellQuote } from '../../src/ssh/shell.ts';
 
@@ -116,7 +116,7 @@ function gatherLocally(facts: Fact<unknown>[]): { stdout: string; exitCode: numb
   const token = newToken();
   const res = spawnSync('sh', ['-c', batchScript(facts, token)], { encoding: 'utf8' });
   assert.is(res.status, 0, `batch script failed: ${res.stderr}`);
-  return splitBatch(res.stdout, facts.length, token);
+  return splitBatch(res.stdout, facts, token);
 }
 
 const raw = (id: string, script: string): Fact<string> => ({ id, script, parse: (s) => s });
@@ -179,14 +179,14 @@ test('batch: file facts read real files, directories, links and absences', () =>
   ]);
 });
 
-test('splitBatch: a section that is missing or never ended is an error, not a silent empty fact', () => {
+test('splitSections: a section that is missing or never ended is an error, not a silent empty fact', () => {
   const token = newToken();
   const two = spawnSync('sh', ['-c', batchScript([raw('a', 'echo a'), raw('b', 'echo b')], token)], { encoding: 'utf8' }).stdout;
-  assert.throws(() => splitBatch(two, 3, token), /fact section 2 is missing/);
+  assert.throws(() => splitSections(two, 3, token), /fact section 2 is missing/);
   const cut = two.slice(0, two.lastIndexOf(`${token} end 1`));
-  assert.throws(() => splitBatch(cut, 2, token), /fact section 1 did not finish/);
+  assert.throws(() => splitSections(cut, 2, token), /fact section 1 did not finish/);
   // Another run's token is not ours.
-  assert.throws(() => splitBatch(two, 2, newToken()), /fact section 0 is missing/);
+  assert.throws(() => splitSections(two, 2, newToken()), /fact section 0 is missing/);
 });
 
 test('uniqueFacts and FactCache: one reading per id; invalidation forgets only what it names', () => {

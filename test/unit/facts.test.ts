@@ -98,7 +98,7 @@ for (const [name, stdout, expected] of SERVICES) {
 test('serviceFact: asks systemctl for the four properties of that unit', () => {
   const f = serviceFact('nginx');
   assert.is(f.id, 'service:nginx');
-  assert.is(f.script, 'systemctl show -p LoadState -p UnitFileState -p ActiveState -p NeedDaemonReload nginx');
+  assert.is(f.script, 'systemctl show -p LoadState -p UnitFileState -p ActiveState -p NeedDaemonReload -- nginx');
 });
 
 // ---- batchScript + splitBatch, run for real -------------------------------------------------
@@ -176,6 +176,41 @@ test('batch: file facts read real files, directories, links and absences', () =>
     { exists: true, kind: 'directory', mode: '0750', owner, group },
     { exists: true, kind: 'symlink', mode: '0777', owner, group, target: '/srv/app/releases/7' },
     { exists: false },
+  ]);
+});
+
+/** systemd 257's answer for a unit, as `systemctl show` prints it (LoadState=not-found for an unknown one). */
+const unitBlock = (load: string, active: string, file: string) => `LoadState=${load}\nActiveState=${active}\nUnitFileState=${file}\nNeedDaemonReload=no\n`;
+
+test('batch: the service facts of a batch share ONE systemctl run; each reads its own unit, in order', () => {
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin, { recursive: true });
+  const calls = path.join(dir, 'systemctl-calls');
+  // A recording systemctl answering per unit, blocks separated by an empty line like systemd's.
+  fs.writeFileSync(
+    path.join(bin, 'systemctl'),
+    `#!/bin/sh\necho "$*" >> ${shellQuote(calls)}\nwhile [ "$1" != -- ]; do shift; done; shift\nsep=\nfor u; do printf "$sep"; sep='\\n'\n` +
+      `case $u in nginx) printf '${unitBlock('loaded', 'active', 'enabled')}';; mariadb) printf '${unitBlock('loaded', 'inactive', 'disabled')}';; *) printf '${unitBlock('not-found', 'inactive', '')}';; esac\ndone\n`,
+    { mode: 0o755 },
+  );
+  const facts: Fact<unknown>[] = [serviceFact('nginx'), raw('between', 'echo between'), serviceFact('no-such'), serviceFact('mariadb')];
+  const token = newToken();
+  const res = spawnSync('sh', ['-c', batchScript(facts, token)], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+  const got = splitBatch(res.stdout, facts, token).map((r, i) => facts[i]!.parse(r.stdout, r.exitCode));
+  assert.equal(got, [
+    { exists: true, enabled: true, active: true, needsDaemonReload: false },
+    'between\n',
+    { exists: false, enabled: false, active: false, needsDaemonReload: false },
+    { exists: true, enabled: false, active: false, needsDaemonReload: false },
+  ]);
+  assert.equal(fs.readFileSync(calls, 'utf8'), 'show -p LoadState -p UnitFileState -p ActiveState -p NeedDaemonReload -- nginx no-such mariadb\n');
+});
+
+test('systemctl probe: a run that failed as a whole (a unit name systemd refuses) knows no unit', () => {
+  const parts = [['nginx'], ['bad name!']];
+  assert.equal(serviceFact('nginx').shared!.probe.split('', 1, parts), [
+    { stdout: '', exitCode: 1 },
+    { stdout: '', exitCode: 1 },
   ]);
 });
 

@@ -214,6 +214,30 @@ test('systemctl probe: a run that failed as a whole (a unit name systemd refuses
   ]);
 });
 
+test('packagesFact: one dpkg-query for all, one apt-cache policy for the missing ones only', () => {
+  const bin = path.join(dir, 'apt-bin');
+  fs.mkdirSync(bin, { recursive: true });
+  const calls = path.join(dir, 'apt-calls');
+  fs.rmSync(calls, { force: true });
+  // dpkg-query knows nginx (installed) and curl (removed, config left); apt-cache knows curl
+  // and haproxy, and has no candidate for mysql-server; dpkg --audit finds nothing.
+  const tool = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/sh\necho "${name} $*" >> ${shellQuote(calls)}\n${body}`, { mode: 0o755 });
+  tool('dpkg-query', `printf 'pkg nginx install ok installed\\npkg curl deinstall ok config-files\\n'\n`);
+  tool(
+    'apt-cache',
+    `for p; do case $p in curl) printf 'curl:\\n  Installed: (none)\\n  Candidate: 8.14.1-2\\n';; haproxy) printf 'haproxy:\\n  Installed: (none)\\n  Candidate: 3.0.11-1\\n';; ` +
+      `mysql-server) printf 'mysql-server:\\n  Installed: (none)\\n  Candidate: (none)\\n';; esac; done\n`,
+  );
+  tool('dpkg', '');
+  const fact = packagesFact(['nginx', 'curl', 'haproxy', 'mysql-server', 'nosuchpkg']);
+  const res = spawnSync('sh', ['-c', fact.script], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+  const got = fact.parse(res.stdout, res.status ?? -1);
+  assert.equal([[...got.installed], [...got.available].sort(), got.dpkgInterrupted], [['nginx'], ['curl', 'haproxy'], false]);
+  const ran = fs.readFileSync(calls, 'utf8').split('\n');
+  assert.is(ran.filter((l) => l.startsWith('dpkg-query ')).length, 1);
+  assert.equal(ran.filter((l) => l.startsWith('apt-cache ')), ['apt-cache policy curl haproxy mysql-server nosuchpkg']);
+});
+
 test('splitSections: a section that is missing or never ended is an error, not a silent empty fact', () => {
   const token = newToken();
   const two = spawnSync('sh', ['-c', batchScript([raw('a', 'echo a'), raw('b', 'echo b')], token)], { encoding: 'utf8' }).stdout;

@@ -2,18 +2,40 @@
 // each section's exit code captured, so a no-op run costs one round trip per host.
 import { randomBytes } from 'node:crypto';
 import { sh } from '../ssh/shell.ts';
-import type { Fact, FactValues } from './types.ts';
+import type { Fact, FactValues, RawFact, SharedProbe } from './types.ts';
 
-export interface RawFact {
-  stdout: string;
-  exitCode: number;
+export type { RawFact };
+
+/** A section of a batch: one fact alone, or every fact of the batch that shares one probe. */
+interface Section {
+  facts: Fact<unknown>[];
+  probe?: SharedProbe;
 }
 
+/** The batch's sections, in the order of each section's first fact. */
+function batchSections(facts: readonly Fact<unknown>[]): Section[] {
+  const sections: Section[] = [];
+  const byProbe = new Map<string, Section>();
+  for (const f of facts) {
+    const probe = f.shared?.probe;
+    const joined = probe && byProbe.get(probe.key);
+    if (joined) joined.facts.push(f);
+    else {
+      const section: Section = { facts: [f], ...(probe && { probe }) };
+      if (probe) byProbe.set(probe.key, section);
+      sections.push(section);
+    }
+  }
+  return sections;
+}
+
+const partsOf = (s: Section) => s.facts.map((f) => f.shared!.part);
+
 export function batchScript(facts: readonly Fact<unknown>[], token: string): string {
-  const parts = facts.map((f, i) =>
+  const parts = batchSections(facts).map((s, i) =>
     [
       sh`printf '%s\\n' ${`${token} begin ${i}`}`,
-      `( ${f.script}\n) 2>/dev/null`,
+      `( ${s.probe ? s.probe.script(partsOf(s)) : s.facts[0]!.script}\n) 2>/dev/null`,
       sh`printf '\\n%s %s\\n' ${`${token} end ${i}`} "$?"`,
     ].join('\n'),
   );
@@ -24,8 +46,28 @@ export function newToken(): string {
   return `__tandem_${randomBytes(8).toString('hex')}`;
 }
 
-/** Split the batch's stdout back into one reading per fact. A section that never ended is an error. */
-export function splitBatch(stdout: string, count: number, token: string): RawFact[] {
+/** Split the batch's stdout back into one reading per fact, in the order of `facts` (those given to batchScript). */
+export function splitBatch(stdout: string, facts: readonly Fact<unknown>[], token: string): RawFact[] {
+  const sections = batchSections(facts);
+  const raw = splitSections(stdout, sections.length, token);
+  const byFact = new Map<Fact<unknown>, RawFact>();
+  sections.forEach((s, i) => {
+    const r = raw[i]!;
+    if (!s.probe) byFact.set(s.facts[0]!, r);
+    else s.probe.split(r.stdout, r.exitCode, partsOf(s)).forEach((p, j) => byFact.set(s.facts[j]!, p));
+  });
+  return facts.map((f) => byFact.get(f)!);
+}
+
+/** A fact read alone by its own `script` (outside a batch): its reading. */
+export function parseAlone<T>(fact: Fact<T>, stdout: string, exitCode: number): T {
+  if (!fact.shared) return fact.parse(stdout, exitCode);
+  const [own] = fact.shared.probe.split(stdout, exitCode, [fact.shared.part]);
+  return fact.parse(own!.stdout, own!.exitCode);
+}
+
+/** Split the batch's stdout into its sections. A section that never ended is an error. */
+export function splitSections(stdout: string, count: number, token: string): RawFact[] {
   const out: RawFact[] = [];
   let pos = 0;
   for (let i = 0; i < count; i++) {

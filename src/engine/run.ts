@@ -421,7 +421,7 @@ async function gather(conn: Connection, cache: FactCache, facts: Fact<unknown>[]
   const res = await conn.exec({ script: batchScript(todo, token), describe: `read ${todo.length} facts` });
   let raw;
   try {
-    raw = splitBatch(res.stdout, todo.length, token);
+    raw = splitBatch(res.stdout, todo, token);
   } catch (err) {
     // The batch itself never exits early, so a cut answer means the shell or the link died.
     throw new ConnectionError(

@@ -15,6 +15,28 @@ export interface Fact<T> {
    * its service: starting the service must not leave "the database does not answer" cached.
    */
   dependsOn?: readonly string[];
+  /**
+   * Read through a client shared with other facts (the database's, systemd's): the facts of one
+   * batch naming the same probe run it ONCE, each with its part, instead of once each. `script`
+   * is then that probe run for this part alone.
+   */
+  shared?: { probe: SharedProbe; part: readonly string[] };
+}
+
+/** One fact's (or one batch section's) output as the host gave it. */
+export interface RawFact {
+  stdout: string;
+  exitCode: number;
+}
+
+/** One client run that reads the parts of several facts, and cuts its output back into one reading per part. */
+export interface SharedProbe {
+  /** Facts whose probes have the same key share one run. */
+  key: string;
+  /** POSIX sh reading every part, in order. */
+  script(parts: readonly (readonly string[])[]): string;
+  /** One reading per part, in order, as that fact's `parse` expects it. */
+  split(stdout: string, exitCode: number, parts: readonly (readonly string[])[]): RawFact[];
 }
 
 export interface FactValues {

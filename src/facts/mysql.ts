@@ -1,10 +1,11 @@
 // Facts about the database server, read with the local `mysql` client as root over its socket.
 // The server's state (databases, replica status) is one fact that the database and replication
-// ops share; each account is a fact of its own (password hash and grants, one query), so a
-// change to one account leaves what plan knows of the others intact.
+// ops share; each account is a fact of its own (password hash and grants), so a change to one
+// account leaves what plan knows of the others intact. All of them that a batch reads share one
+// client run (mysql-probe.ts).
 import type { Fact } from '../engine/types.ts';
 import { sqlString } from '../formats/sql.ts';
-import { sh } from '../ssh/shell.ts';
+import { mysqlProbe } from './mysql-probe.ts';
 import { serviceFact } from './service.ts';
 
 export interface Account {
@@ -26,18 +27,21 @@ export const accountKey = (a: Account) => `${a.user}@${a.host}`;
 
 const SECTION = '-- section ';
 
-const query = (sql: string) => sh`mysql -N -B -e ${sql}`;
-
-export function mysqlStateScript(showReplicaStatus: string): string {
+/** The statements of the server state, each section's rows after its `-- section` line. */
+export function mysqlStateStatements(showReplicaStatus: string): string[] {
   return [
-    `${query('SELECT 1')} >/dev/null || exit 3`,
-    `echo '${SECTION}databases'`,
-    query('SHOW DATABASES'),
-    `echo '${SECTION}tables'`,
-    query(`SELECT table_schema, COUNT(*) FROM information_schema.tables WHERE table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') GROUP BY table_schema`),
-    `echo '${SECTION}replica'`,
-    sh`mysql -e ${showReplicaStatus.replace(/\\G$/, '')} -E || true`,
-  ].join('\n');
+    `SELECT '${SECTION}databases'`,
+    'SHOW DATABASES',
+    `SELECT '${SECTION}tables'`,
+    `SELECT table_schema, COUNT(*) FROM information_schema.tables WHERE table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') GROUP BY table_schema`,
+    `SELECT '${SECTION}replica'`,
+    `${showReplicaStatus.replace(/\\G$/, '')}\\G`,
+  ];
+}
+
+/** A fact read through the shared mysql client run (see mysql-probe.ts). */
+function throughClient(part: readonly string[]): Pick<Fact<unknown>, 'script' | 'shared'> {
+  return { script: mysqlProbe.script([part]), shared: { probe: mysqlProbe, part } };
 }
 
 export function parseMysqlState(stdout: string, exitCode: number): MysqlState {
@@ -68,7 +72,7 @@ export function parseMysqlState(stdout: string, exitCode: number): MysqlState {
  * restarts the server re-reads it instead of acting on "the database does not answer".
  */
 export function mysqlStateFact(showReplicaStatus: string, service?: string): Fact<MysqlState> {
-  return { id: 'mysql:state', script: mysqlStateScript(showReplicaStatus), parse: parseMysqlState, ...dependsOnService(service) };
+  return { id: 'mysql:state', ...throughClient(mysqlStateStatements(showReplicaStatus)), parse: parseMysqlState, ...dependsOnService(service) };
 }
 
 const dependsOnService = (service: string | undefined) => (service ? { dependsOn: [serviceFact(service).id] } : {});
@@ -92,12 +96,12 @@ export interface AccountState {
  */
 const AUTH = 'auth:';
 
-/** One account, in one mysql call: its hash (when it exists), then SHOW GRANTS (which fails when it does not). */
+/** One account: its hash (when it exists), then SHOW GRANTS (which fails when it does not). */
 export function mysqlAccountFact(account: Account, service?: string): Fact<AccountState> {
   const who = `User = ${sqlString(account.user)} AND Host = ${sqlString(account.host)}`;
   return {
     id: `mysql:account:${accountKey(account)}`,
-    script: `${query('SELECT 1')} >/dev/null || exit 3\n${query(`SELECT CONCAT('${AUTH}', plugin, ':', HEX(authentication_string)) FROM mysql.user WHERE ${who}; SHOW GRANTS FOR ${sqlString(account.user)}@${sqlString(account.host)}`)} 2>/dev/null || true`,
+    ...throughClient([`SELECT CONCAT('${AUTH}', plugin, ':', HEX(authentication_string)) FROM mysql.user WHERE ${who}`, `SHOW GRANTS FOR ${sqlString(account.user)}@${sqlString(account.host)}`]),
     parse: parseAccount,
     ...dependsOnService(service),
   };

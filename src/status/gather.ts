@@ -12,6 +12,7 @@ import { parseStatCsv } from '../verify/haproxy.ts';
 import { addressesCommand, holdsAddress } from '../facts/address.ts';
 import { mysqlStateFact } from '../facts/mysql.ts';
 import { appHealthCommand, parseHealthAnswer } from '../verify/health.ts';
+import { parseAlone } from '../engine/facts.ts';
 
 export interface ReplicationStatus {
   io: string;
@@ -92,7 +93,7 @@ async function serverStatus(input: StatusInput, h: HostSpec): Promise<ServerStat
     const fact = mysqlStateFact(d.showReplicaStatus);
     // A fact: its exit code is data (the database not running), not a failure.
     const res = await runCommand(await input.connect(h), { kind: 'script', script: fact.script, describe: 'read the database state', okExitCodes: 'any' }, input.redactor);
-    const state = fact.parse(res.stdout, res.exitCode);
+    const state = parseAlone(fact, res.stdout, res.exitCode);
     s.database = state.up ? 'running' : 'not running';
     const r = state.replica;
     if (!hasRole(h, 'db-replica')) {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileFact, parseFileState, type FileState } from '../../src/facts/file.ts';
 import { parsePackages, packagesFact } from '../../src/facts/apt.ts';
 import { parseService, serviceFact } from '../../src/facts/service.ts';
-import { batchScript, newToken, splitBatch, uniqueFacts, FactCache } from '../../src/engine/facts.ts';
+import { batchScript, newToken, splitBatch, splitSections, uniqueFacts, FactCache } from '../../src/engine/facts.ts';
 import type { Fact } from '../../src/engine/types.ts';
 import { shellQuote } from '../../src/ssh/shell.ts';
 
@@ -98,7 +98,7 @@ for (const [name, stdout, expected] of SERVICES) {
 test('serviceFact: asks systemctl for the four properties of that unit', () => {
   const f = serviceFact('nginx');
   assert.is(f.id, 'service:nginx');
-  assert.is(f.script, 'systemctl show -p LoadState -p UnitFileState -p ActiveState -p NeedDaemonReload nginx');
+  assert.is(f.script, 'systemctl show -p LoadState -p UnitFileState -p ActiveState -p NeedDaemonReload -- nginx');
 });
 
 // ---- batchScript + splitBatch, run for real -------------------------------------------------
@@ -116,7 +116,7 @@ function gatherLocally(facts: Fact<unknown>[]): { stdout: string; exitCode: numb
   const token = newToken();
   const res = spawnSync('sh', ['-c', batchScript(facts, token)], { encoding: 'utf8' });
   assert.is(res.status, 0, `batch script failed: ${res.stderr}`);
-  return splitBatch(res.stdout, facts.length, token);
+  return splitBatch(res.stdout, facts, token);
 }
 
 const raw = (id: string, script: string): Fact<string> => ({ id, script, parse: (s) => s });
@@ -179,14 +179,73 @@ test('batch: file facts read real files, directories, links and absences', () =>
   ]);
 });
 
-test('splitBatch: a section that is missing or never ended is an error, not a silent empty fact', () => {
+/** systemd 257's answer for a unit, as `systemctl show` prints it (LoadState=not-found for an unknown one). */
+const unitBlock = (load: string, active: string, file: string) => `LoadState=${load}\nActiveState=${active}\nUnitFileState=${file}\nNeedDaemonReload=no\n`;
+
+test('batch: the service facts of a batch share ONE systemctl run; each reads its own unit, in order', () => {
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin, { recursive: true });
+  const calls = path.join(dir, 'systemctl-calls');
+  // A recording systemctl answering per unit, blocks separated by an empty line like systemd's.
+  fs.writeFileSync(
+    path.join(bin, 'systemctl'),
+    `#!/bin/sh\necho "$*" >> ${shellQuote(calls)}\nwhile [ "$1" != -- ]; do shift; done; shift\nsep=\nfor u; do printf "$sep"; sep='\\n'\n` +
+      `case $u in nginx) printf '${unitBlock('loaded', 'active', 'enabled')}';; mariadb) printf '${unitBlock('loaded', 'inactive', 'disabled')}';; *) printf '${unitBlock('not-found', 'inactive', '')}';; esac\ndone\n`,
+    { mode: 0o755 },
+  );
+  const facts: Fact<unknown>[] = [serviceFact('nginx'), raw('between', 'echo between'), serviceFact('no-such'), serviceFact('mariadb')];
+  const token = newToken();
+  const res = spawnSync('sh', ['-c', batchScript(facts, token)], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+  const got = splitBatch(res.stdout, facts, token).map((r, i) => facts[i]!.parse(r.stdout, r.exitCode));
+  assert.equal(got, [
+    { exists: true, enabled: true, active: true, needsDaemonReload: false },
+    'between\n',
+    { exists: false, enabled: false, active: false, needsDaemonReload: false },
+    { exists: true, enabled: false, active: false, needsDaemonReload: false },
+  ]);
+  assert.equal(fs.readFileSync(calls, 'utf8'), 'show -p LoadState -p UnitFileState -p ActiveState -p NeedDaemonReload -- nginx no-such mariadb\n');
+});
+
+test('systemctl probe: a run that failed as a whole (a unit name systemd refuses) knows no unit', () => {
+  const parts = [['nginx'], ['bad name!']];
+  assert.equal(serviceFact('nginx').shared!.probe.split('', 1, parts), [
+    { stdout: '', exitCode: 1 },
+    { stdout: '', exitCode: 1 },
+  ]);
+});
+
+test('packagesFact: one dpkg-query for all, one apt-cache policy for the missing ones only', () => {
+  const bin = path.join(dir, 'apt-bin');
+  fs.mkdirSync(bin, { recursive: true });
+  const calls = path.join(dir, 'apt-calls');
+  fs.rmSync(calls, { force: true });
+  // dpkg-query knows nginx (installed) and curl (removed, config left); apt-cache knows curl
+  // and haproxy, and has no candidate for mysql-server; dpkg --audit finds nothing.
+  const tool = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/sh\necho "${name} $*" >> ${shellQuote(calls)}\n${body}`, { mode: 0o755 });
+  tool('dpkg-query', `printf 'pkg nginx install ok installed\\npkg curl deinstall ok config-files\\n'\n`);
+  tool(
+    'apt-cache',
+    `for p; do case $p in curl) printf 'curl:\\n  Installed: (none)\\n  Candidate: 8.14.1-2\\n';; haproxy) printf 'haproxy:\\n  Installed: (none)\\n  Candidate: 3.0.11-1\\n';; ` +
+      `mysql-server) printf 'mysql-server:\\n  Installed: (none)\\n  Candidate: (none)\\n';; esac; done\n`,
+  );
+  tool('dpkg', '');
+  const fact = packagesFact(['nginx', 'curl', 'haproxy', 'mysql-server', 'nosuchpkg']);
+  const res = spawnSync('sh', ['-c', fact.script], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+  const got = fact.parse(res.stdout, res.status ?? -1);
+  assert.equal([[...got.installed], [...got.available].sort(), got.dpkgInterrupted], [['nginx'], ['curl', 'haproxy'], false]);
+  const ran = fs.readFileSync(calls, 'utf8').split('\n');
+  assert.is(ran.filter((l) => l.startsWith('dpkg-query ')).length, 1);
+  assert.equal(ran.filter((l) => l.startsWith('apt-cache ')), ['apt-cache policy curl haproxy mysql-server nosuchpkg']);
+});
+
+test('splitSections: a section that is missing or never ended is an error, not a silent empty fact', () => {
   const token = newToken();
   const two = spawnSync('sh', ['-c', batchScript([raw('a', 'echo a'), raw('b', 'echo b')], token)], { encoding: 'utf8' }).stdout;
-  assert.throws(() => splitBatch(two, 3, token), /fact section 2 is missing/);
+  assert.throws(() => splitSections(two, 3, token), /fact section 2 is missing/);
   const cut = two.slice(0, two.lastIndexOf(`${token} end 1`));
-  assert.throws(() => splitBatch(cut, 2, token), /fact section 1 did not finish/);
+  assert.throws(() => splitSections(cut, 2, token), /fact section 1 did not finish/);
   // Another run's token is not ours.
-  assert.throws(() => splitBatch(two, 2, newToken()), /fact section 0 is missing/);
+  assert.throws(() => splitSections(two, 2, newToken()), /fact section 0 is missing/);
 });
 
 test('uniqueFacts and FactCache: one reading per id; invalidation forgets only what it names', () => {

@@ -1,4 +1,5 @@
 // `tandem status` as a person reads it: one row per server, the shared address on its own line.
+import { mysqlClientOutput } from '../fixtures/mysql-client.ts';
 import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { renderStatus } from '../../src/cli/status.ts';
@@ -86,9 +87,10 @@ class RecordedConnection extends ExecOnlyConnection {
     if (text === LIST_RELEASES) return ok(this.rec.releases);
     if (text === shellJoin(appHealthCommand(3000))) return ok(this.rec.health ?? healthz(200, { read: { ok: true }, write: { ok: true } }));
     if (text === stateScript && this.rec.replica !== undefined) {
-      // The state script exits 3 when the server does not answer `SELECT 1`.
-      if (this.rec.replica === 'down') return { exitCode: 3, stdout: '', stderr: "ERROR 2002 (HY000): Can't connect to local server through socket", durationMs: 1 };
-      return ok(`-- section databases\ninformation_schema\napp\nmysql\ntandem\n-- section replica\n${this.rec.replica}`);
+      // The client prints nothing when the server does not answer.
+      if (this.rec.replica === 'down') return { exitCode: 1, stdout: '', stderr: "ERROR 2002 (HY000): Can't connect to local server through socket", durationMs: 1 };
+      const section = (name: string) => `-- section ${name}\n-- section ${name}\n`;
+      return ok(mysqlClientOutput([[section('databases'), 'Database\ninformation_schema\napp\nmysql\ntandem\n', section('tables'), '', section('replica'), this.rec.replica]]));
     }
     if (text === SHOW_STAT && this.rec.stat !== undefined) return ok(this.rec.stat);
     if (text === shellJoin(addressesCommand('eth0')) && this.rec.addresses !== undefined) return ok(this.rec.addresses);

@@ -46,7 +46,7 @@ export interface Session {
   onProgress(sink: ProgressSink): void;
   /** Remote commands running now, by host (what Ctrl-C waits for). */
   running(): { host: string; command: string }[];
-  /** Closes every connection (which ends the run locks they hold). */
+  /** Closes every connection (which ends the run locks they hold; a lock not tied to one is released first). */
   close(): Promise<void>;
 }
 
@@ -61,6 +61,7 @@ export async function openSession(opts: CommonOptions, { createSecrets }: { crea
   const connectFailures = new Map<string, unknown>();
   const opened = new Map<string, Connection>();
   const progressSinks: ProgressSink[] = [];
+  const locks: RunLocks[] = [];
   const session: Session = {
     inventory,
     hosts,
@@ -83,7 +84,9 @@ export async function openSession(opts: CommonOptions, { createSecrets }: { crea
     },
     runLock(verb, { forceUnlock, warn }) {
       const holder = `${os.userInfo().username}@${os.hostname()}`;
-      return new RunLocks({ redactor, warn }, { verb, holder, hostId: machineId(), pid: process.pid, now: () => new Date(), forceUnlock });
+      const lock = new RunLocks({ redactor, warn }, { verb, holder, hostId: machineId(), pid: process.pid, now: () => new Date(), forceUnlock });
+      locks.push(lock);
+      return lock;
     },
     onProgress(sink) {
       progressSinks.push(sink);
@@ -92,6 +95,8 @@ export async function openSession(opts: CommonOptions, { createSecrets }: { crea
       return [...opened].flatMap(([host, conn]) => conn.running().map((command) => ({ host, command })));
     },
     async close() {
+      // Only locks not tied to their connection need a command (none in the usual case).
+      await Promise.all(locks.map((l) => l.release()));
       await Promise.all([...open.values()].map((c) => c.then((conn) => conn.close(), () => undefined)));
     },
   };

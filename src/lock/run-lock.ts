@@ -10,8 +10,8 @@ import type { Connection } from '../ssh/connection.ts';
 import type { Redactor } from '../secrets/secret.ts';
 import type { Fact } from '../engine/types.ts';
 import { ConnectionError, RunLockedError } from '../errors.ts';
-import { runCommand } from '../engine/commands.ts';
-import { lockVerdict, parseLock, type LockInfo } from './lock-file.ts';
+import { failureText, runCommand } from '../engine/commands.ts';
+import { lockVerdict, parseLock, releaseScript, type LockInfo } from './lock-file.ts';
 import { contention, parseLockReading, runLockScript, type LockReading, type RunLockBody } from './session-lock.ts';
 
 /**
@@ -72,6 +72,8 @@ export interface RunLockDeps {
 /** The run lock of one run: one body (holder, since, nonce) for every host. */
 export class RunLocks {
   readonly #file: (host: string) => string;
+  /** Locks that could not be tied to their connection: released by `release`. */
+  readonly #untied = new Map<string, { conn: Connection; lock: string }>();
   readonly body: RunLockBody;
   constructor(
     private readonly deps: RunLockDeps,
@@ -98,7 +100,10 @@ export class RunLocks {
     const { redactor } = this.deps;
     const deadline = Date.now() + CONTENTION_WAIT_MS;
     for (;;) {
-      if (reading.state === 'taken') return;
+      if (reading.state === 'taken') {
+        if (reading.untied) this.#untied.set(host, { conn, lock: reading.untied });
+        return;
+      }
       if (reading.state === 'error') throw new ConnectionError(`${host}: ${reading.text}`, { host });
       const theirs = parseLock(reading.lock) as Partial<RunLockBody> | undefined;
       const verdict = lockVerdict(reading.lock, this.req.now(), Boolean(this.req.forceUnlock), NAMES);
@@ -139,6 +144,24 @@ export class RunLocks {
     const results = await Promise.allSettled(rest.map(one));
     const refused = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (refused) throw refused.reason;
+  }
+
+  /**
+   * Give back the locks that could not be tied to their connection (none where the connection's
+   * sshd process is found, so no command in the usual case); one that cannot be released is a warning.
+   */
+  async release(): Promise<void> {
+    const untied = [...this.#untied];
+    this.#untied.clear();
+    await Promise.all(
+      untied.map(async ([host, { conn, lock }]) => {
+        try {
+          await runCommand(conn, { kind: 'script', script: releaseScript(lock, this.#file(host)), describe: 'release the run lock' }, this.deps.redactor);
+        } catch (err) {
+          this.deps.warn(`${host}: could not release the run lock (${failureText(err, this.deps.redactor, host)}); it stays until ${this.body.until}, or until a run with --force-unlock`);
+        }
+      }),
+    );
   }
 }
 

@@ -52,11 +52,18 @@ export function runLockScript(file: string, body: RunLockBody, opts: { expected?
   ].join('\n');
 }
 
-export type LockReading = { state: 'taken' } | { state: 'held'; lock: string } | { state: 'error'; text: string };
+/**
+ * `untied`: no process of the connection was found (a setup where the command's shell has no
+ * sshd ancestor in sight), so the lock cannot end with the connection: it must be released.
+ */
+export type LockReading = { state: 'taken'; untied?: string } | { state: 'held'; lock: string } | { state: 'error'; text: string };
 
 export function parseLockReading(stdout: string, exitCode: number): LockReading {
   const [first, ...rest] = stdout.split('\n');
-  if (exitCode === 0 && first === 'taken') return { state: 'taken' };
+  if (exitCode === 0 && first === 'taken') {
+    const lock = rest.join('\n').trim();
+    return lock.includes('"session":""') ? { state: 'taken', untied: lock } : { state: 'taken' };
+  }
   if (exitCode === 0 && first === 'held') return { state: 'held', lock: rest.join('\n').trim() };
   return { state: 'error', text: `taking the run lock failed (exit ${exitCode}): ${stdout.trim().slice(0, 200)}` };
 }

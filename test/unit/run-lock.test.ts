@@ -3,7 +3,7 @@
 import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { RunLocks, runLockInfo, type RunLockRequest } from '../../src/lock/run-lock.ts';
@@ -82,7 +82,8 @@ test('run lock script: the same connection takes it again; a lock with no sessio
 
 test('run lock: reading the section', () => {
   const rows: [string, number, ReturnType<typeof parseLockReading>][] = [
-    ['taken\n{"a":1}\n', 0, { state: 'taken' }],
+    ['taken\n{"a":1,"session":"12 345"}\n', 0, { state: 'taken' }],
+    ['taken\n{"a":1,"session":""}\n', 0, { state: 'taken', untied: '{"a":1,"session":""}' }],
     ['held\n{"holder":"x"}\n', 0, { state: 'held', lock: '{"holder":"x"}' }],
     ['error: the run lock guard stayed busy\n', 1, { state: 'error', text: 'taking the run lock failed (exit 1): error: the run lock guard stayed busy' }],
     ['', 0, { state: 'error', text: 'taking the run lock failed (exit 0): ' }],
@@ -118,9 +119,10 @@ function fleet() {
   return { file, warnings, locks, connect };
 }
 
-test('run lock: a younger run is refused, naming the holder (verb, pid, since, expiry); exit 75', async () => {
+test('run lock: a younger run is refused, naming the holder (verb, pid, since, expiry); exit 75; a lock not tied to a connection is released', async () => {
   const f = fleet();
-  await f.locks().acquire(hosts, f.connect);
+  const first = f.locks();
+  await first.acquire(hosts, f.connect);
   const err = await f
     .locks({ holder: 'dev@ctl-2', pid: 7, verb: 'deploy', now: () => new Date(NOW.getTime() + 1000) })
     .acquire(hosts, f.connect)
@@ -132,6 +134,9 @@ test('run lock: a younger run is refused, naming the holder (verb, pid, since, e
   );
   assert.equal(classify(err), { kind: 'locked', code: EXIT.locked });
   for (const h of hosts) assert.match(readFileSync(f.file(h.name), 'utf8'), /ops@ctl-1/);
+  // No process stood for the connection: the lock cannot end with it, so it is released.
+  await first.release();
+  for (const h of hosts) assert.not.ok(existsSync(f.file(h.name)), `${h.name}: released`);
 });
 
 test('run lock: an expired lock is taken over with a warning; a live one only with --force-unlock', async () => {

@@ -120,7 +120,15 @@ export async function run(input: RunInput): Promise<RunReport> {
   });
   // Like a failed check, a refused gate changes nothing anywhere; the first host's reason is told.
   const refusal = input.hosts.find((h) => refused.has(h.name));
-  if (refusal) throw refused.get(refusal.name);
+  if (refusal) {
+    // Every host's view ends (a live progress display waits for it), then the run stops.
+    for (const h of input.hosts) {
+      const why = refused.has(h.name) ? failureText(refused.get(h.name), redactor) : `stopped before any change: ${refusal.name} refused the run`;
+      emit({ type: 'host:failed', host: h.name, phase: phases[0] ?? 'base', error: why });
+      emit({ type: 'host:end', host: h.name, failed: true });
+    }
+    throw refused.get(refusal.name);
+  }
 
   // Each host takes its next unit whose needs are done; a host with none ready waits until some
   // unit, anywhere, settles.

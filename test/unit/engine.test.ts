@@ -83,13 +83,14 @@ const statuses = (r: RunReport, host: string) => r.hosts[host]!.ops.map((o) => `
 async function gated(refuse: string[], work: Record<string, HostWork[]>) {
   const conns = new Map<string, LocalConnection>();
   const admitted: string[] = [];
+  const events: EngineEvent[] = [];
   const result = await run({
     mode: 'apply',
     hosts: Object.keys(work).map((name) => localHost(name)),
     work: new Map(Object.entries(work)),
     connect: async (h) => conns.get(h.name) ?? conns.set(h.name, new LocalConnection(h, stateDir())).get(h.name)!,
     redactor: new Redactor(),
-    emit: () => {},
+    emit: (e) => events.push(e),
     gate: {
       fact: (host) => ({ id: 'gate', script: `echo "gate of ${host}"`, parse: (out) => out.trim() }),
       async admit(host, _conn, reading) {
@@ -98,7 +99,7 @@ async function gated(refuse: string[], work: Record<string, HostWork[]>) {
       },
     },
   }).then((report) => ({ report }), (err: unknown) => ({ err: err as Error }));
-  return { result, conns, admitted: admitted.sort() };
+  return { result, conns, admitted: admitted.sort(), events };
 }
 
 test('gate: read first in the first fact batch; admitted everywhere, a no-op apply is still one round trip per host', async () => {
@@ -113,12 +114,15 @@ test('gate: read first in the first fact batch; admitted everywhere, a no-op app
 });
 
 test('gate: one host refused stops the whole run before any unit starts, with that error', async () => {
-  const { result, conns } = await gated(['b'], { a: stack(), b: [{ phase: 'base', ops: [command('touch', `touch ${p('b-ran')}`)] }] });
+  const { result, conns, events } = await gated(['b'], { a: stack(), b: [{ phase: 'base', ops: [command('touch', `touch ${p('b-ran')}`)] }] });
   assert.ok('err' in result);
   assert.is(result.err.message, 'b: refused by the gate');
   assert.not.ok(fs.existsSync(p('etc')), 'nothing changed on the admitted host');
   assert.not.ok(fs.existsSync(p('b-ran')), 'nothing changed on the refused host');
   for (const c of conns.values()) assert.is(c.roundTrips, 1);
+  // Every host's view is told the run ended for it (a progress display waits for that).
+  const ends = events.filter((e) => e.type === 'host:failed' || e.type === 'host:end').map((e) => (e.type === 'host:failed' ? `${e.host} failed: ${e.error}` : `${e.host} end`));
+  assert.equal(ends.sort(), ['a end', 'a failed: stopped before any change: b refused the run', 'b end', 'b failed: b: refused by the gate']);
 });
 
 // ---- converge, then nothing ------------------------------------------------------------------

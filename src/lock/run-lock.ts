@@ -65,8 +65,6 @@ export interface RunLockDeps {
   file?(host: string): string;
   /** Tests: the process names standing for the connection (default: OpenSSH's). */
   sessionNames?: readonly string[];
-  /** Tests: how to wait between polls. */
-  sleep?(ms: number): Promise<void>;
 }
 
 /** The run lock of one run: one body (holder, since, nonce) for every host. */
@@ -114,7 +112,7 @@ export class RunLocks {
       } else if (!theirs || contention(this.body, theirs) === 'refuse' || Date.now() > deadline) {
         throw new RunLockedError(`${host}: ${verdict.reason}`, { host, holder: verdict.holder });
       } else {
-        await (this.deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))))(CONTENTION_POLL_MS);
+        await new Promise((resolve) => setTimeout(resolve, CONTENTION_POLL_MS));
       }
       const res = await runCommand(conn, { kind: 'script', script: this.#script(host, expected), describe: 'take the run lock' }, redactor);
       reading = parseLockReading(res.stdout, res.exitCode);

@@ -13,6 +13,7 @@ import { Timings, type TimingsReport } from '../engine/timings.ts';
 import { colorizer, planText, summaryText, timingsText } from './render/format.ts';
 import { InterruptedError } from '../errors.ts';
 import { interruptHandler } from './interrupt.ts';
+import type { LockReading } from '../lock/session-lock.ts';
 
 export interface ConvergeOptions extends CommonOptions {
   recipe?: string;
@@ -62,11 +63,9 @@ export async function converge(
     const restoreInterrupt = ctx.onInterrupt(interruptHandler(interrupt, session, out, ctx));
     let ran: RunReport;
     try {
-      // plan changes nothing, so it takes no lock; apply holds every host's run lock until the end.
-      if (mode === 'apply') {
-        const touched = session.hosts.filter((h) => work.get(h.name)?.length);
-        await session.lockRun(touched, 'apply', { forceUnlock: opts.forceUnlock, warn: (m) => out.write(`! ${m}\n`) });
-      }
+      // plan changes nothing, so it takes no lock; apply takes every host's run lock in its first
+      // fact batch and holds it until its connections close.
+      const lock = mode === 'apply' ? session.runLock('apply', { forceUnlock: opts.forceUnlock, warn: (m) => out.write(`! ${m}\n`) }) : undefined;
       ran = await timings.time('engine', () =>
         run({
           mode,
@@ -78,6 +77,7 @@ export async function converge(
           signal: interrupt.signal,
           concurrency: opts.parallel ?? session.inventory.parallel,
           timings,
+          gate: lock && { fact: (host) => lock.fact(host), admit: (host, conn, reading) => lock.settle(host, conn, reading as LockReading) },
         }),
       );
     } finally {

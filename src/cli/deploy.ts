@@ -77,7 +77,7 @@ async function runRolling(
     checkDeployScope(session.inventory, session.hosts, opts.batch ?? 1);
     const t = await target(opts.source ?? session.inventory.app.source, session.inventory);
     // First Ctrl-C: finish the server in progress, then put back what this deploy switched and
-    // release the lock. A second one quits at once (the lock then stays until it expires).
+    // quit. A second one quits at once (the run lock ends with the connections either way).
     const interrupt = new AbortController();
     const onSignal = () => {
       const running = session.running();
@@ -93,7 +93,7 @@ async function runRolling(
     const apps = session.hosts.filter((h) => hasRole(h, 'app')).map((h) => h.name);
     // The run lock of every host the deploy acts on: its app servers and every load balancer.
     const touched = session.inventory.hosts.filter((h) => apps.includes(h.name) || hasRole(h, 'lb'));
-    await session.lockRun(touched, verb === 'deployed' ? 'deploy' : 'rollback', { forceUnlock: opts.forceUnlock, warn: (m) => out.write(`! ${m}\n`) });
+    await session.runLock(verb === 'deployed' ? 'deploy' : 'rollback', { forceUnlock: opts.forceUnlock, warn: (m) => out.write(`! ${m}\n`) }).acquire(touched, (h) => session.connect(h));
     const view = out.isTTY && !opts.verbose ? listrSink(apps, out) : undefined;
     const lines = !view && (!opts.json || opts.verbose) ? lineSink(out) : undefined;
     let report: DeployReport;

@@ -20,7 +20,7 @@ export function interruptHandler(controller: AbortController, commands: RunningC
     if (controller.signal.aborted) {
       out.write(
         running.length
-          ? `\nabandoned; these may still run on the servers:\n${runningText(running)}\nthe run lock stays until it expires, or until a run with --force-unlock\n`
+          ? `\nabandoned; these may still run on the servers:\n${runningText(running)}\nthe run lock ends as tandem quits (with its connections): a new run may meet these still running\n`
           : '\nabandoned\n',
       );
       ctx.exit?.(EXIT.interrupted);

@@ -12,7 +12,6 @@ import os from 'node:os';
 import { readFileSync } from 'node:fs';
 import { HostFailedError } from '../errors.ts';
 import { RunLocks } from '../lock/run-lock.ts';
-import type { LockInfo } from '../lock/lock-file.ts';
 
 /** This machine's systemd machine id, if it has one. */
 function machineId(): string | undefined {
@@ -20,16 +19,6 @@ function machineId(): string | undefined {
     return readFileSync('/etc/machine-id', 'utf8').trim() || undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** Whether a process of this machine runs (signal 0 checks without sending anything). */
-function processRuns(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 import type { CliContext } from './context.ts';
@@ -48,15 +37,16 @@ export interface Session {
   /** Why a host failed: its connection's own error when it could not be reached or was lost, else `message`. */
   hostFailure(host: string, message: string): unknown;
   /**
-   * Take the run lock on these hosts for `verb` (throws RunLockedError, holding nothing, when
-   * another run holds one); close() gives them back. `warn` hears of take-overs and failed releases.
+   * The run lock of this run for `verb` (src/lock/run-lock.ts): apply hands it to the engine as the
+   * gate of its first fact batches, deploy takes it with `acquire`. It ends with the connections,
+   * at close(). `warn` hears of take-overs.
    */
-  lockRun(hosts: readonly HostSpec[], verb: string, opts: { forceUnlock?: boolean; warn(message: string): void }): Promise<void>;
+  runLock(verb: string, opts: { forceUnlock?: boolean; warn(message: string): void }): RunLocks;
   /** Hears the progress lines of the commands running (a wait on another process's lock). */
   onProgress(sink: ProgressSink): void;
   /** Remote commands running now, by host (what Ctrl-C waits for). */
   running(): { host: string; command: string }[];
-  /** Releases the run locks held, then closes every connection. */
+  /** Closes every connection (which ends the run locks they hold; a lock not tied to one is released first). */
   close(): Promise<void>;
 }
 
@@ -70,8 +60,8 @@ export async function openSession(opts: CommonOptions, { createSecrets }: { crea
   const open = new Map<string, Promise<Connection>>();
   const connectFailures = new Map<string, unknown>();
   const opened = new Map<string, Connection>();
-  let locks: RunLocks | undefined;
   const progressSinks: ProgressSink[] = [];
+  const locks: RunLocks[] = [];
   const session: Session = {
     inventory,
     hosts,
@@ -92,14 +82,11 @@ export async function openSession(opts: CommonOptions, { createSecrets }: { crea
       }
       return c;
     },
-    async lockRun(lockHosts, verb, { forceUnlock, warn }) {
-      locks = new RunLocks({ connect: (h) => session.connect(h), redactor, warn });
+    runLock(verb, { forceUnlock, warn }) {
       const holder = `${os.userInfo().username}@${os.hostname()}`;
-      // A lock taken by a tandem process of this control host that no longer runs (killed, or its
-      // machine restarted) is a leftover: no command of that run can still be going.
-      const hostId = machineId();
-      const holderGone = (l: LockInfo) => hostId !== undefined && l.hostId === hostId && l.pid !== undefined && l.pid !== process.pid && !processRuns(l.pid);
-      await locks.acquire(lockHosts, { verb, holder, hostId, pid: process.pid, now: () => new Date(), forceUnlock, holderGone });
+      const lock = new RunLocks({ redactor, warn }, { verb, holder, hostId: machineId(), pid: process.pid, now: () => new Date(), forceUnlock });
+      locks.push(lock);
+      return lock;
     },
     onProgress(sink) {
       progressSinks.push(sink);
@@ -108,7 +95,8 @@ export async function openSession(opts: CommonOptions, { createSecrets }: { crea
       return [...opened].flatMap(([host, conn]) => conn.running().map((command) => ({ host, command })));
     },
     async close() {
-      await locks?.release();
+      // Only locks not tied to their connection need a command (none in the usual case).
+      await Promise.all(locks.map((l) => l.release()));
       await Promise.all([...open.values()].map((c) => c.then((conn) => conn.close(), () => undefined)));
     },
   };

@@ -32,6 +32,16 @@ export interface RunInput {
   timings?: Timings;
   /** Aborted (Ctrl-C): no op or handler starts any more; the commands running end on their own. */
   signal?: AbortSignal;
+  /**
+   * Read first in the first fact batch of each host with work (the run lock): `admit` lets the
+   * host go on, or throws, and then the whole run stops before any unit starts, throwing that error.
+   */
+  gate?: FirstContactGate;
+}
+
+export interface FirstContactGate {
+  fact(host: string): Fact<unknown>;
+  admit(host: string, conn: Connection, reading: unknown): Promise<void>;
 }
 
 /** Stop here, before starting `what`, when the run was interrupted. */
@@ -94,15 +104,31 @@ export async function run(input: RunInput): Promise<RunReport> {
   const peers = new Map<string, unknown>();
   const contacted = input.hosts.filter((h) => input.work.get(h.name)?.length || requests.has(h.name));
   const unreached = new Set<string>();
+  const refused = new Map<string, unknown>();
   await eachLimited(contacted, input.concurrency ?? 10, async (h) => {
     const state = states.get(h.name)!;
+    const gate = input.gate && input.work.get(h.name)?.length ? input.gate : undefined;
+    let reading: unknown;
     try {
-      await firstContact(input, state, requests.get(h.name) ?? [], peers);
+      reading = await firstContact(input, state, requests.get(h.name) ?? [], peers, gate?.fact(h.name));
     } catch (err) {
       unreached.add(h.name);
       fail(state, phases[0] ?? 'base', err);
+      return;
     }
+    if (gate) await gate.admit(h.name, state.conn!, reading).catch((err: unknown) => refused.set(h.name, err));
   });
+  // Like a failed check, a refused gate changes nothing anywhere; the first host's reason is told.
+  const refusal = input.hosts.find((h) => refused.has(h.name));
+  if (refusal) {
+    // Every host's view ends (a live progress display waits for it), then the run stops.
+    for (const h of input.hosts) {
+      const why = refused.has(h.name) ? failureText(refused.get(h.name), redactor) : `stopped before any change: ${refusal.name} refused the run`;
+      emit({ type: 'host:failed', host: h.name, phase: phases[0] ?? 'base', error: why });
+      emit({ type: 'host:end', host: h.name, failed: true });
+    }
+    throw refused.get(refusal.name);
+  }
 
   // Each host takes its next unit whose needs are done; a host with none ready waits until some
   // unit, anywhere, settles.
@@ -197,7 +223,7 @@ function peerRequests(input: RunInput): Map<string, Fact<unknown>[]> {
 const peerKey = (host: string, factId: string) => `${host}\0${factId}`;
 
 /** Connect, and read the facts of every phase at once (so a no-op run is one round trip), and those other hosts asked for. */
-async function firstContact(input: RunInput, state: HostState, requested: Fact<unknown>[], peers: Map<string, unknown>): Promise<void> {
+async function firstContact(input: RunInput, state: HostState, requested: Fact<unknown>[], peers: Map<string, unknown>, gateFact?: Fact<unknown>): Promise<unknown> {
   const host = state.spec.name;
   input.emit({ type: 'host:connect', host });
   const time = (input.timings ?? new Timings()).host(host);
@@ -206,9 +232,11 @@ async function firstContact(input: RunInput, state: HostState, requested: Fact<u
   const own = (input.work.get(host) ?? []).flatMap((w) => w.ops.flatMap((o) => o.facts)).filter((f) => !isPeerFact(f));
   state.facts.know(own);
   const conn = state.conn;
-  await time.time('facts', () => gather(conn, state.facts, [pendingFact, ...own, ...requested], peers));
+  // The gate's section comes first: the lock is taken before any fact is read.
+  await time.time('facts', () => gather(conn, state.facts, [...(gateFact ? [gateFact] : []), pendingFact, ...own, ...requested], peers));
   state.pendingHandlers = state.facts.get(pendingFact);
   for (const f of requested) peers.set(peerKey(host, f.id), state.facts.get(f));
+  return gateFact && state.facts.get(gateFact);
 }
 
 /** Plan mode: note what a planned change (or the handler it notifies) would make stale on this host. */

@@ -75,7 +75,7 @@ test('two applies started together: one proceeds, the other is refused before ch
   const refused = await first.done;
   assert.is(refused.code, 75, `${refused.stdout}\n${refused.stderr}`);
   const pid = winner.child.pid!;
-  assert.match(refused.stderr, new RegExp(`^error: web-01: another tandem run holds the run lock: \\S+@\\S+ \\(apply, pid ${pid}\\) since \\S+ \\(expires \\S+\\)\\. Wait for it to finish, or pass --force-unlock if it is dead\\.\\n$`));
+  assert.match(refused.stderr, new RegExp(`^error: web-0[12]: another tandem run holds the run lock: \\S+@\\S+ \\(apply, pid ${pid}\\) since \\S+ \\(expires \\S+\\)\\. Wait for it to finish, or pass --force-unlock if it is dead\\.\\n$`));
   assert.not.match(refused.stdout, /changed|==/, 'the refused run did nothing');
   // The winner goes on: it holds the lock on both servers.
   assert.is(winner.child.exitCode, null, 'the other run is still going');
@@ -100,7 +100,11 @@ test('Ctrl-C while apt runs: tandem says what still runs, waits for it, prints w
     assert.is(await aptRunning(h), '', `${h}: apt/dpkg ended before tandem did`);
     const audit = await sshExec(h, 'dpkg --audit');
     assert.equal([audit.code, audit.stdout], [0, ''], `${h}: dpkg --audit is clean`);
-    assert.is((await sshExec(h, `test -e ${RUN_LOCK}`)).code, 1, `${h}: the run lock was released`);
+    // The lock ends with the connection that took it: its sshd session process is gone.
+    const session = (await sshOk(h, `cat ${RUN_LOCK}`)).match(/"session":"(\d+) (\d+)"/);
+    assert.ok(session, `${h}: the lock records its connection's process`);
+    const stat = await sshExec(h, `cat /proc/${session![1]}/stat`);
+    assert.ok(stat.code !== 0 || stat.stdout.replace(/^.*\) /s, '').split(' ')[19] !== session![2], `${h}: the run lock ended with its connection`);
   }
 });
 

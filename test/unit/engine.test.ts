@@ -78,6 +78,53 @@ function command(id: string, script: string): Op {
 
 const statuses = (r: RunReport, host: string) => r.hosts[host]!.ops.map((o) => `${o.op.replace(dir, '')}=${o.status}`);
 
+// ---- the first-contact gate (the run lock) ----------------------------------------------------
+
+async function gated(refuse: string[], work: Record<string, HostWork[]>) {
+  const conns = new Map<string, LocalConnection>();
+  const admitted: string[] = [];
+  const events: EngineEvent[] = [];
+  const result = await run({
+    mode: 'apply',
+    hosts: Object.keys(work).map((name) => localHost(name)),
+    work: new Map(Object.entries(work)),
+    connect: async (h) => conns.get(h.name) ?? conns.set(h.name, new LocalConnection(h, stateDir())).get(h.name)!,
+    redactor: new Redactor(),
+    emit: (e) => events.push(e),
+    gate: {
+      fact: (host) => ({ id: 'gate', script: `echo "gate of ${host}"`, parse: (out) => out.trim() }),
+      async admit(host, _conn, reading) {
+        admitted.push(`${host}: ${String(reading)}`);
+        if (refuse.includes(host)) throw new ValidationError(`${host}: refused by the gate`);
+      },
+    },
+  }).then((report) => ({ report }), (err: unknown) => ({ err: err as Error }));
+  return { result, conns, admitted: admitted.sort(), events };
+}
+
+test('gate: read first in the first fact batch; admitted everywhere, a no-op apply is still one round trip per host', async () => {
+  await gated([], { a: stack(), b: stack() });
+  const { result, conns, admitted } = await gated([], { a: stack(), b: stack() });
+  assert.equal(admitted, ['a: gate of a', 'b: gate of b']);
+  assert.ok('report' in result);
+  assert.equal(result.report.roundTrips, { a: 1, b: 1 });
+  assert.is(result.report.summary.changed, 0);
+  const batch = conns.get('a')!.log[0]!;
+  assert.ok(batch.indexOf('gate of a') < batch.indexOf('.pending-handlers'), 'the gate comes before every fact');
+});
+
+test('gate: one host refused stops the whole run before any unit starts, with that error', async () => {
+  const { result, conns, events } = await gated(['b'], { a: stack(), b: [{ phase: 'base', ops: [command('touch', `touch ${p('b-ran')}`)] }] });
+  assert.ok('err' in result);
+  assert.is(result.err.message, 'b: refused by the gate');
+  assert.not.ok(fs.existsSync(p('etc')), 'nothing changed on the admitted host');
+  assert.not.ok(fs.existsSync(p('b-ran')), 'nothing changed on the refused host');
+  for (const c of conns.values()) assert.is(c.roundTrips, 1);
+  // Every host's view is told the run ended for it (a progress display waits for that).
+  const ends = events.filter((e) => e.type === 'host:failed' || e.type === 'host:end').map((e) => (e.type === 'host:failed' ? `${e.host} failed: ${e.error}` : `${e.host} end`));
+  assert.equal(ends.sort(), ['a end', 'a failed: stopped before any change: b refused the run', 'b end', 'b failed: b: refused by the gate']);
+});
+
 // ---- converge, then nothing ------------------------------------------------------------------
 
 function stack(): HostWork[] {

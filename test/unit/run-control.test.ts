@@ -86,7 +86,7 @@ test('Ctrl-C once: says what still runs and aborts; twice: names what may still 
   running.pop();
   handler();
   assert.equal(exits, [130]);
-  assert.match(c.text(), /\nabandoned; these may still run on the servers:\n  web-01: apt-get -q -y install nginx\nthe run lock stays until it expires, or until a run with --force-unlock\n$/);
+  assert.match(c.text(), /\nabandoned; these may still run on the servers:\n  web-01: apt-get -q -y install nginx\nthe run lock ends as tandem quits \(with its connections\): a new run may meet these still running\n$/);
 });
 
 test('Ctrl-C with nothing running: says so, and a second one quits', () => {

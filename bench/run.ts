@@ -1,5 +1,5 @@
 // The side-by-side benchmark, one command (root, on the lab; see bench/README.md):
-//   npx tsx bench/run.ts [--hosts 2,16] [--runs 3] [--only help,fresh,noop] [-i INVENTORY]...
+//   npx tsx bench/run.ts [--hosts 2,16] [--runs 3] [--noop-runs 3] [--only help,fresh,noop] [-i INVENTORY]...
 // For each lab inventory (default inventory/lab.yml and inventory/lab-16.yml; --hosts keeps those
 // with that many servers) it times, on the same servers, in the same run:
 //   fresh:  apt alone (one apt-get update + install per server, in parallel), tandem apply, and
@@ -28,6 +28,7 @@ const { values } = parseArgs({
   options: {
     hosts: { type: 'string' },
     runs: { type: 'string', default: '3' },
+    'noop-runs': { type: 'string', default: '3' },
     only: { type: 'string', default: 'help,fresh,noop' },
     inventory: { type: 'string', short: 'i', multiple: true },
   },
@@ -35,6 +36,9 @@ const { values } = parseArgs({
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a whole number of at least 1, not ${values.runs}`);
 const only = new Set(values.only!.split(','));
+// No-op runs after each fresh run: cheap, so more of them steady the no-op medians.
+const noopRuns = Number(values['noop-runs']);
+if (!Number.isInteger(noopRuns) || noopRuns < 1) throw new Error(`--noop-runs: expected a whole number of at least 1, not ${values['noop-runs']}`);
 const wantedCounts = values.hosts?.split(',').map(Number);
 const inventoryFiles = values.inventory ?? [path.join(ROOT, 'inventory/lab.yml'), path.join(ROOT, 'inventory/lab-16.yml')];
 
@@ -205,8 +209,10 @@ async function benchInventory(s: Setup): Promise<Result> {
       if (only.has('fresh')) samples[`${tool}, fresh`]!.push(ms);
       if (r === 1) result.notes.push(await verify(s, `${tool}'s fresh run`));
       if (only.has('noop')) {
-        log(`${n} servers, run ${r}/${runs}: ${tool} no-op`);
-        samples[`${tool}, no-op`]!.push(await noops[tool]());
+        for (let k = 1; k <= noopRuns; k++) {
+          log(`${n} servers, run ${r}/${runs}: ${tool} no-op ${k}/${noopRuns}`);
+          samples[`${tool}, no-op`]!.push(await noops[tool]());
+        }
       }
     }
   }

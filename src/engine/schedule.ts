@@ -91,9 +91,13 @@ export function skipReason(unit: Unit, settled: ReadonlyMap<string, Settled>): s
   return undefined;
 }
 
-/** The other hosts a unit needs work from: their changes may change what this host reads. */
+/**
+ * The other hosts a unit needs work from: their changes may change what this host reads. Not
+ * the units it only comes `after`: ordering reads nothing of theirs, so their changes leave this
+ * host's facts as they were.
+ */
 export function peerHostsOf(unit: Unit): string[] {
-  return [...new Set([...unit.needs, ...unit.after].map(hostOf).filter((h) => h !== unit.host))];
+  return [...new Set(unit.needs.map(hostOf).filter((h) => h !== unit.host))];
 }
 
 const hostOf = (key: string) => key.slice(0, key.lastIndexOf('/'));

@@ -2,7 +2,7 @@
 // which one a host takes next, why one is skipped; and which facts go stale with a change.
 import { test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
-import { buildUnits, nextUnit, skipReason, type Settled } from '../../src/engine/schedule.ts';
+import { buildUnits, nextUnit, peerHostsOf, skipReason, type Settled } from '../../src/engine/schedule.ts';
 import { staleClosure } from '../../src/engine/facts.ts';
 import type { Fact, HostWork, Phase, WorkRef } from '../../src/engine/types.ts';
 
@@ -150,6 +150,7 @@ test('after: order only — the load balancer waits for every web server\'s work
   // Its own web work is ordered like the rest; a host outside the run is no one to wait for.
   assert.equal({ needs: a.needs, after: a.after }, { needs: ['a/base'], after: ['a/web', 'b/web'] });
   assert.equal(units.find((u) => u.key === 'b/lb')!.after, ['a/web', 'b/web']);
+  assert.equal(peerHostsOf(a), [], 'coming after b\'s work reads nothing of b: b\'s changes do not make a re-read its facts');
   const waiting = (settled: Record<string, Settled>) => nextUnit(units.filter((u) => u.host === 'a' && !(u.key in settled)), new Map(Object.entries(settled)));
   assert.is(waiting({ 'a/base': 'done', 'a/web': 'done' })?.key, undefined, 'b\'s web work has not ended: a\'s lb waits');
   const next = waiting({ 'a/base': 'done', 'a/web': 'done', 'b/web': 'failed' });

@@ -63,11 +63,6 @@ export function releaseScript(ours: string, file: string): string {
   return sh`[ "$(cat ${file} 2>/dev/null)" = ${ours} ] || exit 0\nrm -f ${file}`;
 }
 
-/** Print the lock if there is one (nothing otherwise): for verbs that only look. */
-export function peekScript(file: string): string {
-  return sh`cat ${file} 2>/dev/null || true`;
-}
-
 export function describeLock(l: LockInfo): string {
   const what = [l.verb, l.pid !== undefined ? `pid ${l.pid}` : undefined].filter(Boolean).join(', ');
   return `${l.holder}${what ? ` (${what})` : ''} since ${l.since} (expires ${l.until})`;

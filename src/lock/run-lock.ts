@@ -5,6 +5,7 @@
 // the connection ends the lock, with no release command. apply takes it inside each host's first
 // fact batch (`gate`), so a no-op apply stays one remote command per host.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostSpec } from '../inventory/types.ts';
 import type { Connection } from '../ssh/connection.ts';
 import type { Redactor } from '../secrets/secret.ts';
@@ -112,7 +113,7 @@ export class RunLocks {
       } else if (!theirs || contention(this.body, theirs) === 'refuse' || Date.now() > deadline) {
         throw new RunLockedError(`${host}: ${verdict.reason}`, { host, holder: verdict.holder });
       } else {
-        await new Promise((resolve) => setTimeout(resolve, CONTENTION_POLL_MS));
+        await sleep(CONTENTION_POLL_MS);
       }
       const res = await runCommand(conn, { kind: 'script', script: this.#script(host, expected), describe: 'take the run lock' }, redactor);
       reading = parseLockReading(res.stdout, res.exitCode);

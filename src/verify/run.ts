@@ -1,6 +1,7 @@
 // `verify`: prove the stack works end to end (DESIGN section 6). Each check reports pass/fail and
 // what it measured; one failing check does not stop the others.
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { HostSpec, Inventory } from '../inventory/types.ts';
 import type { Connection } from '../ssh/connection.ts';
 import type { Secrets } from '../secrets/store.ts';
@@ -60,7 +61,7 @@ async function retriedFor(check: Check, withinMs: number): ReturnType<Check> {
   for (;;) {
     const r = await check();
     if (r.ok !== false || performance.now() >= until) return r;
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await sleep(250);
   }
 }
 
@@ -135,7 +136,7 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
       const deadline = performance.now() + (input.failoverWaitMs ?? 10_000);
       let holders = await holdersNow();
       while (holders.length !== 1 && performance.now() < deadline) {
-        await new Promise((res) => setTimeout(res, 500));
+        await sleep(500);
         holders = await holdersNow();
       }
       if (holders.length !== 1) {
@@ -217,7 +218,7 @@ async function verifyReplication(input: VerifyInput, run: (c: string, h: string 
           while (performance.now() < deadline) {
             const found = Number(await scalar(db, 'SELECT COUNT(*) FROM canary WHERE token = ?', [token]));
             if (found === 1) return { figure: `canary round trip ${Math.round(performance.now() - t0)} ms` };
-            await new Promise((res) => setTimeout(res, 20));
+            await sleep(20);
           }
           return { ok: false, figure: 'canary not seen', detail: `the row did not reach the replica within ${canaryMs / 1000} s` };
         });

@@ -49,8 +49,9 @@ export function withDpkgLockWait(argv: readonly string[], waitSeconds: number, o
     '  waited=$(( $(date +%s) - start ))',
     // dash's echo would read a backslash in a command line as an escape: printf '%s' only.
     '  held=$(printf "%s" "$h" | paste -sd ";" - | sed "s/;/; /g")',
-    `  if [ "$waited" -ge "$wait" ]; then printf '%s\\n' "the dpkg lock is still held after $wait s (apt.lock_wait) by $held" >&2; exit ${LOCK_WAIT_EXPIRED}; fi`,
+    // The first sighting is always said, even when a slow scan already used up the wait.
     `  if [ $(( waited - said )) -ge "$every" ]; then printf '%s\\n' "${PROGRESS_TAG}the dpkg lock is held by $held (waited $waited s of $wait)" >&2; said=$waited; fi`,
+    `  if [ "$waited" -ge "$wait" ]; then printf '%s\\n' "the dpkg lock is still held after $wait s (apt.lock_wait) by $held" >&2; exit ${LOCK_WAIT_EXPIRED}; fi`,
     '  sleep 1',
     'done',
     'left=$(( wait - ($(date +%s) - start) )); [ "$left" -ge 1 ] || left=1',

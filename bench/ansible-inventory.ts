@@ -27,8 +27,9 @@ export function ansibleInventory(inv: Inventory, input: AnsibleInputs): Doc {
     return { ansible_host: address, ansible_port: port, server_id: id, roles_csv: roles.join(','), packages: [...packages] };
   };
   const hosts = Object.fromEntries(inv.hosts.map((h) => [h.name, hostVars(h.name, h.address, h.port, h.roles, serverId(h))]));
+  // The playbook covers the stack's core roles; monitoring is not part of the comparison.
   const children = Object.fromEntries(
-    ROLES.map((role) => [groupName(role), { hosts: Object.fromEntries(inv.hosts.filter((h) => hasRole(h, role)).map((h) => [h.name, null])) }]),
+    ROLES.filter((role) => role !== 'monitor').map((role) => [groupName(role), { hosts: Object.fromEntries(inv.hosts.filter((h) => hasRole(h, role)).map((h) => [h.name, null])) }]),
   );
   return {
     all: {

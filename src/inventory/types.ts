@@ -1,5 +1,6 @@
 // The validated inventory: typed accessors produced once at load (see load.ts).
-export const ROLES = ['lb', 'web', 'app', 'db-primary', 'db-replica'] as const;
+// monitor: Prometheus, Alertmanager and the site probe (issue 12); exporters go on every host.
+export const ROLES = ['lb', 'web', 'app', 'db-primary', 'db-replica', 'monitor'] as const;
 export type Role = (typeof ROLES)[number];
 
 /** The Debian releases the lab can build servers of; the first is the default. */

@@ -22,6 +22,8 @@ export const HAPROXY_BACKEND = 'web';
 export const HAPROXY_STATS_PORT = 8404;
 /** The frontend's port, on every address (so also on an active-passive shared address). */
 export const HTTP_PORT = 80;
+/** The TLS frontend on lb hosts (when the inventory has a `tls` section). */
+export const HTTPS_PORT = 443;
 
 export const KEEPALIVED_CONFIG = '/etc/keepalived/keepalived.conf';
 
@@ -30,3 +32,20 @@ export const MYSQL_PORT = 3306;
 export const VERIFY_DB = 'tandem';
 export const VERIFY_USER = 'tandem_verify';
 export const REPLICATION_USER = 'tandem_repl';
+
+/**
+ * Monitoring (the `monitor` role). Exporters listen on the host's inventory address only; the
+ * firewall opens them to the monitoring hosts only. Prometheus and Alertmanager listen on the
+ * monitoring host's loopback: users reach them through `tandem monitor`'s SSH tunnel.
+ */
+export const NODE_EXPORTER_PORT = 9100;
+/** On db hosts. */
+export const MYSQLD_EXPORTER_PORT = 9104;
+/** On web hosts: Nginx's stub_status through prometheus-nginx-exporter. */
+export const NGINX_EXPORTER_PORT = 9113;
+/** On lb hosts: HAProxy's built-in Prometheus exporter. */
+export const HAPROXY_METRICS_PORT = 8405;
+/** On monitor hosts (loopback). */
+export const PROMETHEUS_PORT = 9090;
+export const ALERTMANAGER_PORT = 9093;
+export const BLACKBOX_EXPORTER_PORT = 9115;

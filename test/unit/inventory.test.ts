@@ -142,7 +142,7 @@ const BAD: { name: string; yaml: string; expected: string[]; opts?: LoadOptions 
     yaml: inv(`  web-01: { address: 203.0.113.11, roles: [lb, web, app, db-primary] }
   web-02: { address: 203.0.113.12, roles: [web, dbprimary] }
 `),
-    expected: ['hosts.web-02.roles[1]: unknown role "dbprimary" (expected one of lb, web, app, db-primary, db-replica)'],
+    expected: ['hosts.web-02.roles[1]: unknown role "dbprimary" (expected one of lb, web, app, db-primary, db-replica, monitor)'],
   },
   {
     name: 'two db-primary',

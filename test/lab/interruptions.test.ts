@@ -77,9 +77,18 @@ test('two applies started together: one proceeds, the other is refused before ch
   const pid = winner.child.pid!;
   assert.match(refused.stderr, new RegExp(`^error: web-0[12]: another tandem run holds the run lock: \\S+@\\S+ \\(apply, pid ${pid}\\) since \\S+ \\(expires \\S+\\)\\. Wait for it to finish, or pass --force-unlock if it is dead\\.\\n$`));
   assert.not.match(refused.stdout, /changed|==/, 'the refused run did nothing');
-  // The winner goes on: it holds the lock on both servers.
+  // The winner goes on: it holds the lock on both servers. Started together, each run may have
+  // taken one server's lock first; the refused one lets go of its server as it exits and the
+  // winner takes it then (within its wait for an older run), so poll rather than read once.
   assert.is(winner.child.exitCode, null, 'the other run is still going');
-  for (const h of ['web-01', 'web-02']) assert.match(await sshOk(h, `cat ${RUN_LOCK}`), new RegExp(`"pid":${pid},"verb":"apply"`));
+  const mine = new RegExp(`"pid":${pid},"verb":"apply"`);
+  for (const h of ['web-01', 'web-02']) {
+    let seen = '';
+    await until(`${h}: the run lock held by the remaining run (pid ${pid})`, async () => {
+      seen = (await sshExec(h, `cat ${RUN_LOCK}`)).stdout;
+      return mine.test(seen) || undefined;
+    }, { timeoutMs: 30_000, everyMs: 250, seen: () => seen });
+  }
 });
 
 test('Ctrl-C while apt runs: tandem says what still runs, waits for it, prints what was done, exits 130; dpkg is left clean', async () => {

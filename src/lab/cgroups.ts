@@ -114,8 +114,12 @@ export async function cgroupPids(dirs: readonly string[]): Promise<number[]> {
   return [...pids];
 }
 
-/** SIGKILLs every process in the cgroups (cgroup.kill where cgroup2 has it) and waits for none. */
-export async function killCgroups(dirs: readonly string[], timeoutMs = 10_000): Promise<void> {
+/**
+ * SIGKILLs every process in the cgroups (cgroup.kill where cgroup2 has it) and waits for none.
+ * A killed process dies only once it leaves uninterruptible I/O: on a machine busy with other
+ * labs' disk work (a database flushing on overlayfs) that took over 10 s, hence the 30 s.
+ */
+export async function killCgroups(dirs: readonly string[], timeoutMs = 30_000): Promise<void> {
   for (const dir of dirs) {
     const killFile = path.join(dir, 'cgroup.kill');
     if (await access(killFile).then(() => true, () => false)) await writeFile(killFile, '1').catch(() => undefined);

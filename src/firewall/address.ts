@@ -81,3 +81,13 @@ export function sourcesOf(values: readonly string[]): Source[] | 'any' {
 export function isAddress(value: string): boolean {
   return isIPv4(value) || isIPv6(value);
 }
+
+/** Whether `address` (a bare address) is `source` or inside its network. */
+export function covers(source: Source, address: string): boolean {
+  const family = isIPv4(address) ? 4 : isIPv6(address) ? 6 : undefined;
+  if (family !== source.family) return false;
+  const [net, prefix] = source.text.split('/') as [string, string | undefined];
+  const bits = (a: string) => (family === 4 ? v4Bits(a) : v6Bits(a));
+  const hostBits = BigInt((family === 4 ? 32 : 128) - Number(prefix ?? (family === 4 ? 32 : 128)));
+  return bits(net) >> hostBits === bits(address) >> hostBits;
+}

@@ -15,6 +15,7 @@ import { Redactor } from '../../src/secrets/secret.ts';
 import type { Command } from '../../src/engine/types.ts';
 import type { Connection, ExecRequest } from '../../src/ssh/connection.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
+import { expectedFromHere, parsePathProbe, pathProbeScript, portOk, stackPaths } from '../../src/verify/firewall.ts';
 
 const HEAD = `name: fw
 domain: www.example.test
@@ -310,4 +311,31 @@ test('no new connection: the fallback runs over the open one, and the failure sa
   }
   assert.equal(log, ['run: roll back now']);
 });
+// verify's parts.
+test('verify: from this machine, ssh and http(s) must get through, every other port the stack uses must be dropped', () => {
+  const two = load(TWO);
+  const table = Object.fromEntries(expectedFromHere(two, two.hosts[0]!, client));
+  assert.equal(table, { 22: 'allowed', 80: 'allowed', 443: 'allowed', 3000: 'blocked', 3306: 'blocked', 8080: 'blocked', 8404: 'blocked', 8405: 'blocked', 9100: 'blocked', 9104: 'blocked', 9113: 'blocked' });
+  // A control machine outside firewall.admin: ssh is expected blocked, so verify says it honestly.
+  const admin = load(TWO + 'firewall: { admin: [192.168.0.0/16, "2001:db8::/32"] }\n');
+  assert.is(expectedFromHere(admin, admin.hosts[0]!, client).get(22), 'blocked');
+  assert.is(expectedFromHere(admin, admin.hosts[0]!, { address: '192.168.7.9', port: 22 }).get(22), 'allowed');
+  assert.is(expectedFromHere(admin, admin.hosts[0]!, { address: '2001:db8:5::1', port: 22 }).get(22), 'allowed');
+  assert.is(expectedFromHere(admin, admin.hosts[0]!, { address: '2001:db9::1', port: 22 }).get(22), 'blocked');
+});
+
+test('verify: allowed passes when the port is reached (open, or closed: nothing listens); blocked only when dropped', () => {
+  assert.equal(['open', 'closed', 'filtered'].map((s) => portOk('allowed', s as never)), [true, true, false]);
+  assert.equal(['open', 'closed', 'filtered'].map((s) => portOk('blocked', s as never)), [false, false, true]);
+});
+
+test('verify: the paths the stack needs: replica and app hosts to the primary database, each lb to each Nginx', () => {
+  const split = load(SPLIT);
+  const paths = Object.fromEntries([...stackPaths(split, split.hosts)].map(([from, ts]) => [from, ts.map((t) => `${t.to.name}:${t.port}`)]));
+  assert.equal(paths, { 'lb-01': ['app-01:8080'], 'app-01': ['db-01:3306'], 'db-02': ['db-01:3306'] });
+  const script = pathProbeScript([{ to: split.hosts[2]!, port: 3306 }]);
+  assert.match(script, /timeout 3 bash -c 'exec 3<>"\/dev\/tcp\/\$0\/\$1"' 10\.0\.0\.31 3306/);
+  assert.equal([...parsePathProbe('10.0.0.31 3306 ok\n10.0.0.21 8080 failed\n')], [['10.0.0.31 3306', true], ['10.0.0.21 8080', false]]);
+});
+
 test.run();

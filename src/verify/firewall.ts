@@ -6,15 +6,7 @@ import type { HostSpec, Inventory } from '../inventory/types.ts';
 import { covers } from '../firewall/address.ts';
 import { roleRules, sshRule, type Rule, type SshClient } from '../firewall/rules.ts';
 import { hasRole, isDbHost, primaryOf, withRole } from '../stack/roles.ts';
-import {
-  HAPROXY_METRICS_PORT,
-  HAPROXY_STATS_PORT,
-  MYSQL_PORT,
-  MYSQLD_EXPORTER_PORT,
-  NGINX_EXPORTER_PORT,
-  NGINX_PORT,
-  NODE_EXPORTER_PORT,
-} from '../stack/names.ts';
+import * as names from '../stack/names.ts';
 import { sh } from '../ssh/shell.ts';
 import type { PortState } from './ports.ts';
 
@@ -38,10 +30,10 @@ export function expectedFromHere(inv: Inventory, host: HostSpec, client: SshClie
   const used = [
     ...rules.map((r) => r.port!),
     ...(hasRole(host, 'app') ? [inv.app.port] : []),
-    ...(hasRole(host, 'web') ? [NGINX_PORT, NGINX_EXPORTER_PORT] : []),
-    ...(hasRole(host, 'lb') ? [HAPROXY_STATS_PORT, HAPROXY_METRICS_PORT] : []),
-    ...(isDbHost(host) ? [MYSQL_PORT, MYSQLD_EXPORTER_PORT] : []),
-    NODE_EXPORTER_PORT,
+    ...(hasRole(host, 'web') ? [names.NGINX_PORT, names.NGINX_EXPORTER_PORT] : []),
+    ...(hasRole(host, 'lb') ? [names.HAPROXY_STATS_PORT, names.HAPROXY_METRICS_PORT] : []),
+    ...(isDbHost(host) ? [names.MYSQL_PORT, names.MYSQLD_EXPORTER_PORT] : []),
+    names.NODE_EXPORTER_PORT,
   ];
   const expected = new Map<number, Expected>([...new Set(used)].sort((a, b) => a - b).map((p) => [p, 'blocked']));
   for (const r of rules) if (reachesUs(r.from)) expected.set(r.port!, 'allowed');
@@ -68,8 +60,8 @@ export function stackPaths(inv: Inventory, hosts: readonly HostSpec[]): Map<stri
     if (from.name !== to.name) paths.set(from.name, [...(paths.get(from.name) ?? []), { to, port }]);
   };
   for (const h of hosts) {
-    if (hasRole(h, 'db-replica') || hasRole(h, 'app')) add(h, primary, MYSQL_PORT);
-    if (hasRole(h, 'lb')) for (const web of withRole(inv.hosts, 'web')) add(h, web, NGINX_PORT);
+    if (hasRole(h, 'db-replica') || hasRole(h, 'app')) add(h, primary, names.MYSQL_PORT);
+    if (hasRole(h, 'lb')) for (const web of withRole(inv.hosts, 'web')) add(h, web, names.NGINX_PORT);
   }
   return paths;
 }

@@ -26,7 +26,7 @@ export const listTableCommand = (): string => `nft list table ${TABLE}`;
 const rollbackNow = sh`nft -f ${ROLLBACK_FILE} && touch ${ROLLED_BACK_MARK}`;
 
 /** Check the new ruleset, save the table as it is, arm the rollback, load. */
-export function loadWithRollback(rollbackSeconds: number): Command {
+export function loadWithRollback(rollbackSeconds: number): Extract<Command, { kind: 'script' }> {
   return {
     kind: 'script',
     describe: `check ${NEXT_FILE} (nft -c), arm a rollback in ${rollbackSeconds} s (${ROLLBACK_UNIT}.timer), load it`,

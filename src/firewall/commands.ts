@@ -33,7 +33,7 @@ export function loadWithRollback(rollbackSeconds: number): Extract<Command, { ki
     script: [
       'set -e',
       sh`nft -c -f ${NEXT_FILE}`,
-      sh`{ printf '%s\n' ${`table ${TABLE} {}`} ${`delete table ${TABLE}`}; nft list table ${raw(TABLE)} 2>/dev/null || true; } > ${`${ROLLBACK_FILE}.tmp`}`,
+      sh`{ printf '%s\\n' ${`table ${TABLE} {}`} ${`delete table ${TABLE}`}; nft list table ${raw(TABLE)} 2>/dev/null || true; } > ${`${ROLLBACK_FILE}.tmp`}`,
       sh`mv -f ${`${ROLLBACK_FILE}.tmp`} ${ROLLBACK_FILE}`,
       // A timer an interrupted earlier run left armed is replaced by this one.
       sh`systemctl stop ${`${ROLLBACK_UNIT}.timer`} 2>/dev/null || true`,
@@ -78,7 +78,7 @@ export function removeTable(): Command {
   return {
     kind: 'script',
     describe: `delete table ${TABLE} and ${FIREWALL_FILE}`,
-    script: [sh`printf '%s\n' ${`table ${TABLE} {}`} ${`delete table ${TABLE}`} | nft -f -`, sh`rm -f ${FIREWALL_FILE} ${LOADED_LISTING}`].join('\n'),
+    script: [sh`printf '%s\\n' ${`table ${TABLE} {}`} ${`delete table ${TABLE}`} | nft -f -`, sh`rm -f ${FIREWALL_FILE} ${LOADED_LISTING}`].join('\n'),
   };
 }
 

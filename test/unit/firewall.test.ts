@@ -15,6 +15,8 @@ import { Redactor } from '../../src/secrets/secret.ts';
 import type { Command } from '../../src/engine/types.ts';
 import type { Connection, ExecRequest } from '../../src/ssh/connection.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
+import type { Secrets } from '../../src/secrets/store.ts';
+import { firewall as firewallRecipe } from '../../recipes/firewall.ts';
 import { expectedFromHere, parsePathProbe, pathProbeScript, portOk, stackPaths } from '../../src/verify/firewall.ts';
 
 const HEAD = `name: fw
@@ -311,6 +313,19 @@ test('no new connection: the fallback runs over the open one, and the failure sa
   }
   assert.equal(log, ['run: roll back now']);
 });
+test('firewall.enabled false: no nftables package; the boot unit, its file and the table go, only when present', () => {
+  const off = load(TWO + 'firewall: { enabled: false }\n');
+  const ctx = { inventory: off, host: off.hosts[0]!, secrets: {} as Secrets };
+  assert.equal(firewallRecipe.packages!(ctx), []);
+  const ops = firewallRecipe.build(ctx).flatMap((w) => w.ops);
+  assert.equal(ops.map((o) => o.id), ['service tandem-firewall', 'absent /etc/systemd/system/tandem-firewall.service', 'no firewall table inet tandem']);
+  const remove = ops[2]!;
+  const factsOf = (live: string | undefined, exists: boolean) => ({ get: <T>(f: { id: string }) => (f.id === 'firewall:live-table' ? live : { exists }) as T });
+  assert.is(remove.plan(factsOf(undefined, false)), null);
+  const change = remove.plan(factsOf(LISTING, true))!;
+  assert.match((change.commands[0] as Extract<Command, { kind: 'script' }>).script, /^printf '%s\\n' 'table inet tandem \{\}' 'delete table inet tandem' \| nft -f -$/m);
+});
+
 // verify's parts.
 test('verify: from this machine, ssh and http(s) must get through, every other port the stack uses must be dropped', () => {
   const two = load(TWO);

@@ -29,8 +29,11 @@ function set(sources: readonly Source[]): string {
   return texts.length === 1 ? texts[0]! : `{ ${texts.join(', ')} }`;
 }
 
+/** VRRP by number: nft reads protocol names from /etc/protocols, which a minimal Debian lacks (no netbase). */
+export const VRRP_PROTOCOL = 112;
+
 function match(rule: Rule): string {
-  return rule.protocol === 'vrrp' ? 'meta l4proto vrrp' : `${rule.protocol} dport ${rule.port}`;
+  return rule.protocol === 'vrrp' ? `meta l4proto ${VRRP_PROTOCOL}` : `${rule.protocol} dport ${rule.port}`;
 }
 
 /** One line per address family the rule's sources hold (one line for `any`). */

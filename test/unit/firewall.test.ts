@@ -108,7 +108,7 @@ const CASES: { name: string; yaml: string; host: string; expected: string[] }[] 
       'tcp dport 443 accept comment "https from anywhere (lb)"',
       'ip saddr 10.0.0.11 tcp dport 8080 accept comment "nginx from the lb hosts"',
       'ip saddr 10.0.0.11 tcp dport 3306 accept comment "database from the other db hosts and the app hosts"',
-      'ip saddr 10.0.0.11 meta l4proto vrrp accept comment "vrrp between the lb hosts (active-passive)"',
+      'ip saddr 10.0.0.11 meta l4proto 112 accept comment "vrrp between the lb hosts (active-passive)"',
     ],
   },
   {

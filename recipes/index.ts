@@ -4,6 +4,7 @@ import type { Secrets } from '../src/secrets/store.ts';
 import type { HostWork } from '../src/engine/types.ts';
 import { UsageError } from '../src/errors.ts';
 import { base } from './base.ts';
+import { firewall } from './firewall.ts';
 import { database_ } from './database.ts';
 import { app } from './app.ts';
 import { nginx } from './nginx.ts';
@@ -14,7 +15,7 @@ import { packagesWork } from './packages.ts';
 import type { Release } from '../src/release/prepare.ts';
 import type { Recipe } from './recipe.ts';
 
-export const RECIPES: Recipe[] = [base, database_, app, nginx, haproxy, keepalived];
+export const RECIPES: Recipe[] = [base, firewall, database_, app, nginx, haproxy, keepalived];
 
 export function selectRecipes(names: string | undefined): Recipe[] {
   if (!names) return RECIPES;

@@ -7,6 +7,7 @@ import { outcomeOf, type Outcome } from './exit.ts';
 import { textStream, type CliContext } from './context.ts';
 import { colorizer } from './render/format.ts';
 import { VerificationError } from '../errors.ts';
+import { portTable } from '../verify/firewall.ts';
 
 export interface VerifyOptions extends CommonOptions {
   maxLag?: number;
@@ -14,7 +15,8 @@ export interface VerifyOptions extends CommonOptions {
 
 export function checkLine(r: CheckResult, c: ReturnType<typeof colorizer>): string {
   const mark = r.ok ? c.green('✔ pass') : c.red('✖ FAIL');
-  return `${mark} ${r.host ? `[${r.host}] ` : ''}${r.check}: ${r.figure}${r.detail ? `\n       ${r.detail}` : ''}`;
+  const table = r.rows && r.ok ? `\n${portTable(r.rows)}` : '';
+  return `${mark} ${r.host ? `[${r.host}] ` : ''}${r.check}: ${r.figure}${r.detail ? `\n       ${r.detail}` : ''}${table.replace(/\n/g, '\n       ')}`;
 }
 
 export async function runVerify(opts: VerifyOptions, ctx: CliContext): Promise<Outcome & { results: CheckResult[] }> {

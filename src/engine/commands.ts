@@ -3,8 +3,8 @@
 import { Secret, type Redactor } from '../secrets/secret.ts';
 import { shellJoin } from '../ssh/shell.ts';
 import type { Connection, ExecResult } from '../ssh/connection.ts';
-import { CommandError } from '../errors.ts';
-import type { Command, OkExitCodes, Stdin } from './types.ts';
+import { CommandError, ValidationError } from '../errors.ts';
+import type { Command, NewConnection, OkExitCodes, Stdin } from './types.ts';
 
 function assertNever(x: never): never {
   throw new Error(`unhandled command kind: ${JSON.stringify(x)}`);
@@ -43,6 +43,7 @@ export function failureText(err: unknown, redactor: Redactor, aboutHost?: string
  * fails with the connection's CommandTimeoutError.
  */
 export async function runCommand(conn: Connection, cmd: Command, redactor: Redactor): Promise<ExecResult> {
+  if (cmd.kind === 'script' && cmd.newConnection) return runOverNewConnection(conn, { ...cmd, newConnection: undefined }, cmd.newConnection, redactor);
   const describe = describeCommand(cmd, redactor);
   let res: ExecResult;
   let ok: OkExitCodes = [0];
@@ -71,4 +72,32 @@ export async function runCommand(conn: Connection, cmd: Command, redactor: Redac
     });
   }
   return res;
+}
+
+/**
+ * `cmd` over a new connection to the host, closed after it. When none opens, `otherwise` runs over
+ * the run's connection, and the failure says what that means, what was done about it, and why the
+ * connection failed.
+ */
+async function runOverNewConnection(conn: Connection, cmd: Command, how: NewConnection, redactor: Redactor): Promise<ExecResult> {
+  const host = conn.host.name;
+  if (!conn.reopen) throw new Error(`${host}: this connection cannot open another one (needed to ${describeCommand(cmd, redactor)})`);
+  let fresh: Connection;
+  try {
+    fresh = await conn.reopen();
+  } catch (err) {
+    let after = '';
+    if (how.otherwise) {
+      after = await runCommand(conn, how.otherwise, redactor).then(
+        () => ` Done over the open connection: ${describeCommand(how.otherwise!, redactor)}.`,
+        (e: unknown) => ` Tried over the open connection, and it failed: ${describeCommand(how.otherwise!, redactor)}: ${failureText(e, redactor, host)}.`,
+      );
+    }
+    throw new ValidationError(`${redactor.redact(how.refused)}${after} (the new connection: ${failureText(err, redactor)})`, { cause: err, host });
+  }
+  try {
+    return await runCommand(fresh, cmd, redactor);
+  } finally {
+    await fresh.close();
+  }
 }

@@ -51,8 +51,19 @@ export type OkExitCodes = number[] | 'any';
 /** `deadline: 'long'` for package installs, uploads and seeding; every other command gets the default one. */
 export type Command =
   | { kind: 'exec'; argv: string[]; stdin?: Stdin; okExitCodes?: OkExitCodes; deadline?: DeadlineKind }
-  | { kind: 'script'; script: string; stdin?: Stdin; okExitCodes?: OkExitCodes; describe: string; deadline?: DeadlineKind }
+  | { kind: 'script'; script: string; stdin?: Stdin; okExitCodes?: OkExitCodes; describe: string; deadline?: DeadlineKind; newConnection?: NewConnection }
   | { kind: 'put'; path: string; content: string | Buffer | Secret; mode: string; owner: string; group: string; backup?: boolean };
+
+/**
+ * Run the command over a NEW SSH connection to the host, not the run's (which established-traffic
+ * rules keep alive whatever changed): it proves that new connections still get in.
+ */
+export interface NewConnection {
+  /** What it means when no new connection opens (told with the connection's own error). */
+  refused: string;
+  /** Run over the run's connection when no new one opens: puts the previous state back at once. */
+  otherwise?: Command;
+}
 
 export interface Change {
   /** One line a person reads: "install nginx, haproxy". */

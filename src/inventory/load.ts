@@ -10,6 +10,7 @@ import { RESERVED_KEYS } from './reserved.ts';
 import { privateKeyProblem } from '../ssh/private-key.ts';
 import type { Failover, HostSpec, Inventory, Role } from './types.ts';
 import { PACKAGE_ROOT } from '../package-root.ts';
+import { isAddress } from '../firewall/address.ts';
 
 /** An inventory is a few KiB; anything this big is the wrong file (or an attack). */
 const MAX_FILE_BYTES = 1024 * 1024;
@@ -205,6 +206,12 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
     else seen.set(key, h.name);
   }
   const failover = failoverOf(raw.lb, hosts, shown, problems);
+  if (raw.firewall.enabled) {
+    // The rules name other hosts by address: a name would be resolved once, when the rules load.
+    for (const h of hosts.filter((h) => !isAddress(h.address))) {
+      problems.push(`${shown}: hosts.${h.name}.address: the firewall's rules need IP addresses, not the name ${h.address} (write the address, or set firewall.enabled: false)`);
+    }
+  }
   for (const name of Object.keys(raw.lab?.hosts ?? {})) {
     if (!hosts.some((h) => h.name === name)) problems.push(`${shown}: lab.hosts.${name}: not a host of this inventory (hosts: ${hosts.map((h) => h.name).join(', ')})`);
   }
@@ -231,6 +238,7 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
     timezone: raw.timezone,
     secretsFile: resolve(raw.secrets ?? `${base}.secrets.yml`),
     parallel: raw.parallel,
+    firewall: { enabled: raw.firewall.enabled, ...(raw.firewall.admin && { admin: raw.firewall.admin }), allow: raw.firewall.allow, rollbackSeconds: raw.firewall.rollback_after },
     lab: raw.lab && {
       bridge: raw.lab.bridge,
       gateway: raw.lab.gateway,

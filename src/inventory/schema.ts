@@ -4,6 +4,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_PARALLEL, LAB_RELEASES, ROLES } from './types.ts';
 import { reservedAccount, reservedSchema } from './reserved.ts';
+import { firewallSchema } from './firewall-schema.ts';
 
 const hostName = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -158,6 +159,7 @@ export const inventorySchema = z.strictObject({
     .int('must be a whole number of servers, at least 1')
     .min(1, 'must be a whole number of servers, at least 1')
     .default(DEFAULT_PARALLEL),
+  firewall: firewallSchema,
   lab: z
     .strictObject({
       bridge: z.string().regex(/^[a-zA-Z0-9_-]{1,15}$/, 'must be an interface name (at most 15 characters)').default('tandem0'),

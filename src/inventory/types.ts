@@ -80,5 +80,17 @@ export interface Inventory {
   secretsFile: string;
   /** How many servers plan and apply work on at once. */
   parallel: number;
+  /** The firewall tandem keeps on every host (docs/firewall.md). */
+  firewall: FirewallSettings;
   lab?: LabSettings;
+}
+
+/** `firewall:`: sources are validated addresses or networks (`any` only in allow rules' `from`). */
+export interface FirewallSettings {
+  enabled: boolean;
+  /** Who may reach SSH; unset: the address this machine connects from, as each server sees it. */
+  admin?: string[];
+  allow: { port: number; protocol: 'tcp' | 'udp'; from: string[] }[];
+  /** A new ruleset not confirmed by a new SSH connection within this many seconds is rolled back. */
+  rollbackSeconds: number;
 }

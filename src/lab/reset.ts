@@ -47,7 +47,10 @@ export async function labReset(config: LabConfig, opts: ResetOptions): Promise<s
         }),
       );
       await bootHosts(config, state, {
-        hosts: layouts, allHosts, authorizedKey, bootTimeoutMs: opts.bootTimeoutMs ?? 60_000, freshNetwork: false,
+        hosts: layouts, allHosts, authorizedKey, bootTimeoutMs: opts.bootTimeoutMs ?? 60_000,
+        // A fresh network namespace too: the kernel keeps nftables tables, addresses (a VIP) and
+        // conntrack per namespace, so a kept one would carry the last stack's firewall into a "pristine" host.
+        freshNetwork: true,
         cgroupsFor: (h) => state.hosts[h.name]!.cgroups,
         baseFor: (h) => bases.get(releaseOf(config, h.name))!,
       });

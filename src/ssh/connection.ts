@@ -67,6 +67,11 @@ export interface Connection {
   exec(req: ExecRequest): Promise<ExecResult>;
   /** Write a file atomically (temp file in the same directory, fsync, rename). */
   put(path: string, content: string | Buffer, opts: PutOptions): Promise<ExecResult>;
+  /**
+   * A new, separate connection to the same host with the same settings (a firewall change proves
+   * with it that new connections still get in); absent where a connection cannot make another.
+   */
+  reopen?(): Promise<Connection>;
   /** A TCP stream to host:port as seen from the remote host (no port opened to us). */
   forward(toHost: string, toPort: number): Promise<Duplex>;
   close(): Promise<void>;

@@ -97,7 +97,7 @@ export async function connect(host: HostSpec, opts: ConnectOptions): Promise<Con
       throw err;
     }
   }
-  return new SshConnection(host, ssh, opts.ssh.user !== 'root', opts.deadlines ?? DEFAULT_DEADLINES, opts.progress);
+  return new SshConnection(host, ssh, opts.ssh.user !== 'root', opts.deadlines ?? DEFAULT_DEADLINES, opts.progress, () => connect(host, opts));
 }
 
 /** Seconds the check "does the server still answer?" waits, after a lost connection. */
@@ -135,6 +135,8 @@ class SshConnection implements Connection {
     private readonly sudo: boolean,
     private readonly deadlines: Deadlines,
     private readonly progress?: ProgressSink,
+    /** Opens another connection like this one (see Connection.reopen). */
+    readonly reopen?: () => Promise<Connection>,
   ) {
     this.#endedSignal = new Promise((resolve) => {
       const ended = () => {

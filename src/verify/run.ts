@@ -18,6 +18,9 @@ import { appHealthCommand, parseHealthAnswer } from './health.ts';
 import { parseStatCsv, STAT_COMMAND } from './haproxy.ts';
 import { closeDb, openDb, row, scalar, type Db } from './database.ts';
 import { addressesCommand, holdsAddress } from '../facts/address.ts';
+import { probePort } from './ports.ts';
+import { verifyFirewall } from './firewall-checks.ts';
+import type { PortRow } from './firewall.ts';
 
 export interface VerifyInput {
   inventory: Inventory;
@@ -49,11 +52,12 @@ export interface VerifyInput {
 export interface VerifyIo {
   httpGet: typeof httpGet;
   openDb: typeof openDb;
+  probePort: typeof probePort;
 }
 
-const REAL_IO: VerifyIo = { httpGet, openDb };
+const REAL_IO: VerifyIo = { httpGet, openDb, probePort };
 
-type Check = () => Promise<{ figure: string; ok?: boolean; detail?: string }>;
+type Check = () => Promise<{ figure: string; ok?: boolean; detail?: string; rows?: PortRow[] }>;
 
 /** Run a check again (every 250 ms) while it fails, for at most `withinMs`; the last answer stands. */
 async function retriedFor(check: Check, withinMs: number): ReturnType<Check> {
@@ -73,7 +77,7 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
     try {
       const seconds = input.checkTimeoutSeconds ?? 60;
       const out = await expireAfter(fn(), seconds * 1000, () => new VerificationError(`no answer in ${seconds} s`));
-      r = { check, host, ok: out.ok ?? true, figure: out.figure, detail: out.detail, durationMs: 0 };
+      r = { check, host, ok: out.ok ?? true, figure: out.figure, detail: out.detail, ...(out.rows && { rows: out.rows }), durationMs: 0 };
     } catch (err) {
       r = { check, host, ok: false, figure: 'failed', detail: failureText(err, input.redactor, host), durationMs: 0 };
     }
@@ -157,6 +161,7 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
   }
 
   await verifyReplication(input, run);
+  if (inv.firewall.enabled) await verifyFirewall({ inventory: inv, hosts: input.hosts, probePort: (input.io ?? REAL_IO).probePort }, run, exec);
   return results;
 }
 

@@ -9,6 +9,8 @@ export interface CheckResult {
   /** Why it failed, in the words of whatever failed. */
   detail?: string;
   durationMs: number;
+  /** The firewall check's ports, as probed from this machine (port, expected, seen). */
+  rows?: import('./firewall.ts').PortRow[];
 }
 
 export type CheckSink = (result: CheckResult) => void;

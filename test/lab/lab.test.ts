@@ -9,6 +9,9 @@ import { ensureLab, labHosts, labSettings, resetHosts, runArgv, sshArgsFor, sshE
 
 test.before(async () => {
   await ensureLab();
+  // Pristine servers: the tests before this file leave tandem's firewall, which admits SSH from
+  // the control machine only, not from the other servers.
+  await resetHosts();
 });
 
 test('every server boots systemd to "running"', async () => {

@@ -22,7 +22,7 @@ test('one apply on pristine servers builds the stack, and its report lists every
   for (const host of ['web-01', 'web-02']) {
     const changed = r.json.hosts[host].ops.filter((o: any) => o.status === 'changed').map((o: any) => o.op);
     for (const expected of [
-      'packages ca-certificates curl haproxy mariadb-client mariadb-server nginx nodejs socat tzdata',
+      'packages ca-certificates curl haproxy mariadb-client mariadb-server nftables nginx nodejs socat tzdata',
       'template /etc/mysql/mariadb.conf.d/60-tandem.cnf',
       'template /etc/nginx/sites-enabled/tandem.conf',
       'template /etc/haproxy/haproxy.cfg',

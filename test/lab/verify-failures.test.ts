@@ -24,6 +24,8 @@ const CHECK = {
   gtid: 'the replica has executed the primary GTID set',
   readOnly: 'the replica is read-only',
   canary: 'a canary row written on the primary is read on the replica',
+  firewall: 'the firewall lets this machine reach only what it should',
+  paths: 'the paths the stack needs from this server are open',
 } as const;
 type CheckName = keyof typeof CHECK;
 /** "web-02 canary": a check on a host, as the cases name them. */
@@ -32,6 +34,7 @@ type Label = `${string} ${CheckName}`;
 const EVERY_CHECK: Label[] = [
   'web-01 http', 'web-01 backends', 'web-02 http', 'web-02 backends', 'web-01 app', 'web-02 app',
   'web-02 threads', 'web-02 lag', 'web-02 gtid', 'web-02 readOnly', 'web-02 canary',
+  'web-01 firewall', 'web-02 firewall', 'web-01 paths', 'web-02 paths',
 ];
 
 const nameOf = (check: string): CheckName => {
@@ -210,7 +213,8 @@ test('web-02 disabled in one HAProxy: that load balancer fails its backends and 
 test('Nginx stopped on web-02: both load balancers see it DOWN and never reach it; its app still answers', async () => {
   await sshOk('web-02', 'systemctl stop nginx');
   for (const lb of HOSTS) await untilBackend(lb, /^DOWN/);
-  const checks = verifyFails(['web-01 backends', 'web-02 backends', 'web-01 http', 'web-02 http']);
+  // web-01, a load balancer, cannot connect to web-02's Nginx either (refused: nothing listens).
+  const checks = verifyFails(['web-01 backends', 'web-02 backends', 'web-01 http', 'web-02 http', 'web-01 paths']);
   for (const lb of HOSTS) {
     assert.match(checks.get(`${lb} backends`)!.detail ?? '', /web-02 DOWN/);
     assert.match(checks.get(`${lb} http`)!.detail ?? '', /never answered: web-02/);

@@ -54,8 +54,8 @@ const release = { id: '1.0.0-abc', version: '1.0.0', tarball: '/cache/1.0.0-abc.
 test("packages: each host's list comes from its recipes (a replica without lb gets no haproxy)", () => {
   const inv = testInventory(`${TWO_SERVERS}  web-03: { address: 10.0.0.13, roles: [web, app, db-replica] }\n`);
   const packages = packagesByHost(buildWork(inv, inv.hosts, secrets, RECIPES, release));
-  assert.equal(packages.get('web-01'), ['ca-certificates', 'curl', 'haproxy', 'mariadb-client', 'mariadb-server', 'nginx', 'nodejs', 'socat', 'tzdata']);
-  assert.equal(packages.get('web-03'), ['ca-certificates', 'curl', 'mariadb-client', 'mariadb-server', 'nginx', 'nodejs', 'tzdata']);
+  assert.equal(packages.get('web-01'), ['ca-certificates', 'curl', 'haproxy', 'mariadb-client', 'mariadb-server', 'nftables', 'nginx', 'nodejs', 'socat', 'tzdata']);
+  assert.equal(packages.get('web-03'), ['ca-certificates', 'curl', 'mariadb-client', 'mariadb-server', 'nftables', 'nginx', 'nodejs', 'tzdata']);
 });
 
 test('ansible inventory: groups are the roles, host and stack values come from the inventory', () => {

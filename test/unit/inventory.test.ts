@@ -63,7 +63,7 @@ test('a valid inventory loads with its defaults and absolute paths', async () =>
     'prod',
     inv(`  web-01: { address: 203.0.113.11, roles: [lb, web, app, db-primary, web] }
   web-02: { address: db2.example.net, port: 2222, roles: [lb, web, app, db-replica] }
-`),
+`, 'firewall: { enabled: false }\n'),
   );
   const got = await loadInventory(file);
   assert.is(got.file, file);

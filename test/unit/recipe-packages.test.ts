@@ -24,7 +24,8 @@ hosts:
   return toInventory(parseYaml(yaml, 'p.yml'), '/inv/p.yml', 'p.yml');
 }
 
-const BASE = ['ca-certificates', 'curl', 'tzdata'];
+// nftables: the firewall recipe's, on every host (the firewall is on by default).
+const BASE = ['ca-certificates', 'curl', 'nftables', 'tzdata'];
 const CASES: { name: string; roles: string; extra?: string; recipes?: string; noRelease?: boolean; expected: string[] }[] = [
   { name: 'every role on one host', roles: 'lb, web, app, db-replica', expected: [...BASE, 'haproxy', 'mariadb-client', 'mariadb-server', 'nginx', 'nodejs', 'socat'].sort() },
   { name: 'a replica', roles: 'db-replica', expected: [...BASE, 'mariadb-client', 'mariadb-server'].sort() },

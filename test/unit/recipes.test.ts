@@ -73,13 +73,13 @@ function written(work: HostWork[], id: string): string {
   return String(put.content);
 }
 
-const BASE = ['timezone Etc/UTC', 'directory /etc/tandem', 'file /etc/tandem/host'];
+const BASE = ['timezone Etc/UTC', 'directory /etc/tandem', 'file /etc/tandem/host', 'directory /var/lib/tandem/firewall', 'firewall table inet tandem', 'file /etc/systemd/system/tandem-firewall.service', 'service tandem-firewall'];
 
 /** What each role installs: all of it in the one packages op at the start of the host's base phase. */
 function expectedPackages(roles: string[], engine: 'mariadb' | 'mysql', failover: boolean): string[] {
   const has = (r: string) => roles.includes(r);
   return [
-    'ca-certificates', 'curl', 'tzdata',
+    'ca-certificates', 'curl', 'nftables', 'tzdata',
     ...(has('db-primary') || has('db-replica') ? [`${engine}-client`, `${engine}-server`] : []),
     ...(has('app') ? ['nodejs'] : []),
     ...(has('web') ? ['nginx'] : []),
@@ -238,7 +238,7 @@ test('recipes: without a release the app is not built; --recipe picks recipes bu
     // Only the selected recipe's packages, still behind the apt proxy setting.
     assert.equal(ids(w, 'base'), ['absent /etc/apt/apt.conf.d/01tandem-proxy', 'packages nginx']);
   }
-  assert.throws(() => selectRecipes('nginx,php'), /--recipe: unknown recipe php \(expected one of base, database, app, nginx, haproxy, keepalived\)/);
+  assert.throws(() => selectRecipes('nginx,php'), /--recipe: unknown recipe php \(expected one of base, firewall, database, app, nginx, haproxy, keepalived\)/);
 });
 
 test('recipes: apt.proxy becomes a proxy file; the host record names the host, its roles and the inventory', () => {

@@ -19,7 +19,8 @@ import { HAPROXY_BACKEND } from '../../src/stack/names.ts';
 import { dialectFor, type Dialect } from '../../src/ops/mysql/dialect.ts';
 import type { HttpAnswer } from '../../src/verify/http.ts';
 
-const inventoryOf = (engine: 'mariadb' | 'mysql'): Inventory => testInventory(`${TWO_SERVERS}app: { port: 3000 }\ndb: { engine: ${engine} }\n`);
+// The firewall's checks probe ports: test/unit/firewall.test.ts covers their parts.
+const inventoryOf = (engine: 'mariadb' | 'mysql'): Inventory => testInventory(`${TWO_SERVERS}app: { port: 3000 }\ndb: { engine: ${engine} }\nfirewall: { enabled: false }\n`);
 
 /** A stack as verify sees it; each test breaks one thing. */
 interface Stack {
@@ -121,6 +122,9 @@ async function verifyStack(stack: Stack, engine: 'mariadb' | 'mysql' = 'mariadb'
     openDb: async (_conn, address) => {
       if (address === '10.0.0.12' && stack.replicaRefuses) throw new Error(stack.replicaRefuses);
       return dbs.db(address === '10.0.0.11' ? 'primary' : 'replica');
+    },
+    probePort: async (address, port) => {
+      throw new Error(`unexpected probe of ${address}:${port}`);
     },
   };
   const emitted: CheckResult[] = [];

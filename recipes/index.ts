@@ -13,6 +13,7 @@ import { platform } from './platform.ts';
 import { packagesWork } from './packages.ts';
 import type { Release } from '../src/release/prepare.ts';
 import type { Recipe } from './recipe.ts';
+import type { CertificateSupply } from '../src/tls/supply.ts';
 
 export const RECIPES: Recipe[] = [base, database_, app, nginx, haproxy, keepalived];
 
@@ -36,10 +37,11 @@ export function buildWork(
   secrets: Secrets,
   recipes: Recipe[],
   release?: Release,
+  certificate?: CertificateSupply,
 ): Map<string, HostWork[]> {
   return new Map(
     hosts.map((host) => {
-      const ctx = { inventory, host, secrets, release };
+      const ctx = { inventory, host, secrets, release, certificate };
       return [host.name, [...platform.build(ctx), ...packagesWork(recipes, ctx), ...recipes.flatMap((r) => r.build(ctx))]];
     }),
   );

@@ -4,6 +4,7 @@ import type { HostSpec, Inventory } from '../src/inventory/types.ts';
 import type { Secrets } from '../src/secrets/store.ts';
 import type { HostWork } from '../src/engine/types.ts';
 import type { Release } from '../src/release/prepare.ts';
+import type { CertificateSupply } from '../src/tls/supply.ts';
 
 export interface RecipeContext {
   inventory: Inventory;
@@ -11,6 +12,8 @@ export interface RecipeContext {
   secrets: Secrets;
   /** The app release built on the control machine (recipes that need it are skipped without). */
   release?: Release;
+  /** With a `tls:` section: the load balancers' certificate (recipes/haproxy.ts). */
+  certificate?: CertificateSupply;
 }
 
 export interface Recipe {

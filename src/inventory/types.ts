@@ -81,4 +81,18 @@ export interface Inventory {
   /** How many servers plan and apply work on at once. */
   parallel: number;
   lab?: LabSettings;
+  /** HTTPS on the load balancers; absent: plain HTTP on :80 as before. */
+  tls?: TlsSettings;
+}
+
+/** Where the load balancers' certificate comes from: an ACME CA, or files the user has. */
+export type CertificateSource =
+  | { kind: 'acme'; directory: string; email: string; caBundle?: string; renewBeforeDays: number }
+  | { kind: 'files'; cert: string; key: string };
+
+export interface TlsSettings {
+  source: CertificateSource;
+  hstsMaxAgeSeconds: number;
+  /** verify fails when the served certificate expires within this many days. */
+  minDaysLeft: number;
 }

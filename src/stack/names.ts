@@ -24,6 +24,11 @@ export const HAPROXY_STATS_PORT = 8404;
 export const HTTP_PORT = 80;
 /** The TLS frontend on lb hosts (when the inventory has a `tls` section). */
 export const HTTPS_PORT = 443;
+/** What HAProxy serves on :443: the certificate chain, then its key (0600). */
+export const HAPROXY_CERT = '/etc/haproxy/tls/site.pem';
+/** Nginx serves /.well-known/acme-challenge/ from here on web hosts (ACME http-01 tokens). */
+export const ACME_WEBROOT = '/var/lib/tandem/acme';
+export const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/';
 
 export const KEEPALIVED_CONFIG = '/etc/keepalived/keepalived.conf';
 

@@ -24,6 +24,9 @@ export const tlsSchema = z
     files: files.optional(),
     // Strict-Transport-Security max-age, in seconds (a year by default).
     hsts_max_age: z.number({ error: 'must be a whole number of seconds' }).int('must be a whole number of seconds').min(0, 'must be 0 or more seconds').default(31536000),
+    // The CA the served certificate chains to, when the system does not trust it (the lab's Pebble
+    // root, a private CA): verify, the tests and the demo trust it. Unset: the system's CAs.
+    ca: filePath('a PEM file of CA certificates').optional(),
     // verify fails when the certificate served expires sooner than this.
     min_days_left: days.default(14),
   })

@@ -95,4 +95,6 @@ export interface TlsSettings {
   hstsMaxAgeSeconds: number;
   /** verify fails when the served certificate expires within this many days. */
   minDaysLeft: number;
+  /** The CA the served chain is checked against (absent: the system's CAs). */
+  caFile?: string;
 }

@@ -13,7 +13,7 @@ export function tlsSettings(raw: NonNullable<RawTls>, resolve: (p: string) => st
         renewBeforeDays: raw.acme.renew_before,
       }
     : { kind: 'files', cert: resolve(raw.files!.cert), key: resolve(raw.files!.key) };
-  return { source, hstsMaxAgeSeconds: raw.hsts_max_age, minDaysLeft: raw.min_days_left };
+  return { source, hstsMaxAgeSeconds: raw.hsts_max_age, minDaysLeft: raw.min_days_left, ...(raw.ca !== undefined && { caFile: resolve(raw.ca) }) };
 }
 
 /** The files the section names, checked at load like the other paths. The CA bundle may not exist yet (the lab makes it at `lab up`): the issuer says so when it is used. */
@@ -26,5 +26,8 @@ export function tlsPathFields(tls: TlsSettings | undefined): PathField[] {
       { field: 'tls.files.key', path: s.key, kind: 'file', required: true },
     ];
   }
-  return s.caBundle ? [{ field: 'tls.acme.ca_bundle', path: s.caBundle, kind: 'file' }] : [];
+  return [
+    ...(s.caBundle ? [{ field: 'tls.acme.ca_bundle', path: s.caBundle, kind: 'file' as const }] : []),
+    ...(tls.caFile ? [{ field: 'tls.ca', path: tls.caFile, kind: 'file' as const }] : []),
+  ];
 }

@@ -13,7 +13,9 @@ import type { Command } from '../engine/types.ts';
 import { failureText, runCommand } from '../engine/commands.ts';
 import { expireAfter } from '../ssh/deadline.ts';
 import { VerificationError } from '../errors.ts';
-import { httpGet } from './http.ts';
+import { httpGet, siteOf, siteUrl } from './http.ts';
+import { tlsHandshake } from './tls.ts';
+import { verifyHttps } from './https.ts';
 import { appHealthCommand, parseHealthAnswer } from './health.ts';
 import { parseStatCsv, STAT_COMMAND } from './haproxy.ts';
 import { closeDb, openDb, row, scalar, type Db } from './database.ts';
@@ -49,11 +51,13 @@ export interface VerifyInput {
 export interface VerifyIo {
   httpGet: typeof httpGet;
   openDb: typeof openDb;
+  /** With a `tls:` section (the real one when a test leaves it out). */
+  tlsHandshake?: typeof tlsHandshake;
 }
 
-const REAL_IO: VerifyIo = { httpGet, openDb };
+const REAL_IO: VerifyIo = { httpGet, openDb, tlsHandshake };
 
-type Check = () => Promise<{ figure: string; ok?: boolean; detail?: string }>;
+export type Check = () => Promise<{ figure: string; ok?: boolean; detail?: string }>;
 
 /** Run a check again (every 250 ms) while it fails, for at most `withinMs`; the last answer stands. */
 async function retriedFor(check: Check, withinMs: number): ReturnType<Check> {
@@ -83,8 +87,12 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
   };
 
   const exec = async (h: HostSpec, cmd: Command) => runCommand(await input.connect(h), cmd, input.redactor);
-  const { httpGet } = input.io ?? REAL_IO;
+  const io = input.io ?? REAL_IO;
+  const { httpGet } = io;
   const inv = input.inventory;
+  // Through a load balancer: HTTPS for the domain with a `tls:` section, plain HTTP without.
+  const site = siteOf(inv);
+  const get = (address: string, path: string) => httpGet(siteUrl(site, address, path), 3000, site.tls ? site.domain : undefined, { ca: site.tls?.ca });
   const webHosts = inv.hosts.filter((h) => hasRole(h, 'web'));
   const n = input.requests ?? Math.max(6, webHosts.length * 4);
 
@@ -94,7 +102,7 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
       const seen = new Map<string, number>();
       const failures: string[] = [];
       for (let i = 0; i < n; i++) {
-        const res = await httpGet(`http://${lb.address}/healthz`);
+        const res = await get(lb.address, '/healthz');
         if (res.status !== 200) failures.push(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
         const server = String(res.headers['x-app-server'] ?? '?');
         seen.set(server, (seen.get(server) ?? 0) + 1);
@@ -120,6 +128,11 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
     }, settle));
   }
 
+  if (inv.tls) {
+    const lbs = input.hosts.filter((h) => hasRole(h, 'lb'));
+    await verifyHttps({ site, lbs, minDaysLeft: inv.tls.minDaysLeft, hstsMaxAge: inv.tls.hstsMaxAgeSeconds, httpGet, tlsHandshake: io.tlsHandshake ?? tlsHandshake }, run);
+  }
+
   const failover = inv.lb.failover;
   if (failover) {
     await run('the shared address is on exactly one load balancer and answers', undefined, async () => {
@@ -142,7 +155,7 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
       if (holders.length !== 1) {
         return { ok: false, figure: `${failover.vip} on ${holders.length} load balancers`, detail: holders.length ? `held by ${holders.join(', ')}` : 'no load balancer holds it: is keepalived running?' };
       }
-      const res = await httpGet(`http://${failover.vip}/healthz`);
+      const res = await get(failover.vip, '/healthz');
       return { ok: res.status === 200, figure: `${failover.vip} on ${holders[0]}, HTTP ${res.status}`, detail: res.status === 200 ? undefined : res.body.slice(0, 200) };
     });
   }

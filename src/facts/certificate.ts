@@ -8,6 +8,10 @@ export interface CertificateState {
   present: boolean;
   /** DNS names of the subjectAltName (the leaf's). */
   names: string[];
+  /** IP addresses of the subjectAltName. */
+  ips?: string[];
+  /** The leaf itself (PEM), to check who signed it. */
+  pem?: string;
   /** ISO time. */
   notAfter?: string;
   issuer?: string;
@@ -29,13 +33,14 @@ export function parseCertificate(stdout: string, exitCode: number): CertificateS
   } catch {
     return { present: false, names: [] };
   }
-  const names = (cert.subjectAltName ?? '')
-    .split(', ')
-    .filter((n) => n.startsWith('DNS:'))
-    .map((n) => n.slice(4));
+  const san = (cert.subjectAltName ?? '').split(', ');
+  const names = san.filter((n) => n.startsWith('DNS:')).map((n) => n.slice(4));
+  const ips = san.filter((n) => n.startsWith('IP Address:')).map((n) => n.slice('IP Address:'.length));
   return {
     present: true,
     names,
+    ips,
+    pem: leaf,
     notAfter: new Date(cert.validTo).toISOString(),
     issuer: cert.issuer.replace(/\n/g, ', '),
     fingerprint: cert.fingerprint256,

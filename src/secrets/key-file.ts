@@ -10,15 +10,22 @@ export function keyFilePath(secretsFile: string, name: string): string {
   return path.join(`${secretsFile.replace(/\.ya?ml$/, '')}.d`, `${name}.pem`);
 }
 
-/** Reads the key, or makes it with `create` and writes it 0600 (its folder 0700). */
-export async function loadOrCreateKey(file: string, create: () => Promise<string>): Promise<Secret> {
+/** Reads the key (made 0600 if it was readable by others), or undefined when there is none. */
+export async function readKey(file: string): Promise<Secret | undefined> {
   try {
     const st = await stat(file);
     if ((st.mode & 0o077) !== 0) await chmod(file, 0o600);
     return new Secret(await readFile(file, 'utf8'));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new SecretsError(`${file}: cannot read the key (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SecretsError(`${file}: cannot read the key (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { cause: err });
   }
+}
+
+/** Reads the key, or makes it with `create` and writes it 0600 (its folder 0700). */
+export async function loadOrCreateKey(file: string, create: () => Promise<string>): Promise<Secret> {
+  const existing = await readKey(file);
+  if (existing) return existing;
   const pem = await create();
   try {
     await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });

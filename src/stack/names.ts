@@ -37,6 +37,14 @@ export const MYSQL_PORT = 3306;
 export const VERIFY_DB = 'tandem';
 export const VERIFY_USER = 'tandem_verify';
 export const REPLICATION_USER = 'tandem_repl';
+/**
+ * TLS between the servers (MariaDB): tandem's private CA on every db and app host; each db
+ * server's certificate and key (the key 0600, the database server's user).
+ */
+export const SERVER_TLS_DIR = '/etc/tandem/tls';
+export const DB_CA_FILE = `${SERVER_TLS_DIR}/db-ca.pem`;
+export const DB_CERT_FILE = `${SERVER_TLS_DIR}/db-server.pem`;
+export const DB_KEY_FILE = `${SERVER_TLS_DIR}/db-server.key`;
 
 /**
  * Monitoring (the `monitor` role). Exporters listen on the host's inventory address only; the

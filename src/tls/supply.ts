@@ -13,6 +13,16 @@ import type { CertificateWant } from '../ops/certificate.ts';
 import { InputError } from '../errors.ts';
 import { hasRole } from '../stack/roles.ts';
 import { acmeIssuer } from './issuer.ts';
+import { loadPrivateCa, type PrivateCa } from './private-ca.ts';
+
+/**
+ * TLS between the servers: MariaDB's (MySQL 8 keeps its own defaults). The CA is written beside
+ * the secrets store by apply; plan makes one in memory when there is none yet.
+ */
+export async function serverTlsOf(inventory: Inventory, opts: { create: boolean; now: Date }): Promise<{ ca: PrivateCa; now: Date } | undefined> {
+  if (inventory.db.engine !== 'mariadb') return undefined;
+  return { ca: await loadPrivateCa(inventory.secretsFile, `tandem ${inventory.name} server CA`, opts.create), now: opts.now };
+}
 
 export interface CertificateSupply {
   want: CertificateWant;

@@ -16,6 +16,7 @@ import { VerificationError } from '../errors.ts';
 import { httpGet, siteOf, siteUrl } from './http.ts';
 import { tlsHandshake } from './tls.ts';
 import { verifyHttps } from './https.ts';
+import { replicationTlsCheck } from './db-tls.ts';
 import { appHealthCommand, parseHealthAnswer } from './health.ts';
 import { parseStatCsv, STAT_COMMAND } from './haproxy.ts';
 import { closeDb, openDb, row, scalar, type Db } from './database.ts';
@@ -44,6 +45,8 @@ export interface VerifyInput {
    * checks a second apart: a verify run right after apply must not fail on that window.
    */
   rotationSettleMs?: number;
+  /** tandem's CA for the servers' TLS (MariaDB): replication's TLS is checked against it. */
+  serverCaPem?: string;
   /** How verify reaches HTTP and the databases: the real ones unless a test passes its own. */
   io?: VerifyIo;
 }
@@ -207,6 +210,21 @@ async function verifyReplication(input: VerifyInput, run: (c: string, h: string 
           const errors = [st[s.lastIoError], st[s.lastSqlError]].filter((e) => e).join('; ');
           return { ok: io === 'Yes' && sql === 'Yes' && !errors, figure: `IO ${io}, SQL ${sql}`, detail: errors || undefined };
         });
+        if (input.serverCaPem) {
+          const caPem = input.serverCaPem;
+          await run('replication uses TLS, the primary\'s certificate verified', r.name, async () =>
+            replicationTlsCheck({
+              replica: r,
+              primary,
+              replicaConn: await input.connect(r),
+              status: await row(db, d.showReplicaStatus.replace(/\\G$/, '')),
+              dialect: d,
+              caPem,
+              password: input.secrets.db_replication_password,
+              openDb,
+            }),
+          );
+        }
         await run('replica lag is under the limit', r.name, async () => {
           const st = await row(db, d.showReplicaStatus.replace(/\\G$/, ''));
           const lag = st?.[s.lag];

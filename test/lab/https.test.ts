@@ -1,13 +1,16 @@
 // Issue 10 on real lab servers: HTTPS on every load balancer with a certificate from the lab's
 // Pebble (ACME http-01); the redirect, HSTS, TLS 1.2+ only, HTTP/2; a renewal under HTTPS load
 // with 0 failed requests; replication over TLS and the app account refused without TLS.
+// One provisioned stack for every scenario: the hosts are reset once, before the first.
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import http2 from 'node:http2';
 import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { addressOf, LAB, lbGet, tandemAsync, tandemJson } from './tandem.ts';
+import { parse } from 'yaml';
+import { addressOf, LAB, lbGet, onHost, onHostOk, tandemAsync, tandemJson } from './tandem.ts';
+import { shellQuote } from '../../src/ssh/shell.ts';
 import { resetHosts } from './harness.ts';
 import { startLoad, steadyLoad } from './load.ts';
 import { labVariant } from './variants.ts';
@@ -80,7 +83,7 @@ test('over HTTPS trusting Pebble: 200 from both load balancers, both web servers
   }
 });
 
-test('http:// answers 301 to https://, HTTPS answers carry HSTS, the app hears the scheme', async () => {
+test('http:// answers 301 to https://, HTTPS answers carry HSTS', async () => {
   for (const address of LBS) {
     const plain = await httpGet(`http://${address}/visits?x=1`, 3000, DOMAIN);
     assert.is(plain.status, 301);
@@ -159,6 +162,31 @@ test('renew_before larger than the time left: apply renews on both load balancer
   const again = tandemJson(['apply']);
   assert.is(again.code, 0, again.stderr);
   assert.is(again.json.summary.changed, 0, JSON.stringify(again.json.hosts, null, 1).slice(0, 2000));
+});
+
+test('replication runs over TLS: the replica checks the primary\'s certificate against tandem\'s CA, and its connection shows a cipher', async () => {
+  const status = onHostOk('web-02', "mariadb -e 'SHOW SLAVE STATUS\\G'");
+  assert.match(status, /Slave_IO_Running: Yes/);
+  assert.match(status, /Master_SSL_Allowed: Yes/);
+  assert.match(status, /Master_SSL_CA_File: \/etc\/tandem\/tls\/db-ca\.pem/);
+  assert.match(status, /Master_SSL_Verify_Server_Cert: Yes/);
+  const r = tandemJson(['verify']);
+  const check = r.json.checks.find((c: any) => c.host === 'web-02' && c.check.startsWith('replication uses TLS'));
+  assert.ok(check?.ok, JSON.stringify(check));
+  assert.match(check.figure, /^TLSv1\.[23] \S+/);
+  console.log(`    replication link: ${check.figure}`);
+});
+
+test('the app account used from another host is refused without TLS, and accepted with it', async () => {
+  const password = String(parse(readFileSync(LAB.secretsFile, 'utf8')).db_app_password);
+  const primary = addressOf('web-01');
+  const login = (flags: string) => onHost('web-02', `MYSQL_PWD=${shellQuote(password)} mariadb ${flags} -h ${primary} -u ${LAB.db.user} -N -B -e "SHOW SESSION STATUS LIKE 'Ssl_cipher'"`);
+  const plain = login('--skip-ssl');
+  assert.is(plain.code, 1, plain.stdout);
+  assert.match(plain.stderr, /Access denied for user/);
+  const secure = login('--ssl-ca=/etc/tandem/tls/db-ca.pem --ssl-verify-server-cert');
+  assert.is(secure.code, 0, secure.stderr);
+  assert.match(secure.stdout, /Ssl_cipher\t\S+/);
 });
 
 test('verify checks HTTPS on every load balancer', () => {

@@ -74,8 +74,9 @@ export function loadConfig(env = process.env, appDir = APP_DIR) {
     database: env.DB_NAME || 'tandem_app',
     user: env.DB_USER || 'tandem_app',
     password: env.DB_PASSWORD ?? '',
-    // TLS to the database, its certificate checked against this CA (tandem's own); accounts used
-    // from another host accept TLS connections only.
+    // TLS to the database, its certificate checked against this CA (tandem's own, which signs the
+    // database servers' certificates only); accounts used from another host accept TLS only.
+    // mysql2 checks the name only for host names, never an address (it would compare "localhost").
     ...(env.DB_SSL_CA ? { ssl: { ca: fs.readFileSync(env.DB_SSL_CA, 'utf8') } } : {}),
   };
   return {

@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { addressOf, LAB, lbGet, onHost, onHostOk, tandemAsync, tandemJson } from './tandem.ts';
+import { addressOf, LAB, lbGet, onHost, onHostOk, tandem, tandemAsync, tandemJson } from './tandem.ts';
 import { shellQuote } from '../../src/ssh/shell.ts';
 import { resetHosts } from './harness.ts';
 import { startLoad, steadyLoad } from './load.ts';
@@ -187,6 +187,17 @@ test('the app account used from another host is refused without TLS, and accepte
   const secure = login('--ssl-ca=/etc/tandem/tls/db-ca.pem --ssl-verify-server-cert');
   assert.is(secure.code, 0, secure.stderr);
   assert.match(secure.stdout, /Ssl_cipher\t\S+/);
+});
+
+test('status shows the certificate each load balancer serves: names, issuer, expiry', () => {
+  const st = tandemJson(['status']);
+  for (const h of HOSTS) {
+    const c = st.json.servers[h].certificate;
+    assert.equal(c.names, [DOMAIN], h);
+    assert.match(c.issuer, /Pebble/);
+    assert.ok(Date.parse(c.notAfter) > Date.now() + 14 * 86_400_000, `${h}: ${c.notAfter}`);
+  }
+  assert.match(tandem(['status']).stdout, new RegExp(`^web-01 certificate: ${DOMAIN.replace(/\./g, '\\.')}, issued by .*Pebble.*, expires \\d{4}-\\d{2}-\\d{2}$`, 'm'));
 });
 
 test('verify checks HTTPS on every load balancer', () => {

@@ -2,12 +2,20 @@
 // beside the secrets store (<store>.d/db-ca.pem: its certificate and key, 0600), and used to
 // give each database server a certificate for its address and name.
 import { webcrypto, X509Certificate as NodeX509 } from 'node:crypto';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import { Secret } from '../secrets/secret.ts';
 import { keyFilePath, loadOrCreateKey, readKey } from '../secrets/key-file.ts';
 import { SecretsError } from '../errors.ts';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+/**
+ * @peculiar/x509 takes 0.4-0.5 s to load (measured), more than a whole no-op apply: it is loaded
+ * only to make the CA or a certificate, which a run that changes nothing never does.
+ */
+async function x509lib(): Promise<typeof X509> {
+  const x509 = await import('@peculiar/x509');
+  x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+  return x509;
+}
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const SIGN = { name: 'ECDSA', hash: 'SHA-256' } as const;
@@ -36,6 +44,7 @@ async function privatePem(keys: CryptoKeyPair): Promise<string> {
 
 /** A new CA: its certificate then its key, as one PEM text. */
 export async function newCaPem(name: string, now = new Date()): Promise<string> {
+  const x509 = await x509lib();
   const keys = await newKeys();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     name: `CN=${name}`,
@@ -77,6 +86,7 @@ async function importCaKey(ca: PrivateCa): Promise<CryptoKey> {
 
 /** A server certificate (for its address and name, server and client use) and its new key, signed by the CA. */
 export async function issueServerCert(ca: PrivateCa, server: { name: string; address: string }, now = new Date()): Promise<{ certPem: string; key: Secret }> {
+  const x509 = await x509lib();
   const keys = await newKeys();
   const caCert = new x509.X509Certificate(ca.certPem);
   const isIp = /^\d+\.\d+\.\d+\.\d+$/.test(server.address);

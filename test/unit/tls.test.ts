@@ -216,4 +216,18 @@ test('verify judges a handshake: trusted chain, the domain, days left, HTTP/2', 
   assert.is(bad.detail, 'chain not trusted: UNABLE_TO_VERIFY_LEAF_SIGNATURE; expires in 4 days (under 14); HTTP/2 not offered (ALPN chose http/1.1)');
 });
 
+
+test('status prints each load balancer\'s certificate: names, issuer, expiry, or that there is none', async () => {
+  const { renderStatus } = await import('../../src/cli/status.ts');
+  const st = {
+    servers: {
+      'web-01': { roles: ['lb'], certificate: { names: [DOMAIN], issuer: 'CN=Pebble Intermediate CA 1a2b3c', notAfter: '2031-11-30T13:18:00.000Z' } },
+      'web-02': { roles: ['lb'], certificate: 'none' as const },
+    },
+    loadBalancers: { 'web-01': {}, 'web-02': {} },
+  };
+  const lines = renderStatus(st, ['web-01', 'web-02'], ['web-01', 'web-02']).split('\n');
+  assert.ok(lines.includes(`web-01 certificate: ${DOMAIN}, issued by CN=Pebble Intermediate CA 1a2b3c, expires 2031-11-30`), lines.join('\n'));
+  assert.ok(lines.includes('web-02 certificate: none'));
+});
 test.run();

@@ -230,4 +230,14 @@ test('status prints each load balancer\'s certificate: names, issuer, expiry, or
   assert.ok(lines.includes(`web-01 certificate: ${DOMAIN}, issued by CN=Pebble Intermediate CA 1a2b3c, expires 2031-11-30`), lines.join('\n'));
   assert.ok(lines.includes('web-02 certificate: none'));
 });
+
+test('the demo says how to trust the lab\'s CA in curl and a browser', async () => {
+  const { httpsHint } = await import('../../src/cli/demo.ts');
+  const text = httpsHint('www.foobar.test', '10.77.0.11', ['10.77.0.12'], '/repo/.lab/pebble/root.pem');
+  assert.match(text, /open https:\/\/www\.foobar\.test\//);
+  assert.match(text, /curl --cacert \/repo\/\.lab\/pebble\/root\.pem https:\/\/www\.foobar\.test\//);
+  assert.match(text, /import \/repo\/\.lab\/pebble\/root\.pem as a certificate authority/);
+  assert.match(text, /10\.77\.0\.11 www\.foobar\.test/);
+});
+
 test.run();

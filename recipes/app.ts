@@ -7,7 +7,7 @@ import { user } from '../src/ops/user.ts';
 import { release } from '../src/ops/release.ts';
 import { fileFact } from '../src/facts/file.ts';
 import type { Op } from '../src/engine/types.ts';
-import { APP_CURRENT, APP_ENV_FILE, APP_RELEASES, APP_ROOT, APP_SERVICE, APP_USER } from '../src/stack/names.ts';
+import { DB_CA_FILE, APP_CURRENT, APP_ENV_FILE, APP_RELEASES, APP_ROOT, APP_SERVICE, APP_USER } from '../src/stack/names.ts';
 import { hasRole, isDbHost, primaryOf } from '../src/stack/roles.ts';
 import type { Recipe } from './recipe.ts';
 
@@ -26,7 +26,7 @@ function initialCurrent(target: string): Op {
 export const app: Recipe = {
   name: 'app',
   packages: ({ host, release: rel }) => (hasRole(host, 'app') && rel ? ['nodejs'] : []),
-  build({ inventory, host, secrets, release: rel }) {
+  build({ inventory, host, secrets, release: rel, serverTls }) {
     if (!hasRole(host, 'app') || !rel) return [];
     const primary = primaryOf(inventory);
     const isDb = isDbHost(host);
@@ -58,6 +58,8 @@ export const app: Recipe = {
               dbName: inventory.db.name,
               dbUser: inventory.db.user,
               dbPassword: secrets.db_app_password.reveal(),
+              // TLS to the database, checked against tandem's CA (base puts it on every app host).
+              dbCa: serverTls ? DB_CA_FILE : '',
             },
             mode: '0600',
             sensitive: true,

@@ -4,13 +4,19 @@ import { directory, file } from '../src/ops/file.ts';
 import { timezone } from '../src/ops/timezone.ts';
 import { envValue } from '../src/formats/index.ts';
 import type { Recipe } from './recipe.ts';
+import { DB_CA_FILE, SERVER_TLS_DIR } from '../src/stack/names.ts';
+import { hasRole, isDbHost } from '../src/stack/roles.ts';
 
 export const BASE_PACKAGES = ['ca-certificates', 'curl', 'tzdata'];
 
 export const base: Recipe = {
   name: 'base',
   packages: () => BASE_PACKAGES,
-  build({ inventory, host }) {
+  build({ inventory, host, serverTls }) {
+    // tandem's CA, which database servers and the app check the database's certificate against.
+    const ca = serverTls && (isDbHost(host) || hasRole(host, 'app'))
+      ? [directory({ path: SERVER_TLS_DIR, mode: '0755' }), file({ path: DB_CA_FILE, mode: '0644', content: serverTls.ca.certPem })]
+      : [];
     return [
       {
         phase: 'base',
@@ -22,6 +28,7 @@ export const base: Recipe = {
             mode: '0644',
             content: `# Managed by tandem: do not edit.\nname=${envValue(host.name)}\nroles=${envValue(host.roles.join(','))}\ninventory=${envValue(inventory.name)}\n`,
           }),
+          ...ca,
         ],
       },
     ];

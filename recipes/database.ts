@@ -9,7 +9,9 @@ import { monitorPrivileges } from '../src/ops/mysql/dialect.ts';
 import { sqlIdentifier } from '../src/formats/sql.ts';
 import type { HostSpec } from '../src/inventory/types.ts';
 import type { HostWork } from '../src/engine/types.ts';
-import { MYSQL_PORT, REPLICATION_USER, VERIFY_DB, VERIFY_USER } from '../src/stack/names.ts';
+import { DB_CA_FILE, DB_CERT_FILE, DB_KEY_FILE, MYSQL_PORT, REPLICATION_USER, VERIFY_DB, VERIFY_USER } from '../src/stack/names.ts';
+import { serverCertificate } from '../src/ops/server-cert.ts';
+import { issueServerCert } from '../src/tls/private-ca.ts';
 import { dialectOf, hasRole, isDbHost, primaryOf } from '../src/stack/roles.ts';
 import type { Recipe } from './recipe.ts';
 
@@ -25,7 +27,7 @@ export function serverId(host: HostSpec): number {
 export const database_: Recipe = {
   name: 'database',
   packages: ({ inventory, host }) => (isDbHost(host) ? dialectOf(inventory).packages : []),
-  build({ inventory, host, secrets }) {
+  build({ inventory, host, secrets, serverTls }) {
     const isPrimary = hasRole(host, 'db-primary');
     if (!isDbHost(host)) return [];
     const d = dialectOf(inventory);
@@ -37,13 +39,30 @@ export const database_: Recipe = {
       { privileges: ['ALL PRIVILEGES'], on: verifyDb },
       { privileges: monitorPrivileges(d), on: '*.*' },
     ];
+    // TLS from tandem's CA: the server's certificate first, so the config naming it starts.
+    const tlsOps = serverTls
+      ? [
+          serverCertificate({
+            server: host,
+            caPem: serverTls.ca.certPem,
+            certPath: DB_CERT_FILE,
+            keyPath: DB_KEY_FILE,
+            owner: 'mysql',
+            now: serverTls.now,
+            issue: () => issueServerCert(serverTls.ca, host, serverTls.now),
+            notify: [restart],
+          }),
+        ]
+      : [];
+    const tlsOptions: [string, string][] = serverTls ? [['ssl_ca', DB_CA_FILE], ['ssl_cert', DB_CERT_FILE], ['ssl_key', DB_KEY_FILE]] : [];
     const install: HostWork = {
       phase: 'db',
       ops: [
+        ...tlsOps,
         template({
           path: d.configPath,
           template: 'mysql/tandem.cnf.ejs',
-          vars: { serverId: serverId(host), bindAddress: host.address, replication: d.replicationConfig({ readOnly: !isPrimary }) },
+          vars: { serverId: serverId(host), bindAddress: host.address, replication: [...d.replicationConfig({ readOnly: !isPrimary }), ...tlsOptions] },
           mode: '0644',
           notify: [restart],
         }),
@@ -62,6 +81,8 @@ export const database_: Recipe = {
             password: secrets.db_app_password,
             grants: [{ privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'INDEX', 'ALTER'], on: appDb }],
             dialect: d,
+            // From another host, only over TLS.
+            requireSsl: Boolean(serverTls) && h.address !== host.address,
           }),
         ),
         ...inventory.hosts
@@ -77,6 +98,7 @@ export const database_: Recipe = {
                 { privileges: ['SELECT', 'SHOW VIEW', 'TRIGGER', 'EVENT', 'LOCK TABLES'], on: verifyDb },
               ],
               dialect: d,
+              requireSsl: Boolean(serverTls),
             }),
           ),
         account({ user: VERIFY_USER, host: host.address, password: secrets.db_verify_password, grants: verifyGrants, dialect: d }),
@@ -113,6 +135,7 @@ export const database_: Recipe = {
             user: REPLICATION_USER,
             password: secrets.db_replication_password,
             databases: [inventory.db.name, VERIFY_DB],
+            ...(serverTls && { tlsCa: DB_CA_FILE }),
           }),
         ],
       },

@@ -14,6 +14,8 @@ import { platform } from './platform.ts';
 import { packagesWork } from './packages.ts';
 import type { Release } from '../src/release/prepare.ts';
 import type { Recipe } from './recipe.ts';
+import type { CertificateSupply } from '../src/tls/supply.ts';
+import type { RecipeContext } from './recipe.ts';
 
 export const RECIPES: Recipe[] = [base, firewall, database_, app, nginx, haproxy, keepalived];
 
@@ -37,10 +39,12 @@ export function buildWork(
   secrets: Secrets,
   recipes: Recipe[],
   release?: Release,
+  certificate?: CertificateSupply,
+  serverTls?: RecipeContext['serverTls'],
 ): Map<string, HostWork[]> {
   return new Map(
     hosts.map((host) => {
-      const ctx = { inventory, host, secrets, release };
+      const ctx = { inventory, host, secrets, release, certificate, serverTls };
       return [host.name, [...platform.build(ctx), ...packagesWork(recipes, ctx), ...recipes.flatMap((r) => r.build(ctx))]];
     }),
   );

@@ -2,7 +2,7 @@
 import { absent } from '../src/ops/file.ts';
 import { template } from '../src/ops/template.ts';
 import { service, serviceHandler } from '../src/ops/service.ts';
-import { APP_ROOT, NGINX_PORT, NGINX_SITE } from '../src/stack/names.ts';
+import { ACME_CHALLENGE_PATH, ACME_WEBROOT, APP_ROOT, NGINX_PORT, NGINX_SITE } from '../src/stack/names.ts';
 import { hasRole } from '../src/stack/roles.ts';
 import type { Recipe } from './recipe.ts';
 const RELOAD = 'reload nginx';
@@ -24,7 +24,16 @@ export const nginx: Recipe = {
           template({
             path: NGINX_SITE,
             template: 'nginx/site.conf.ejs',
-            vars: { port: NGINX_PORT, domain: inventory.domain, host: host.name, root: APP_ROOT, appPort: inventory.app.port },
+            vars: {
+              port: NGINX_PORT,
+              domain: inventory.domain,
+              host: host.name,
+              root: APP_ROOT,
+              appPort: inventory.app.port,
+              // ACME http-01: the tokens tandem places while the CA validates (src/tls/issuer.ts).
+              tls: inventory.tls !== undefined,
+              acme: inventory.tls?.source.kind === 'acme' ? { path: ACME_CHALLENGE_PATH, root: ACME_WEBROOT } : undefined,
+            },
             mode: '0644',
             notify: [RELOAD],
           }),

@@ -4,6 +4,8 @@ import type { HostSpec, Inventory } from '../src/inventory/types.ts';
 import type { Secrets } from '../src/secrets/store.ts';
 import type { HostWork } from '../src/engine/types.ts';
 import type { Release } from '../src/release/prepare.ts';
+import type { CertificateSupply } from '../src/tls/supply.ts';
+import type { PrivateCa } from '../src/tls/private-ca.ts';
 
 export interface RecipeContext {
   inventory: Inventory;
@@ -11,6 +13,10 @@ export interface RecipeContext {
   secrets: Secrets;
   /** The app release built on the control machine (recipes that need it are skipped without). */
   release?: Release;
+  /** With a `tls:` section: the load balancers' certificate (recipes/haproxy.ts). */
+  certificate?: CertificateSupply;
+  /** TLS between the servers (MariaDB): tandem's private CA, and the time certificates are judged at. */
+  serverTls?: { ca: PrivateCa; now: Date };
 }
 
 export interface Recipe {

@@ -113,6 +113,9 @@ export class VerificationError extends TandemError {}
 /** A change, check or deploy step failed on a host; the run's report has the details. */
 export class HostFailedError extends TandemError {}
 
+/** The certificate authority refused or failed an order (ACME), or its directory could not be reached. */
+export class CertificateError extends TandemError {}
+
 /** The local lab could not do what was asked; the hint says what to do. */
 export class LabError extends TandemError {}
 

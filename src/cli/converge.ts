@@ -3,6 +3,7 @@ import { run } from '../engine/run.ts';
 import type { EngineEvent, EventSink, Mode, RunReport } from '../engine/events.ts';
 import { buildWork, selectRecipes } from '../../recipes/index.ts';
 import { prepareRelease } from '../release/prepare.ts';
+import { certificateSupply, serverTlsOf } from '../tls/supply.ts';
 import type { CommonOptions } from './options.ts';
 import { openSession, type Session } from './session.ts';
 import { outcomeOf, type Outcome } from './exit.ts';
@@ -45,7 +46,10 @@ export async function converge(
     // Recipes render templates here: a template error stops the run before any connection.
     const app = session.inventory.app;
     const release = recipes.some((r) => r.name === 'app') ? await timings.time('release', () => prepareRelease(app.source, { entry: app.entry, env: ctx.env })) : undefined;
-    const work = timings.time('recipes', () => buildWork(session.inventory, session.hosts, session.secrets, recipes, release));
+    const now = new Date();
+    const certificate = await certificateSupply(session.inventory, session, now);
+    const serverTls = await serverTlsOf(session.inventory, { create: mode === 'apply', now });
+    const work = timings.time('recipes', () => buildWork(session.inventory, session.hosts, session.secrets, recipes, release, certificate, serverTls));
     const out = textStream(ctx, Boolean(opts.json));
     const names = session.hosts.map((h) => h.name);
     const sinks: EventSink[] = [];

@@ -16,6 +16,30 @@ function labPrinter(out: NodeJS.WriteStream): (e: LabEvent) => void {
   };
 }
 
+function httpHint(domain: string, front: string, others: string[]): string {
+  return (
+    `\nThe stack is up. Open http://${front}/ or, for the domain, add this line to /etc/hosts:\n` +
+    `  ${front} ${domain}\nand open http://${domain}/\n` +
+    (others.length ? `Other load balancers: ${others.map((a) => `http://${a}/`).join(' ')}\n` : '')
+  );
+}
+
+/** With tls: the site is HTTPS for the domain, its certificate from the lab's CA (Pebble's root, new at each `lab up`). */
+export function httpsHint(domain: string, front: string, others: string[], caFile: string | undefined): string {
+  const trust = caFile
+    ? `Its certificate comes from the lab's own CA. Trust it:\n` +
+      `  curl: curl --cacert ${caFile} https://${domain}/   (or --resolve ${domain}:443:${front} without /etc/hosts)\n` +
+      `  a browser: import ${caFile} as a certificate authority (Firefox: Settings > Privacy & Security > Certificates >\n` +
+      `    View Certificates > Authorities > Import; Chrome: Settings > Privacy and security > Security > Manage certificates),\n` +
+      `    and remove it after \`lab down\`: Pebble makes a new CA at each start.\n`
+    : '';
+  return (
+    `\nThe stack is up over HTTPS. Add this line to /etc/hosts:\n  ${front} ${domain}\nand open https://${domain}/\n` +
+    trust +
+    (others.length ? `Other load balancers: ${others.join(' ')} (the same site: curl --resolve ${domain}:443:<address>)\n` : '')
+  );
+}
+
 export interface DemoOptions {
   inventory: string;
   json?: boolean;
@@ -34,12 +58,9 @@ export async function demo(opts: DemoOptions, ctx: CliContext): Promise<Outcome>
   const lbs = inv.hosts.filter((h) => hasRole(h, 'lb'));
   // active-passive: the shared address is the one to use; otherwise any load balancer.
   const front = inv.lb.failover?.vip ?? lbs[0]!.address;
-  const others = inv.lb.failover ? [] : lbs.slice(1).map((h) => `http://${h.address}/`);
-  out.write(
-    `\nThe stack is up. Open http://${front}/ or, for the domain, add this line to /etc/hosts:\n` +
-      `  ${front} ${inv.domain}\nand open http://${inv.domain}/\n` +
-      (others.length ? `Other load balancers: ${others.join(' ')}\n` : '') +
-      `Tear the lab down with: npx tandem lab down\n`,
-  );
-  return { ...verified, report: { lab, apply: applied.report, verify: verified.report, url: `http://${front}/` } };
+  const others = inv.lb.failover ? [] : lbs.slice(1).map((h) => h.address);
+  out.write(inv.tls ? httpsHint(inv.domain, front, others, inv.tls.caFile) : httpHint(inv.domain, front, others));
+  out.write(`Tear the lab down with: npx tandem lab down\n`);
+  const url = inv.tls ? `https://${inv.domain}/` : `http://${front}/`;
+  return { ...verified, report: { lab, apply: applied.report, verify: verified.report, url } };
 }

@@ -42,6 +42,10 @@ export function renderStatus(st: StackStatus, hostNames: string[], lbNames: stri
     const e = st.loadBalancers[l]?.error;
     if (e) out.push(`${l}: cannot read HAProxy: ${e}`);
   }
+  for (const l of lbNames) {
+    const cert = st.servers[l]?.certificate;
+    if (cert) out.push(`${l} certificate: ${cert === 'none' ? 'none' : `${cert.names.join(', ')}, issued by ${cert.issuer}, expires ${cert.notAfter.slice(0, 10)}`}`);
+  }
   if (st.sharedAddress) {
     const { address, heldBy } = st.sharedAddress;
     out.push(`shared address ${address}: ${heldBy.length === 1 ? `on ${heldBy[0]}` : heldBy.length ? `on ${heldBy.join(' and ')} (more than one!)` : 'on no load balancer'}`);

@@ -1,5 +1,6 @@
 // `tandem verify`: every check printed with pass/fail and its figure; exit 1 when any fails.
 import { verify } from '../verify/run.ts';
+import { serverTlsOf } from '../tls/supply.ts';
 import type { CheckResult } from '../verify/types.ts';
 import type { CommonOptions } from './options.ts';
 import { openSession } from './session.ts';
@@ -36,6 +37,7 @@ export async function runVerify(opts: VerifyOptions, ctx: CliContext): Promise<O
       },
       maxLagSeconds: opts.maxLag,
       checkTimeoutSeconds: session.deadlines.default,
+      serverCaPem: (await serverTlsOf(session.inventory, { create: false, now: new Date() }))?.ca.certPem,
     });
     const failed = results.filter((r) => !r.ok).length;
     const durationMs = Math.round(performance.now() - started);

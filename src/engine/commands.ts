@@ -57,7 +57,7 @@ export async function runCommand(conn: Connection, cmd: Command, redactor: Redac
       break;
     }
     case 'put':
-      res = await conn.put(cmd.path, reveal(cmd.content), { mode: cmd.mode, owner: cmd.owner, group: cmd.group, backup: cmd.backup });
+      res = await conn.put(cmd.path, reveal(typeof cmd.content === 'function' ? await cmd.content() : cmd.content), { mode: cmd.mode, owner: cmd.owner, group: cmd.group, backup: cmd.backup });
       break;
     default:
       return assertNever(cmd);

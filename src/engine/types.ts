@@ -45,6 +45,12 @@ export interface FactValues {
 
 export type Stdin = string | Buffer | Secret;
 
+/**
+ * A file's content made when the command runs, not when it is planned: a certificate the CA
+ * issues during apply (plan shows the write, and asks the CA nothing).
+ */
+export type DeferredContent = () => Promise<string | Buffer | Secret>;
+
 /** Exit codes that count as success: a list, or 'any' when the output is read whatever the code. */
 export type OkExitCodes = number[] | 'any';
 
@@ -52,7 +58,7 @@ export type OkExitCodes = number[] | 'any';
 export type Command =
   | { kind: 'exec'; argv: string[]; stdin?: Stdin; okExitCodes?: OkExitCodes; deadline?: DeadlineKind }
   | { kind: 'script'; script: string; stdin?: Stdin; okExitCodes?: OkExitCodes; describe: string; deadline?: DeadlineKind; newConnection?: NewConnection }
-  | { kind: 'put'; path: string; content: string | Buffer | Secret; mode: string; owner: string; group: string; backup?: boolean };
+  | { kind: 'put'; path: string; content: string | Buffer | Secret | DeferredContent; mode: string; owner: string; group: string; backup?: boolean };
 
 /**
  * Run the command over a NEW SSH connection to the host, not the run's (which established-traffic

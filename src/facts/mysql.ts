@@ -88,6 +88,8 @@ export interface AccountState {
   auth: Buffer;
   /** The lines of SHOW GRANTS. */
   grants: string[];
+  /** mysql.user's ssl_type: '' (TLS not required), ANY (REQUIRE SSL), X509, SPECIFIED. */
+  ssl?: string;
 }
 
 /**
@@ -101,7 +103,7 @@ export function mysqlAccountFact(account: Account, service?: string): Fact<Accou
   const who = `User = ${sqlString(account.user)} AND Host = ${sqlString(account.host)}`;
   return {
     id: `mysql:account:${accountKey(account)}`,
-    ...throughClient([`SELECT CONCAT('${AUTH}', plugin, ':', HEX(authentication_string)) FROM mysql.user WHERE ${who}`, `SHOW GRANTS FOR ${sqlString(account.user)}@${sqlString(account.host)}`]),
+    ...throughClient([`SELECT CONCAT('${AUTH}', plugin, ':', HEX(authentication_string), ':', ssl_type) FROM mysql.user WHERE ${who}`, `SHOW GRANTS FOR ${sqlString(account.user)}@${sqlString(account.host)}`]),
     parse: parseAccount,
     ...dependsOnService(service),
   };
@@ -111,6 +113,6 @@ export function parseAccount(stdout: string, exitCode = 0): AccountState {
   if (exitCode === 3) return { exists: false, unanswered: true, plugin: '', auth: Buffer.alloc(0), grants: [] };
   const lines = stdout.split('\n').filter((l) => l.trim());
   const line = lines.find((l) => l.startsWith(AUTH));
-  const [plugin = '', hex = ''] = (line?.slice(AUTH.length) ?? '').split(':');
-  return { exists: line !== undefined, plugin, auth: Buffer.from(hex, 'hex'), grants: lines.filter((l) => l !== line).map((l) => l.trim()) };
+  const [plugin = '', hex = '', ssl] = (line?.slice(AUTH.length) ?? '').split(':');
+  return { exists: line !== undefined, plugin, auth: Buffer.from(hex, 'hex'), grants: lines.filter((l) => l !== line).map((l) => l.trim()), ...(ssl !== undefined && { ssl }) };
 }

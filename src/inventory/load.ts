@@ -11,6 +11,7 @@ import { privateKeyProblem } from '../ssh/private-key.ts';
 import type { Failover, HostSpec, Inventory, Role } from './types.ts';
 import { PACKAGE_ROOT } from '../package-root.ts';
 import { isAddress } from '../firewall/address.ts';
+import { tlsPathFields, tlsSettings } from '../tls/settings.ts';
 
 /** An inventory is a few KiB; anything this big is the wrong file (or an attack). */
 const MAX_FILE_BYTES = 1024 * 1024;
@@ -247,6 +248,7 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
       release: raw.lab.release,
       hostReleases: Object.fromEntries(Object.entries(raw.lab.hosts).map(([name, h]) => [name, h.release])),
     },
+    ...(raw.tls && { tls: tlsSettings(raw.tls, resolve) }),
   };
 }
 
@@ -292,7 +294,7 @@ export function limitHosts(inv: Inventory, limit: string | undefined): HostSpec[
   return inv.hosts.filter((h) => names.includes(h.name));
 }
 
-interface PathField {
+export interface PathField {
   field: string;
   path: string;
   kind: 'file' | 'directory';
@@ -313,6 +315,7 @@ async function pathProblems(inv: Inventory, shown: string, requireKey: boolean):
           { field: 'lab.state', path: inv.lab.stateDir, kind: 'directory' as const },
         ]
       : []),
+    ...tlsPathFields(inv.tls),
   ];
   const problems: string[] = [];
   for (const f of fields) {

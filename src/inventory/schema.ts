@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DEFAULT_PARALLEL, LAB_RELEASES, ROLES } from './types.ts';
 import { reservedAccount, reservedSchema } from './reserved.ts';
 import { firewallSchema } from './firewall-schema.ts';
+import { tlsSchema } from './tls-schema.ts';
 
 const hostName = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -171,6 +172,7 @@ export const inventorySchema = z.strictObject({
       hosts: z.record(z.string(), z.strictObject({ release: labRelease }), { error: 'must be a map of host name to { release }' }).default({}),
     })
     .optional(),
+  tls: tlsSchema,
 });
 
 export type RawInventory = z.infer<typeof inventorySchema>;

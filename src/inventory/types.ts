@@ -83,6 +83,22 @@ export interface Inventory {
   /** The firewall tandem keeps on every host (docs/firewall.md). */
   firewall: FirewallSettings;
   lab?: LabSettings;
+  /** HTTPS on the load balancers; absent: plain HTTP on :80 as before. */
+  tls?: TlsSettings;
+}
+
+/** Where the load balancers' certificate comes from: an ACME CA, or files the user has. */
+export type CertificateSource =
+  | { kind: 'acme'; directory: string; email: string; caBundle?: string; renewBeforeDays: number }
+  | { kind: 'files'; cert: string; key: string };
+
+export interface TlsSettings {
+  source: CertificateSource;
+  hstsMaxAgeSeconds: number;
+  /** verify fails when the served certificate expires within this many days. */
+  minDaysLeft: number;
+  /** The CA the served chain is checked against (absent: the system's CAs). */
+  caFile?: string;
 }
 
 /** `firewall:`: sources are validated addresses or networks (`any` only in allow rules' `from`). */

@@ -44,6 +44,8 @@ export interface LabConfig {
   release: LabRelease;
   /** ...but these (host name -> release). */
   hostReleases: Readonly<Record<string, LabRelease>>;
+  /** What the lab's DNS (pebble-challtestsrv) answers: the domain, with the load balancers' addresses. */
+  dns?: { domain: string; addresses: string[] };
 }
 
 export const LAB_DEFAULTS = {
@@ -97,6 +99,7 @@ export function labConfigFromInventory(inv: Inventory): LabConfig {
     sshUser: inv.ssh.user,
     release: lab.release,
     hostReleases: lab.hostReleases,
+    dns: { domain: inv.domain, addresses: inv.hosts.filter((h) => h.roles.includes('lb')).map((h) => h.address) },
   };
   validateLabConfig(config);
   return config;

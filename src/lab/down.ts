@@ -11,6 +11,7 @@ import { withLock } from './lock.ts';
 import { releaseNetnsDir, removeBridge, removeHostNetwork } from './network.ts';
 import { preflight } from './preflight.ts';
 import { stopProxy } from './proxy.ts';
+import { stopPebble } from './pebble.ts';
 import { readState, removeState } from './state.ts';
 import { waitReaped } from './processes.ts';
 
@@ -67,6 +68,9 @@ export async function labDown(config: LabConfig, opts: { progress: Progress }): 
         stopped.push(name);
       }
     }
+    const pebblePids = await stopPebble(config, state.pebblePids ?? {});
+    killed.push(...pebblePids);
+    if (pebblePids.length) progress({ type: 'info', message: 'stopped Pebble and pebble-challtestsrv' });
     const proxyPids = await stopProxy(config, state.proxyPid);
     killed.push(...proxyPids);
     const proxyStopped = proxyPids.length > 0;

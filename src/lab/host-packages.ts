@@ -15,6 +15,8 @@ export const HOST_PACKAGES: Readonly<Record<string, string>> = {
   mount: 'overlayfs mounts',
   tar: 'packs and unpacks the base image',
   procps: 'sysctl for the servers\' network settings',
+  pebble: 'the lab\'s ACME CA (Pebble and its DNS, pebble-challtestsrv)',
+  openssl: 'the certificate of Pebble\'s own HTTPS',
 };
 
 /** Pure: which packages `dpkg-query -W -f='${Package} ${db:Status-Abbrev}\n'` shows as not installed. */

@@ -24,6 +24,8 @@ export interface LabState {
   /** Written by labs from before releases (every host on bookworm): the base of all hosts. */
   baseDir?: string;
   proxyPid?: number;
+  /** The lab's ACME CA (src/lab/pebble.ts). */
+  pebblePids?: { pebble?: number; challtestsrv?: number };
   /** Parent cgroup folders (<current cgroup>/tandem-lab) per hierarchy. */
   cgroupParents: string[];
   hosts: Record<string, HostState>;

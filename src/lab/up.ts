@@ -15,6 +15,7 @@ import { withLock } from './lock.ts';
 import { ensureBridge, removeHostNetwork } from './network.ts';
 import { preflight } from './preflight.ts';
 import { ensureProxy } from './proxy.ts';
+import { ensurePebble, pebbleDirectoryUrl } from './pebble.ts';
 import { waitForSsh } from './probe.ts';
 import { ensureLabKey } from './ssh-key.ts';
 import { readState, recordedBase, writeState } from './state.ts';
@@ -76,6 +77,14 @@ export async function labUp(config: LabConfig, opts: UpOptions): Promise<UpResul
     state.proxyPid = proxy.pid;
     await writeState(config, state);
     if (proxy.started) progress({ type: 'info', message: `apt-cacher-ng listens on ${config.gateway.split('/')[0]}:3142 (PID ${proxy.pid})` });
+    if (config.dns) {
+      const pebble = await ensurePebble(config, state.pebblePids ?? {}, config.dns);
+      state.pebblePids = pebble.pids;
+      await writeState(config, state);
+      if (pebble.started) {
+        progress({ type: 'info', message: `Pebble (ACME) at ${pebbleDirectoryUrl(config)} (PID ${pebble.pids.pebble}); its DNS answers ${config.dns.domain} with ${config.dns.addresses.join(', ')}` });
+      }
+    }
 
     // With an explicit --hosts N, hosts beyond the first N go away.
     const stopped: string[] = [];

@@ -24,6 +24,11 @@ export const HAPROXY_STATS_PORT = 8404;
 export const HTTP_PORT = 80;
 /** The TLS frontend on lb hosts (when the inventory has a `tls` section). */
 export const HTTPS_PORT = 443;
+/** What HAProxy serves on :443: the certificate chain, then its key (0600). */
+export const HAPROXY_CERT = '/etc/haproxy/tls/site.pem';
+/** Nginx serves /.well-known/acme-challenge/ from here on web hosts (ACME http-01 tokens). */
+export const ACME_WEBROOT = '/var/lib/tandem/acme';
+export const ACME_CHALLENGE_PATH = '/.well-known/acme-challenge/';
 
 export const KEEPALIVED_CONFIG = '/etc/keepalived/keepalived.conf';
 
@@ -32,6 +37,14 @@ export const MYSQL_PORT = 3306;
 export const VERIFY_DB = 'tandem';
 export const VERIFY_USER = 'tandem_verify';
 export const REPLICATION_USER = 'tandem_repl';
+/**
+ * TLS between the servers (MariaDB): tandem's private CA on every db and app host; each db
+ * server's certificate and key (the key 0600, the database server's user).
+ */
+export const SERVER_TLS_DIR = '/etc/tandem/tls';
+export const DB_CA_FILE = `${SERVER_TLS_DIR}/db-ca.pem`;
+export const DB_CERT_FILE = `${SERVER_TLS_DIR}/db-server.pem`;
+export const DB_KEY_FILE = `${SERVER_TLS_DIR}/db-server.key`;
 
 /**
  * Monitoring (the `monitor` role). Exporters listen on the host's inventory address only; the

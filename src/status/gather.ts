@@ -6,7 +6,8 @@ import type { Redactor } from '../secrets/secret.ts';
 import type { Command } from '../engine/types.ts';
 import { failureText, runCommand } from '../engine/commands.ts';
 import { dialectOf, hasRole, isDbHost } from '../stack/roles.ts';
-import { HAPROXY_BACKEND } from '../stack/names.ts';
+import { HAPROXY_BACKEND, HAPROXY_CERT } from '../stack/names.ts';
+import { certificateFact } from '../facts/certificate.ts';
 import { LIST_RELEASES, parseReleaseList, previousRelease, SHOW_STAT } from '../deploy/commands.ts';
 import { parseStatCsv } from '../verify/haproxy.ts';
 import { addressesCommand, holdsAddress } from '../facts/address.ts';
@@ -41,6 +42,8 @@ export interface ServerStatus {
   releases?: string[];
   replication?: ReplicationStatus | 'not configured' | 'database not running';
   holdsSharedAddress?: boolean;
+  /** lb hosts with a `tls:` section: the certificate HAProxy serves (or 'none'). */
+  certificate?: { names: string[]; issuer: string; notAfter: string } | 'none';
   error?: string;
 }
 
@@ -105,6 +108,12 @@ async function serverStatus(input: StatusInput, h: HostSpec): Promise<ServerStat
       const error = [r[d.status.lastIoError], r[d.status.lastSqlError]].filter(Boolean).join('; ');
       s.replication = { io: r[d.status.ioRunning] ?? '?', sql: r[d.status.sqlRunning] ?? '?', lagSeconds: lag && lag !== 'NULL' ? Number(lag) : null, ...(error && { error }) };
     }
+  }
+  if (input.inventory.tls && hasRole(h, 'lb')) {
+    const fact = certificateFact(HAPROXY_CERT);
+    const res = await runCommand(await input.connect(h), { kind: 'script', script: fact.script, describe: 'read the certificate HAProxy serves', okExitCodes: 'any' }, input.redactor);
+    const c = parseAlone(fact, res.stdout, res.exitCode);
+    s.certificate = c.present ? { names: c.names, issuer: c.issuer ?? '?', notAfter: c.notAfter ?? '?' } : 'none';
   }
   const failover = input.inventory.lb.failover;
   if (failover && hasRole(h, 'lb')) {

@@ -7,9 +7,14 @@ import { expireAfter } from '../ssh/deadline.ts';
 
 export type Db = mysql.Connection;
 
-export async function openDb(conn: Connection, address: string, user: string, password: Secret, database?: string): Promise<Db> {
+/**
+ * `tls`: TLS, the server's certificate checked against `ca` (mysql2 checks no name for an address:
+ * it would compare "localhost"; the replica's own link checks it, MASTER_SSL_VERIFY_SERVER_CERT).
+ */
+export async function openDb(conn: Connection, address: string, user: string, password: Secret, database?: string, tls?: { ca: string }): Promise<Db> {
   const stream = await conn.forward(address, MYSQL_PORT);
-  return mysql.createConnection({ stream, user, password: password.reveal(), database, connectTimeout: 5000 } as mysql.ConnectionOptions);
+  const ssl = tls && { ssl: { ca: tls.ca } };
+  return mysql.createConnection({ stream, user, password: password.reveal(), database, connectTimeout: 5000, ...ssl } as mysql.ConnectionOptions);
 }
 
 /** Close politely, but never wait on a server that stopped answering: then drop the stream. */

@@ -13,7 +13,10 @@ import type { Command } from '../engine/types.ts';
 import { failureText, runCommand } from '../engine/commands.ts';
 import { expireAfter } from '../ssh/deadline.ts';
 import { VerificationError } from '../errors.ts';
-import { httpGet } from './http.ts';
+import { httpGet, siteOf, siteUrl } from './http.ts';
+import { tlsHandshake } from './tls.ts';
+import { verifyHttps } from './https.ts';
+import { replicationTlsCheck } from './db-tls.ts';
 import { appHealthCommand, parseHealthAnswer } from './health.ts';
 import { parseStatCsv, STAT_COMMAND } from './haproxy.ts';
 import { closeDb, openDb, row, scalar, type Db } from './database.ts';
@@ -45,6 +48,8 @@ export interface VerifyInput {
    * checks a second apart: a verify run right after apply must not fail on that window.
    */
   rotationSettleMs?: number;
+  /** tandem's CA for the servers' TLS (MariaDB): replication's TLS is checked against it. */
+  serverCaPem?: string;
   /** How verify reaches HTTP and the databases: the real ones unless a test passes its own. */
   io?: VerifyIo;
 }
@@ -53,11 +58,13 @@ export interface VerifyIo {
   httpGet: typeof httpGet;
   openDb: typeof openDb;
   probePort: typeof probePort;
+  /** With a `tls:` section (the real one when a test leaves it out). */
+  tlsHandshake?: typeof tlsHandshake;
 }
 
-const REAL_IO: VerifyIo = { httpGet, openDb, probePort };
+const REAL_IO: VerifyIo = { httpGet, openDb, probePort, tlsHandshake };
 
-type Check = () => Promise<{ figure: string; ok?: boolean; detail?: string; rows?: PortRow[] }>;
+export type Check = () => Promise<{ figure: string; ok?: boolean; detail?: string; rows?: PortRow[] }>;
 
 /** Run a check again (every 250 ms) while it fails, for at most `withinMs`; the last answer stands. */
 async function retriedFor(check: Check, withinMs: number): ReturnType<Check> {
@@ -87,8 +94,12 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
   };
 
   const exec = async (h: HostSpec, cmd: Command) => runCommand(await input.connect(h), cmd, input.redactor);
-  const { httpGet } = input.io ?? REAL_IO;
+  const io = input.io ?? REAL_IO;
+  const { httpGet } = io;
   const inv = input.inventory;
+  // Through a load balancer: HTTPS for the domain with a `tls:` section, plain HTTP without.
+  const site = siteOf(inv);
+  const get = (address: string, path: string) => httpGet(siteUrl(site, address, path), 3000, site.tls ? site.domain : undefined, { ca: site.tls?.ca });
   const webHosts = inv.hosts.filter((h) => hasRole(h, 'web'));
   const n = input.requests ?? Math.max(6, webHosts.length * 4);
 
@@ -98,7 +109,7 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
       const seen = new Map<string, number>();
       const failures: string[] = [];
       for (let i = 0; i < n; i++) {
-        const res = await httpGet(`http://${lb.address}/healthz`);
+        const res = await get(lb.address, '/healthz');
         if (res.status !== 200) failures.push(`HTTP ${res.status}: ${res.body.slice(0, 200)}`);
         const server = String(res.headers['x-app-server'] ?? '?');
         seen.set(server, (seen.get(server) ?? 0) + 1);
@@ -124,6 +135,11 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
     }, settle));
   }
 
+  if (inv.tls) {
+    const lbs = input.hosts.filter((h) => hasRole(h, 'lb'));
+    await verifyHttps({ site, lbs, minDaysLeft: inv.tls.minDaysLeft, hstsMaxAge: inv.tls.hstsMaxAgeSeconds, httpGet, tlsHandshake: io.tlsHandshake ?? tlsHandshake }, run);
+  }
+
   const failover = inv.lb.failover;
   if (failover) {
     await run('the shared address is on exactly one load balancer and answers', undefined, async () => {
@@ -146,7 +162,7 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
       if (holders.length !== 1) {
         return { ok: false, figure: `${failover.vip} on ${holders.length} load balancers`, detail: holders.length ? `held by ${holders.join(', ')}` : 'no load balancer holds it: is keepalived running?' };
       }
-      const res = await httpGet(`http://${failover.vip}/healthz`);
+      const res = await get(failover.vip, '/healthz');
       return { ok: res.status === 200, figure: `${failover.vip} on ${holders[0]}, HTTP ${res.status}`, detail: res.status === 200 ? undefined : res.body.slice(0, 200) };
     });
   }
@@ -199,6 +215,21 @@ async function verifyReplication(input: VerifyInput, run: (c: string, h: string 
           const errors = [st[s.lastIoError], st[s.lastSqlError]].filter((e) => e).join('; ');
           return { ok: io === 'Yes' && sql === 'Yes' && !errors, figure: `IO ${io}, SQL ${sql}`, detail: errors || undefined };
         });
+        if (input.serverCaPem) {
+          const caPem = input.serverCaPem;
+          await run('replication uses TLS, the primary\'s certificate verified', r.name, async () =>
+            replicationTlsCheck({
+              replica: r,
+              primary,
+              replicaConn: await input.connect(r),
+              status: await row(db, d.showReplicaStatus.replace(/\\G$/, '')),
+              dialect: d,
+              caPem,
+              password: input.secrets.db_replication_password,
+              openDb,
+            }),
+          );
+        }
         await run('replica lag is under the limit', r.name, async () => {
           const st = await row(db, d.showReplicaStatus.replace(/\\G$/, ''));
           const lag = st?.[s.lag];

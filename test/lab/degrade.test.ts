@@ -5,10 +5,10 @@
 // primary's web server, status exits 5 naming why; repaired, it comes back and status exits 0).
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
-import { addressOf, tandem, tandemJson } from './tandem.ts';
+import { addressOf, lbGet, tandem, tandemJson } from './tandem.ts';
 import { resetHosts, sshOk, until } from './harness.ts';
 import { backendStatus } from './haproxy-stats.ts';
-import { httpGet, type HttpAnswer } from '../../src/verify/http.ts';
+import type { HttpAnswer } from '../../src/verify/http.ts';
 
 const LBS = ['web-01', 'web-02'];
 
@@ -34,7 +34,7 @@ async function reads(rounds: number): Promise<{ sent: number; ok: number; server
         r.sent++;
         let res: HttpAnswer;
         try {
-          res = await httpGet(`http://${addressOf(lb)}${path}`);
+          res = await lbGet(addressOf(lb), path);
         } catch (err) {
           r.failures.push(`${lb} ${path}: ${(err as Error).message}`);
           continue;
@@ -49,16 +49,8 @@ async function reads(rounds: number): Promise<{ sent: number; ok: number; server
 }
 
 async function write(lb: string): Promise<{ status: number; json: any; type: string }> {
-  const res = await new Promise<HttpAnswer>((resolve, reject) => {
-    // POST /visits with a JSON body, through the load balancer.
-    import('node:http').then(({ default: http }) => {
-      const req = http.request(`http://${addressOf(lb)}/visits`, { method: 'POST', agent: false, timeout: 5000, headers: { 'content-type': 'application/json' } }, (r) => {
-        let body = '';
-        r.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: r.statusCode ?? 0, headers: r.headers, body }));
-      });
-      req.on('error', reject).end(JSON.stringify({ note: 'degrade test' }));
-    }, reject);
-  });
+  // POST /visits with a JSON body, through the load balancer.
+  const res = await lbGet(addressOf(lb), '/visits', { method: 'POST', timeoutMs: 5000, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ note: 'degrade test' }) });
   let json: any;
   try {
     json = JSON.parse(res.body);

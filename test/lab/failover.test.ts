@@ -3,11 +3,10 @@
 // to active-active stops keepalived and frees the address.
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
-import { onHost, tandemJson } from './tandem.ts';
+import { lbGet, onHost, tandemJson } from './tandem.ts';
 import { resetHosts, sshExec, sshOk, until } from './harness.ts';
 import { startLoad, type LoadResult } from './load.ts';
 import { addressAfterFirst, labVariant, readInventory } from './variants.ts';
-import { httpGet } from '../../src/verify/http.ts';
 
 // The lab inventory in active-passive mode, as inventory/lab-failover.yml is for the shared lab.
 const VIP = addressAfterFirst(-1);
@@ -98,7 +97,7 @@ test(`HAProxy stops on web-01: web-02 takes the address over within ${MOVE_WITHI
   const away = await underLoad(async () => {
     await sshOk('web-01', 'systemctl stop haproxy');
     const ms = await waitForHolder(['web-02']);
-    const served = await httpGet(`http://${VIP}/healthz`);
+    const served = await lbGet(VIP, '/healthz');
     assert.is(served.status, 200, served.body);
     return ms;
   });
@@ -112,7 +111,7 @@ test(`HAProxy stops on web-01: web-02 takes the address over within ${MOVE_WITHI
   assert.ok(away.l.failed <= MAX_FAILED_SHARE * away.l.sent, `failover: ${share(away.l)}`);
   assert.ok(back.moveMs <= MOVE_BACK_WITHIN_MS, `the address moved back to web-01 in ${back.moveMs} ms`);
   assert.ok(back.l.failed <= MAX_FAILED_SHARE_BACK * back.l.sent, `failback: ${share(back.l)}`);
-  assert.is((await httpGet(`http://${VIP}/healthz`)).status, 200);
+  assert.is((await lbGet(VIP, '/healthz')).status, 200);
 });
 
 test('back to active-active: keepalived is stopped and disabled, the address is free', async () => {

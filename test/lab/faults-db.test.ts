@@ -8,8 +8,7 @@
 //    still converge that host's other work; the replication error is reported with what to do.
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
-import http from 'node:http';
-import { addressOf, tandemJson } from './tandem.ts';
+import { addressOf, lbGet, tandemJson } from './tandem.ts';
 import { resetHosts, sshOk, tandem, until } from './harness.ts';
 import { startLoad } from './load.ts';
 import type { HttpAnswer } from '../../src/verify/http.ts';
@@ -27,23 +26,8 @@ async function replicaStatus(): Promise<Record<string, string>> {
 
 /** One write through a load balancer: POST /visits, which the app writes on the primary. */
 function postVisit(address: string): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
-    const body = JSON.stringify({ note: 'faults-db load' });
-    const req = http.request(
-      `http://${address}/visits`,
-      { method: 'POST', timeout: 5000, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('no answer within 5000 ms')));
-    req.on('error', reject);
-    req.end(body);
-  });
+  const body = JSON.stringify({ note: 'faults-db load' });
+  return lbGet(address, '/visits', { method: 'POST', timeoutMs: 5000, body, headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) } });
 }
 
 /** Waits until the replica has executed everything the primary has logged, and returns that position. */

@@ -62,8 +62,10 @@ test('primary on Debian 12, replica on Debian 13: one apply, and verify passes w
   assert.equal(failed, [], JSON.stringify(failed));
   const canary = v.json.checks.find((c: any) => c.check.startsWith('a canary row'));
   assert.is(canary.host, 'web-02');
-  // 10.11 has no certificate: the 11.8 replica is told not to insist on TLS (its default).
-  assert.match(onHostOk('web-02', "mariadb -e 'SHOW SLAVE STATUS\\G'"), /Master_SSL_Allowed: No/);
+  // 10.11 serves TLS with its certificate from tandem's CA, which the 11.8 replica checks.
+  const replica = onHostOk('web-02', "mariadb -e 'SHOW SLAVE STATUS\\G'");
+  assert.match(replica, /Master_SSL_Allowed: Yes/);
+  assert.match(replica, /Master_SSL_Verify_Server_Cert: Yes/);
 });
 
 test('the mixed fleet: a second apply changes nothing, in one batch of facts per server', () => {

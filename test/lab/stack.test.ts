@@ -4,9 +4,8 @@
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
-import { addressOf, brokenNginxTemplates, LAB, onHost, onHostOk, tandem, tandemJson } from './tandem.ts';
+import { addressOf, brokenNginxTemplates, LAB, lbGet, onHost, onHostOk, tandem, tandemJson } from './tandem.ts';
 import { resetHosts, sshExec } from './harness.ts';
-import { httpGet } from '../../src/verify/http.ts';
 
 const LBS = { 'web-01': addressOf('web-01'), 'web-02': addressOf('web-02') } as const;
 
@@ -22,7 +21,8 @@ test('one apply on pristine servers builds the stack, and its report lists every
   for (const host of ['web-01', 'web-02']) {
     const changed = r.json.hosts[host].ops.filter((o: any) => o.status === 'changed').map((o: any) => o.op);
     for (const expected of [
-      'packages ca-certificates curl haproxy mariadb-client mariadb-server nftables nginx nodejs socat tzdata',
+      // openssl makes the placeholder certificate HAProxy first starts with, with a tls: section.
+      `packages ca-certificates curl haproxy mariadb-client mariadb-server nftables nginx nodejs${LAB.tls ? ' openssl' : ''} socat tzdata`,
       'template /etc/mysql/mariadb.conf.d/60-tandem.cnf',
       'template /etc/nginx/sites-enabled/tandem.conf',
       'template /etc/haproxy/haproxy.cfg',
@@ -60,13 +60,13 @@ test('requests sent to either load balancer reach both web servers', async () =>
   for (const [lb, address] of Object.entries(LBS)) {
     const servers = new Set<string>();
     for (let i = 0; i < 10; i++) {
-      const res = await httpGet(`http://${address}/`);
+      const res = await lbGet(address, '/');
       assert.is(res.status, 200, `${lb}: ${res.body.slice(0, 200)}`);
       servers.add(String(res.headers['x-app-server']));
     }
     assert.equal([...servers].sort(), ['web-01', 'web-02'], `through ${lb}`);
   }
-  const css = await httpGet(`http://${LBS['web-02']}/app.css`);
+  const css = await lbGet(LBS['web-02'], '/app.css');
   assert.is(css.status, 200);
   assert.is(css.headers['x-app-server'], undefined, 'static files come from Nginx, not the app');
 });
@@ -102,7 +102,7 @@ test('an invalid Nginx template is refused with nginx own message, and the old c
   assert.match(r.stdout + r.stderr, /unknown directive "bogus_directive"/, r.stdout + r.stderr);
   assert.is(onHostOk('web-01', 'cat /etc/nginx/sites-enabled/tandem.conf'), before, 'the previous file is back');
   assert.is(onHostOk('web-01', 'ls /etc/nginx/sites-enabled/').trim(), 'tandem.conf', 'nothing but the site is left there');
-  const res = await httpGet(`http://${LBS['web-01']}:80/`);
+  const res = await lbGet(LBS['web-01'], '/');
   assert.is(res.status, 200);
   assert.is(onHostOk('web-01', "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:8080/app.css"), '200');
 });

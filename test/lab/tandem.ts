@@ -6,11 +6,23 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { LAB_INVENTORY, readInventory, ROOT, withInventory } from './variants.ts';
+import { siteGet, siteOf, type HttpAnswer, type RequestOptions, type Site } from '../../src/verify/http.ts';
 
 export { LAB_INVENTORY, ROOT };
 /** The lab inventory as tandem reads it: addresses, the secrets and known_hosts files. */
 export const LAB = readInventory();
 export const addressOf = (host: string): string => LAB.hosts.find((h) => h.name === host)!.address;
+
+let site: Site | undefined;
+/**
+ * A request through a load balancer (or the shared address) as a browser makes it: HTTPS for the
+ * domain trusting the lab's CA when the lab inventory has a `tls:` section, plain HTTP without.
+ * The CA is read at the first request: `lab up` writes it (Pebble makes a new one at each start).
+ */
+export function lbGet(address: string, path: string, opts: Omit<RequestOptions, 'ca'> & { timeoutMs?: number } = {}): Promise<HttpAnswer> {
+  site ??= siteOf(LAB);
+  return siteGet(site, address, path, opts.timeoutMs ?? 3000, opts);
+}
 
 export interface Ran {
   code: number;

@@ -41,6 +41,12 @@ export function labVariant(name: string, edit: (doc: InventoryDoc) => void, base
   doc.secrets = inv.secretsFile;
   doc.app = { ...doc.app, source: inv.app.source };
   if (inv.lab) doc.lab = { ...doc.lab, cache: inv.lab.cacheDir, state: inv.lab.stateDir };
+  if (inv.tls) {
+    const s = inv.tls.source;
+    doc.tls = { ...doc.tls, ...(inv.tls.caFile && { ca: inv.tls.caFile }) };
+    if (s.kind === 'acme' && s.caBundle) doc.tls.acme = { ...doc.tls.acme, ca_bundle: s.caBundle };
+    if (s.kind === 'files') doc.tls.files = { cert: s.cert, key: s.key };
+  }
   edit(doc);
   mkdirSync(variantsDir, { recursive: true });
   const file = path.join(variantsDir, `${name}.yml`);

@@ -7,12 +7,11 @@
 // the test.
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
-import { addressOf, tandemJson } from './tandem.ts';
+import { addressOf, lbGet, tandemJson } from './tandem.ts';
 import { resetHosts, sshOk, until } from './harness.ts';
 import { backendStatus } from './haproxy-stats.ts';
 import { setServerState } from '../../src/deploy/commands.ts';
 import { APP_CURRENT, HAPROXY_BACKEND } from '../../src/stack/names.ts';
-import { httpGet } from '../../src/verify/http.ts';
 
 const HOSTS = ['web-01', 'web-02'];
 const CHECK = {
@@ -112,7 +111,7 @@ async function untilBackInRotation(lbs: string[] = HOSTS): Promise<void> {
     let seen: string[] = [];
     await until(`web-02 to answer through ${lb}`, async () => {
       seen = [];
-      for (let i = 0; i < 8; i++) seen.push(String((await httpGet(`http://${addressOf(lb)}/healthz`)).headers['x-app-server']));
+      for (let i = 0; i < 8; i++) seen.push(String((await lbGet(addressOf(lb), '/healthz')).headers['x-app-server']));
       return seen.includes('web-02') || undefined;
     }, { timeoutMs: 20_000, seen: () => seen.join(', ') });
   }

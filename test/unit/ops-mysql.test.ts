@@ -265,7 +265,7 @@ test('database ops share one state fact; each account reads only its own, and in
   const fact = mysqlAccountFact({ user: 'app', host: '10.0.0.2' });
   // Read through the client run every database fact of a batch shares, with its own statements.
   assert.is(fact.shared!.probe.key, 'mysql');
-  assert.equal(fact.shared!.part, ["SELECT CONCAT('auth:', plugin, ':', HEX(authentication_string)) FROM mysql.user WHERE User = 'app' AND Host = '10.0.0.2'", "SHOW GRANTS FOR 'app'@'10.0.0.2'"]);
+  assert.equal(fact.shared!.part, ["SELECT CONCAT('auth:', plugin, ':', HEX(authentication_string), ':', ssl_type) FROM mysql.user WHERE User = 'app' AND Host = '10.0.0.2'", "SHOW GRANTS FOR 'app'@'10.0.0.2'"]);
 });
 
 // MySQL 8 caching_sha2_password strings for "foobar" and "123456" (the vectors TiDB tests its

@@ -74,6 +74,10 @@ export function loadConfig(env = process.env, appDir = APP_DIR) {
     database: env.DB_NAME || 'tandem_app',
     user: env.DB_USER || 'tandem_app',
     password: env.DB_PASSWORD ?? '',
+    // TLS to the database, its certificate checked against this CA (tandem's own, which signs the
+    // database servers' certificates only); accounts used from another host accept TLS only.
+    // mysql2 checks the name only for host names, never an address (it would compare "localhost").
+    ...(env.DB_SSL_CA ? { ssl: { ca: fs.readFileSync(env.DB_SSL_CA, 'utf8') } } : {}),
   };
   return {
     appDir,
@@ -103,6 +107,7 @@ function createDbPool(db, connectionLimit = 4) {
     user: db.user,
     password: db.password,
     database: db.database,
+    ...(db.ssl ? { ssl: db.ssl } : {}),
     connectionLimit,
     maxIdle: connectionLimit,
     idleTimeout: 60000,

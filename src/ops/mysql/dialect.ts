@@ -22,9 +22,10 @@ export interface Dialect {
   replicationConfig(opts: { readOnly: boolean }): [string, string][];
   /**
    * Points a replica at its source. tls: true, the replica connects with TLS and verifies the
-   * source's certificate; false, without TLS; undefined, the server's default.
+   * source's certificate (against `ca`, a file on the replica, when given); false, without TLS;
+   * undefined, the server's default.
    */
-  changeSource(src: ReplicationSource, tls?: boolean): string;
+  changeSource(src: ReplicationSource, tls?: boolean, ca?: string): string;
   /**
    * Whether replicas can use TLS to a primary of this series without certificates set up by hand,
    * or undefined when the engine decides for itself.
@@ -43,7 +44,7 @@ export interface Dialect {
   /** Replica: wait (seconds) until it has executed the set; returns 0 when done. */
   waitForGtid(gtid: string, timeoutSeconds: number): string;
   /** Names of the status fields, which differ between engines. */
-  status: { ioRunning: string; sqlRunning: string; lastIoError: string; lastSqlError: string; sourceHost: string; sourceUser: string; lag: string; tls: string };
+  status: { ioRunning: string; sqlRunning: string; lastIoError: string; lastSqlError: string; sourceHost: string; sourceUser: string; lag: string; tls: string; tlsCa: string };
   /** mysqldump flags that record the GTID position for seeding a replica. */
   dumpFlags: string[];
   /** SQL to run on the replica after loading a dump, before starting replication. */
@@ -68,10 +69,10 @@ export const mariadb: Dialect = {
   // MariaDB logs CREATE/ALTER USER as sent: the hash (computed here, as the account fact
   // compares it) keeps the password out of the binary log and the replicas' relay logs.
   identifiedBy: (password) => `IDENTIFIED BY PASSWORD ${sqlString(nativePasswordHash(password))}`,
-  changeSource: (s, tls) =>
+  changeSource: (s, tls, ca) =>
     `CHANGE MASTER TO MASTER_HOST=${sqlString(s.host)}, MASTER_PORT=${s.port}, MASTER_USER=${sqlString(s.user)}, ` +
     `MASTER_PASSWORD=${sqlString(s.password)}, MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=5` +
-    (tls === undefined ? '' : tls ? ', MASTER_SSL=1, MASTER_SSL_VERIFY_SERVER_CERT=1' : ', MASTER_SSL=0') +
+    (tls === undefined ? '' : tls ? `, MASTER_SSL=1${ca ? `, MASTER_SSL_CA=${sqlString(ca)}` : ''}, MASTER_SSL_VERIFY_SERVER_CERT=1` : ', MASTER_SSL=0') +
     ';',
   // MariaDB 11.4+ makes its own certificate and lets a client that knows the account's password
   // verify it ("zero-configuration TLS"): an 11.8 replica does so by default. 10.11 has no
@@ -92,6 +93,7 @@ export const mariadb: Dialect = {
     sourceUser: 'Master_User',
     lag: 'Seconds_Behind_Master',
     tls: 'Master_SSL_Allowed',
+    tlsCa: 'Master_SSL_CA_File',
   },
   dumpFlags: ['--single-transaction', '--gtid', '--master-data=2', '--routines', '--triggers', '--events'],
   afterSeed: (gtid) => (gtid === undefined ? '' : `SET GLOBAL gtid_slave_pos = ${sqlString(gtid)};`),
@@ -134,6 +136,7 @@ export const mysql8: Dialect = {
     sourceUser: 'Source_User',
     lag: 'Seconds_Behind_Source',
     tls: 'Source_SSL_Allowed',
+    tlsCa: 'Source_SSL_CA_File',
   },
   // The dump carries SET @@GLOBAL.gtid_purged itself.
   dumpFlags: ['--single-transaction', '--set-gtid-purged=ON', '--source-data=2', '--routines', '--triggers', '--events'],

@@ -48,6 +48,8 @@ export interface AccountArgs extends Account {
   dialect: Dialect;
   /** Keep these statements out of the binary log (accounts local to a replica). */
   local?: boolean;
+  /** Refuse connections without TLS (accounts used from another host). */
+  requireSsl?: boolean;
 }
 
 /** Privilege names as SHOW GRANTS prints them on MariaDB 10.5+. */
@@ -74,20 +76,31 @@ export function planAccount(args: AccountArgs, have: AccountState): Change | nul
   const statements: string[] = [];
   const notes: string[] = [];
   const identified = args.dialect.identifiedBy(args.password.reveal());
+  const requireSsl = args.requireSsl ? ' REQUIRE SSL' : '';
   if (!exists) {
-    statements.push(`CREATE USER IF NOT EXISTS ${quoteAccount(args)} ${identified};`);
-    notes.push(`create account ${key}`);
-  } else if (!storedPasswordIs(have, args.password.reveal())) {
-    statements.push(`ALTER USER ${quoteAccount(args)} ${identified};`);
-    notes.push(`set the password of ${key}`);
+    statements.push(`CREATE USER IF NOT EXISTS ${quoteAccount(args)} ${identified}${requireSsl};`);
+    notes.push(`create account ${key}${requireSsl ? ' (TLS required)' : ''}`);
+  } else {
+    if (!storedPasswordIs(have, args.password.reveal())) {
+      statements.push(`ALTER USER ${quoteAccount(args)} ${identified};`);
+      notes.push(`set the password of ${key}`);
+    }
   }
+  // ANY is what REQUIRE SSL stores; an account that requires more (X509) is left as it is. Kept
+  // out of the binary log: replicas were seeded after the account was made and do not have it
+  // (the replication account), so replaying the change there would stop their SQL thread.
+  const requireLater = exists && args.requireSsl && (have.ssl ?? '') === '';
+  if (requireLater) notes.push(`require TLS of ${key}`);
   const missing = args.grants.filter((g) => !exists || !grantsSatisfied(have.grants, g));
   for (const g of missing) statements.push(`GRANT ${g.privileges.join(', ')} ON ${g.on} TO ${quoteAccount(args)};`);
   if (missing.length && exists) notes.push(`grant ${missing.map((g) => `${g.privileges.join(', ')} ON ${g.on}`).join('; ')} to ${key}`);
-  if (statements.length === 0) return null;
+  if (statements.length === 0 && !requireLater) return null;
   return {
     summary: notes.join(', '),
-    commands: [sqlCommand(statements.join('\n'), { secret: true, describe: notes.join(', '), noBinlog: args.local })],
+    commands: [
+      ...(statements.length ? [sqlCommand(statements.join('\n'), { secret: true, describe: notes.join(', '), noBinlog: args.local })] : []),
+      ...(requireLater ? [sqlCommand(`ALTER USER ${quoteAccount(args)} REQUIRE SSL;`, { describe: `require TLS of ${key}`, noBinlog: true })] : []),
+    ],
     invalidates: [mysqlAccountFact(args).id],
   };
 }

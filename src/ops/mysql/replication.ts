@@ -25,6 +25,11 @@ export interface ReplicationArgs {
   password: Secret;
   /** Databases copied from the primary before replication starts. */
   databases: string[];
+  /**
+   * tandem's CA on the replica (MariaDB): replication always uses TLS and checks the primary's
+   * certificate against it, whatever MariaDB the primary runs.
+   */
+  tlsCa?: string;
 }
 
 /** Dump from the primary, load without binary logging, then start from the dump's GTID position. */
@@ -77,14 +82,17 @@ export function clientOptions(args: ReplicationArgs, tls?: boolean): string {
     ['port', args.primary.port],
     ['user', args.user],
     ['password', args.password.reveal()],
+    // tandem's CA: TLS, and the primary's certificate checked against it (the account requires TLS).
+    ...(args.tlsCa ? [['ssl-ca', args.tlsCa] as [string, string]] : []),
   ];
-  return `[client]\n${options.map(([name, value]) => `${optionName(name)} = ${optionValue(value)}\n`).join('')}${tls === false ? 'skip-ssl\n' : ''}`;
+  const flags = tls === false ? 'skip-ssl\n' : args.tlsCa ? 'ssl-verify-server-cert\n' : '';
+  return `[client]\n${options.map(([name, value]) => `${optionName(name)} = ${optionValue(value)}\n`).join('')}${flags}`;
 }
 
 /** The stdin of seedScript: framed, so no value can pass for the boundary between the two files. */
 export function seedInput(args: ReplicationArgs, tls?: boolean): Secret {
   const d = args.dialect;
-  return new Secret(framed([clientOptions(args, tls), `${SQL_PRELUDE}${d.changeSource(source(args), tls)}\n${d.startReplica}\n`]));
+  return new Secret(framed([clientOptions(args, tls), `${SQL_PRELUDE}${d.changeSource(source(args), tls, args.tlsCa)}\n${d.startReplica}\n`]));
 }
 
 function source(args: ReplicationArgs) {
@@ -96,6 +104,7 @@ function source(args: ReplicationArgs) {
  * undefined when that is unknown (the primary is not part of the run) or the engine decides.
  */
 function tlsTo(args: ReplicationArgs, primary: Platform | undefined): boolean | undefined {
+  if (args.tlsCa) return true;
   const series = primary && mariadbSeries(primary);
   return series === undefined ? undefined : args.dialect.replicationTls(series);
 }
@@ -118,7 +127,7 @@ export function planReplication(args: ReplicationArgs, have: MysqlState, primary
     mustKnowTls();
     return {
       summary: why,
-      commands: [sqlCommand(`${d.stopReplica}\n${d.changeSource(source(args), tls)}\n${d.startReplica}`, { secret: true, describe: why })],
+      commands: [sqlCommand(`${d.stopReplica}\n${d.changeSource(source(args), tls, args.tlsCa)}\n${d.startReplica}`, { secret: true, describe: why })],
       invalidates: [factId],
     };
   };
@@ -154,6 +163,9 @@ export function planReplication(args: ReplicationArgs, have: MysqlState, primary
   }
   if (r[s.sourceHost] !== args.primary.address || r[s.sourceUser] !== args.user) {
     return restart(`point replication at ${args.primary.name} (${args.primary.address}) as ${args.user}, was ${r[s.sourceHost]} as ${r[s.sourceUser]}`);
+  }
+  if (args.tlsCa && (r[s.tls] !== 'Yes' || r[s.tlsCa] !== args.tlsCa)) {
+    return restart(`replicate from ${args.primary.name} with TLS, its certificate checked against tandem's CA`);
   }
   if (tls !== undefined && (r[s.tls] === 'Yes') !== tls) {
     return restart(`replicate from ${args.primary.name} ${tls ? 'with TLS (its MariaDB makes its own certificate)' : 'without TLS (its MariaDB has none)'}`);

@@ -2,7 +2,8 @@
 // /healthz, the runtime API on a local socket and the stats page on localhost.
 import { template } from '../src/ops/template.ts';
 import { service, serviceHandler } from '../src/ops/service.ts';
-import { HAPROXY_CONFIG, HTTP_PORT, NGINX_PORT } from '../src/stack/names.ts';
+import { HAPROXY_CONFIG, HAPROXY_METRICS_PORT, HTTP_PORT, NGINX_PORT } from '../src/stack/names.ts';
+import { isMonitored } from '../src/monitor/targets.ts';
 import { hasRole } from '../src/stack/roles.ts';
 import type { Recipe } from './recipe.ts';
 const RELOAD = 'reload haproxy';
@@ -24,7 +25,7 @@ export const haproxy: Recipe = {
         // up after it; a web server that failed does not stop this load balancer's own config.
         after: webHosts.map((h) => ({ phase: 'web' as const, host: h.name })),
         ops: [
-          template({ path: HAPROXY_CONFIG, template: 'haproxy/haproxy.cfg.ejs', vars: { algorithm: inventory.lb.algorithm, servers, port: HTTP_PORT }, mode: '0644', notify: [RELOAD] }),
+          template({ path: HAPROXY_CONFIG, template: 'haproxy/haproxy.cfg.ejs', vars: { algorithm: inventory.lb.algorithm, servers, port: HTTP_PORT, metrics: isMonitored(inventory) ? `${host.address}:${HAPROXY_METRICS_PORT}` : undefined }, mode: '0644', notify: [RELOAD] }),
           service({ name: 'haproxy', validate: VALIDATE }),
         ],
         handlers: [serviceHandler('haproxy', 'reload', VALIDATE, RELOAD, { listensOn: [HTTP_PORT], configFiles: [HAPROXY_CONFIG] })],

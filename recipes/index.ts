@@ -9,12 +9,14 @@ import { app } from './app.ts';
 import { nginx } from './nginx.ts';
 import { haproxy } from './haproxy.ts';
 import { keepalived } from './keepalived.ts';
+import { exporters } from './exporters.ts';
+import { monitor } from './monitor.ts';
 import { platform } from './platform.ts';
 import { packagesWork } from './packages.ts';
 import type { Release } from '../src/release/prepare.ts';
 import type { Recipe } from './recipe.ts';
 
-export const RECIPES: Recipe[] = [base, database_, app, nginx, haproxy, keepalived];
+export const RECIPES: Recipe[] = [base, database_, app, nginx, haproxy, keepalived, exporters, monitor];
 
 export function selectRecipes(names: string | undefined): Recipe[] {
   if (!names) return RECIPES;

@@ -10,6 +10,7 @@ import { RESERVED_KEYS } from './reserved.ts';
 import { privateKeyProblem } from '../ssh/private-key.ts';
 import type { Failover, HostSpec, Inventory, Role } from './types.ts';
 import { PACKAGE_ROOT } from '../package-root.ts';
+import { toMonitor } from './monitor-schema.ts';
 
 /** An inventory is a few KiB; anything this big is the wrong file (or an attack). */
 const MAX_FILE_BYTES = 1024 * 1024;
@@ -231,6 +232,7 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
     timezone: raw.timezone,
     secretsFile: resolve(raw.secrets ?? `${base}.secrets.yml`),
     parallel: raw.parallel,
+    monitor: toMonitor(raw.monitor),
     lab: raw.lab && {
       bridge: raw.lab.bridge,
       gateway: raw.lab.gateway,

@@ -1,4 +1,5 @@
 // The validated inventory: typed accessors produced once at load (see load.ts).
+import type { MonitorSettings } from './monitor-schema.ts';
 // monitor: Prometheus, Alertmanager and the site probe (issue 12); exporters go on every host.
 export const ROLES = ['lb', 'web', 'app', 'db-primary', 'db-replica', 'monitor'] as const;
 export type Role = (typeof ROLES)[number];
@@ -80,5 +81,7 @@ export interface Inventory {
   secretsFile: string;
   /** How many servers plan and apply work on at once. */
   parallel: number;
+  /** Prometheus, the alert rules' thresholds and Alertmanager's receivers (monitor-schema.ts). */
+  monitor: MonitorSettings;
   lab?: LabSettings;
 }

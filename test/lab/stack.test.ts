@@ -21,8 +21,11 @@ test('one apply on pristine servers builds the stack, and its report lists every
   console.log(`    fresh apply: ${r.ms} ms wall, ${r.json.summary.changed} changes`);
   for (const host of ['web-01', 'web-02']) {
     const changed = r.json.hosts[host].ops.filter((o: any) => o.status === 'changed').map((o: any) => o.op);
+    const packages = changed.find((op: string) => op.startsWith('packages '))?.split(' ') ?? [];
+    for (const p of ['ca-certificates', 'curl', 'haproxy', 'mariadb-client', 'mariadb-server', 'nginx', 'nodejs', 'socat', 'tzdata']) {
+      assert.ok(packages.includes(p), `${host}: the packages op installs ${p} (it installs ${packages.join(' ')})`);
+    }
     for (const expected of [
-      'packages ca-certificates curl haproxy mariadb-client mariadb-server nginx nodejs socat tzdata',
       'template /etc/mysql/mariadb.conf.d/60-tandem.cnf',
       'template /etc/nginx/sites-enabled/tandem.conf',
       'template /etc/haproxy/haproxy.cfg',

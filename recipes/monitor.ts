@@ -12,6 +12,7 @@ import type { Secrets } from '../src/secrets/store.ts';
 import { ALERTMANAGER_PORT, BLACKBOX_EXPORTER_PORT, PROMETHEUS_PORT } from '../src/stack/names.ts';
 import { hasRole } from '../src/stack/roles.ts';
 import { scrapeJobs } from '../src/monitor/targets.ts';
+import { rulesVars } from '../src/monitor/rules.ts';
 import { packagedService } from './exporters.ts';
 import type { Recipe } from './recipe.ts';
 
@@ -20,19 +21,6 @@ export const RULES_FILE = '/etc/prometheus/tandem-rules.yml';
 export const ALERTMANAGER_CONFIG = '/etc/prometheus/alertmanager.yml';
 export const BLACKBOX_CONFIG = '/etc/prometheus/blackbox.yml';
 export const MONITOR_PACKAGES = ['prometheus', 'prometheus-alertmanager', 'prometheus-blackbox-exporter'];
-
-/** The rules as Prometheus loads them (pure: the unit tests read them back as YAML). */
-export function rulesVars(inv: Inventory) {
-  const m = inv.monitor;
-  return {
-    for: m.alertAfterSeconds,
-    replicaLag: m.replicaLagSeconds,
-    errorRatio: m.errorRatio,
-    diskFull: m.diskFullPercent,
-    certDays: m.certExpiryDays,
-    failover: inv.lb.failover?.vip,
-  };
-}
 
 /** Alertmanager's receivers; the SMTP password is the secret smtp_password, required with email. */
 export function alertmanagerVars(inv: Inventory, secrets: Secrets) {

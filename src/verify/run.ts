@@ -18,6 +18,7 @@ import { appHealthCommand, parseHealthAnswer } from './health.ts';
 import { parseStatCsv, STAT_COMMAND } from './haproxy.ts';
 import { closeDb, openDb, row, scalar, type Db } from './database.ts';
 import { addressesCommand, holdsAddress } from '../facts/address.ts';
+import { verifyMonitoring } from './monitoring.ts';
 
 export interface VerifyInput {
   inventory: Inventory;
@@ -157,6 +158,7 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
   }
 
   await verifyReplication(input, run);
+  await verifyMonitoring(inv, input.hosts, exec, run, retriedFor);
   return results;
 }
 

@@ -11,12 +11,13 @@ import { haproxy } from './haproxy.ts';
 import { keepalived } from './keepalived.ts';
 import { exporters } from './exporters.ts';
 import { monitor } from './monitor.ts';
+import { vipMetric } from './vip-metric.ts';
 import { platform } from './platform.ts';
 import { packagesWork } from './packages.ts';
 import type { Release } from '../src/release/prepare.ts';
 import type { Recipe } from './recipe.ts';
 
-export const RECIPES: Recipe[] = [base, database_, app, nginx, haproxy, keepalived, exporters, monitor];
+export const RECIPES: Recipe[] = [base, database_, app, nginx, haproxy, keepalived, exporters, vipMetric, monitor];
 
 export function selectRecipes(names: string | undefined): Recipe[] {
   if (!names) return RECIPES;

@@ -15,7 +15,7 @@ import { hostPackages } from '../../recipes/packages.ts';
 import { expectedTargetCount, scrapeJobs } from '../../src/monitor/targets.ts';
 import { goIniValue } from '../../src/formats/index.ts';
 import type { Command } from '../../src/engine/types.ts';
-import { haproxyWords, nginxDirectives, parseEnvFile } from '../fixtures/format-parsers.ts';
+import { haproxyWords, nginxDirectives, parseEnvFile, unitExecWords } from '../fixtures/format-parsers.ts';
 import { SPECIAL_PASSWORDS } from '../fixtures/special-values.ts';
 import { testPrivateKey } from '../fixtures/keys.ts';
 
@@ -240,6 +240,25 @@ test('the monitor section: each bad value is refused with its file, field and re
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('active-passive: each lb host reports whether it holds the shared address, every 5 s, for the split-brain alert', () => {
+  const all = files(base(TWO, 'lb: { mode: active-passive, vip: 10.0.0.10/24, interface: eth0 }\n'));
+  for (const host of ['web-01', 'web-02']) {
+    const unit = fileOn(all, host, '/etc/systemd/system/tandem-vip-held.service');
+    const exec = unit.split('\n').find((l) => l.startsWith('ExecStart='))!;
+    const words = unitExecWords(exec.slice('ExecStart='.length));
+    assert.equal(words.slice(0, 2), ['/bin/sh', '-c']);
+    assert.is(
+      words[2],
+      "held=0; ip -o -4 addr show dev eth0 | grep -qF ' 10.0.0.10/' && held=1; printf '# TYPE tandem_vip_held gauge\\ntandem_vip_held %s\\n' \"$held\" > /var/lib/prometheus/node-exporter/tandem_vip.prom.tmp; exec mv /var/lib/prometheus/node-exporter/tandem_vip.prom.tmp /var/lib/prometheus/node-exporter/tandem_vip.prom",
+    );
+    assert.match(fileOn(all, host, '/etc/systemd/system/tandem-vip-held.timer'), /^OnUnitActiveSec=5s$/m);
+  }
+  // Active-active, or no monitor host: no timer.
+  assert.not.ok(files(base(TWO)).get('web-01')!.has('/etc/systemd/system/tandem-vip-held.timer'));
+  const rules = parseYamlText(fileOn(all, 'web-02', '/etc/prometheus/tandem-rules.yml')).groups[0].rules as any[];
+  assert.is(rules.find((r) => r.alert === 'SharedAddressHeldByTwo').expr, 'count(tandem_vip_held == 1) > 1');
 });
 
 test.run();

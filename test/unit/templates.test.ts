@@ -69,6 +69,8 @@ test('every template in templates/ is rendered by a recipe here (a new one needs
     path.join('monitor', 'mysqld-exporter.cnf.ejs'),
     path.join('monitor', 'prometheus.yml.ejs'),
     path.join('monitor', 'rules.yml.ejs'),
+    path.join('monitor', 'vip-held.service.ejs'),
+    path.join('monitor', 'vip-held.timer.ejs'),
     path.join('mysql', 'tandem.cnf.ejs'),
     path.join('nginx', 'site.conf.ejs'),
   ]);

@@ -139,6 +139,8 @@ test('a database password changed by hand: plan names that account alone, apply 
       [`mysql account app@${LBS['web-02']}`, 'changed'],
       [`mysql account tandem_repl@${LBS['web-02']}`, 'ok'],
       [`mysql account tandem_verify@${LBS['web-01']}`, 'ok'],
+      // With a monitor host, the MySQL exporter's account too (docs/monitoring.md).
+      ...(LAB.hosts.some((h) => h.roles.includes('monitor')) ? [[`mysql account tandem_exporter@${LBS['web-01']}`, 'ok']] : []),
     ],
   );
   assert.is(tandemJson(['apply']).json.summary.changed, 1);

@@ -4,7 +4,7 @@ import { template } from '../src/ops/template.ts';
 import { service, serviceHandler } from '../src/ops/service.ts';
 import { APP_ROOT, NGINX_PORT, NGINX_SITE } from '../src/stack/names.ts';
 import { hasRole } from '../src/stack/roles.ts';
-import { monitorHosts } from '../src/monitor/targets.ts';
+import { monitorAddresses } from '../src/monitor/targets.ts';
 import { NGINX_STATUS_PATH } from './exporters.ts';
 import type { Recipe } from './recipe.ts';
 const RELOAD = 'reload nginx';
@@ -26,7 +26,7 @@ export const nginx: Recipe = {
           template({
             path: NGINX_SITE,
             template: 'nginx/site.conf.ejs',
-            vars: { port: NGINX_PORT, domain: inventory.domain, host: host.name, root: APP_ROOT, appPort: inventory.app.port, monitors: monitorHosts(inventory).map((h) => h.address), statusPath: NGINX_STATUS_PATH },
+            vars: { port: NGINX_PORT, domain: inventory.domain, host: host.name, root: APP_ROOT, appPort: inventory.app.port, monitors: monitorAddresses(inventory), statusPath: NGINX_STATUS_PATH },
             mode: '0644',
             notify: [RELOAD],
           }),

@@ -12,6 +12,7 @@ import {
   PROMETHEUS_PORT,
 } from '../stack/names.ts';
 import { hasRole, isDbHost } from '../stack/roles.ts';
+import { InventoryError } from '../errors.ts';
 
 export interface Target {
   /** host:port, or the URL the blackbox exporter probes (job `probe`). */
@@ -27,6 +28,18 @@ export interface ScrapeJob {
 }
 
 export const monitorHosts = (inv: Inventory): HostSpec[] => inv.hosts.filter((h) => hasRole(h, 'monitor'));
+/**
+ * The monitor hosts' addresses, which Nginx lets read the app's metrics: `allow` takes addresses
+ * only, so a monitor host given by name is refused here, naming it.
+ */
+export function monitorAddresses(inv: Inventory): string[] {
+  const named = monitorHosts(inv).filter((h) => !/^\d{1,3}(\.\d{1,3}){3}$/.test(h.address));
+  if (named.length) {
+    throw new InventoryError(named.map((h) => `${inv.file}: hosts.${h.name}.address: a monitor host needs an IPv4 address, not a name (${h.address}): web hosts let that address read the app's metrics`));
+  }
+  return monitorHosts(inv).map((h) => h.address);
+}
+
 /** Exporters and the metrics endpoints exist only when some host monitors them. */
 export const isMonitored = (inv: Inventory): boolean => monitorHosts(inv).length > 0;
 

@@ -209,6 +209,16 @@ test('packages: exporters by role when a host monitors, the monitoring stack on 
   assert.equal(hostPackages(RECIPES, { inventory: bare, host: bare.hosts[0]!, secrets: SECRETS, release }).filter((p) => p.startsWith('prometheus')), []);
 });
 
+test('a monitor host given by name, not address, is refused naming the host (Nginx allows addresses only)', () => {
+  try {
+    files(base(TWO.replace('10.0.0.12, roles', 'mon.example.test, roles')));
+    assert.unreachable('built with a named monitor host');
+  } catch (err) {
+    assert.instance(err, InventoryError);
+    assert.match((err as InventoryError).problems.join('\n'), /\/inv\/mon\.yml: hosts\.web-02\.address: a monitor host needs an IPv4 address, not a name \(mon\.example\.test\)/);
+  }
+});
+
 test('the monitor section: each bad value is refused with its file, field and reason', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-monitor-'));
   try {

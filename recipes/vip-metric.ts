@@ -29,7 +29,11 @@ export const vipMetric: Recipe = {
   name: 'vip-metric',
   build({ inventory, host }) {
     const failover = inventory.lb.failover;
-    if (!hasRole(host, 'lb') || !failover || !isMonitored(inventory)) return [];
+    if (!hasRole(host, 'lb') || !isMonitored(inventory)) return [];
+    if (!failover) {
+      // Left from an earlier active-passive setup: stopped, as keepalived is.
+      return [{ phase: 'lb', needs: [{ phase: 'base' }], ops: [service({ name: `${VIP_UNIT}.timer`, enabled: false, running: false, onlyIfInstalled: true })] }];
+    }
     const reload = daemonReloadFor(`${VIP_UNIT}.timer`);
     return [
       {

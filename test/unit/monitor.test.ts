@@ -265,8 +265,16 @@ test('active-passive: each lb host reports whether it holds the shared address, 
     );
     assert.match(fileOn(all, host, '/etc/systemd/system/tandem-vip-held.timer'), /^OnUnitActiveSec=5s$/m);
   }
-  // Active-active, or no monitor host: no timer.
+  // Active-active: no timer, and one left from an earlier active-passive setup is stopped where installed.
   assert.not.ok(files(base(TWO)).get('web-01')!.has('/etc/systemd/system/tandem-vip-held.timer'));
+  const active = load(base(TWO));
+  const stop = buildWork(active, active.hosts, SECRETS, RECIPES, release).get('web-01')!.flatMap((w) => w.ops).find((o) => o.id === 'service tandem-vip-held.timer')!;
+  const have = { exists: true, enabled: true, active: true, needsDaemonReload: false };
+  assert.equal(stop.plan({ get: <T>() => have as T })!.commands.map((c) => (c.kind === 'exec' ? c.argv.join(' ') : c.kind)), [
+    'systemctl disable --quiet tandem-vip-held.timer',
+    'systemctl stop tandem-vip-held.timer',
+  ]);
+  assert.is(stop.plan({ get: <T>() => ({ exists: false, enabled: false, active: false, needsDaemonReload: false }) as T }), null);
   const rules = parseYamlText(fileOn(all, 'web-02', '/etc/prometheus/tandem-rules.yml')).groups[0].rules as any[];
   assert.is(rules.find((r) => r.alert === 'SharedAddressHeldByTwo').expr, 'count(tandem_vip_held == 1) > 1');
 });

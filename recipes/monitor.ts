@@ -22,7 +22,7 @@ export const ALERTMANAGER_CONFIG = '/etc/prometheus/alertmanager.yml';
 export const BLACKBOX_CONFIG = '/etc/prometheus/blackbox.yml';
 export const MONITOR_PACKAGES = ['prometheus', 'prometheus-alertmanager', 'prometheus-blackbox-exporter'];
 
-/** Alertmanager's receivers; the SMTP password is the secret smtp_password, required with email. */
+/** Alertmanager's receivers; the SMTP password is the secret smtp_password, required with email.username. */
 export function alertmanagerVars(inv: Inventory, secrets: Secrets) {
   const { email, webhooks } = inv.monitor;
   if (email?.username !== undefined && !secrets.smtp_password) {

@@ -3,8 +3,9 @@
 import { template } from '../src/ops/template.ts';
 import { service, serviceHandler } from '../src/ops/service.ts';
 import { certificate, placeholderCertificate } from '../src/ops/certificate.ts';
-import { ACME_CHALLENGE_PATH, HAPROXY_CERT, HAPROXY_CONFIG, HTTP_PORT, HTTPS_PORT, NGINX_PORT } from '../src/stack/names.ts';
+import { ACME_CHALLENGE_PATH, HAPROXY_CERT, HAPROXY_CONFIG, HAPROXY_METRICS_PORT, HTTP_PORT, HTTPS_PORT, NGINX_PORT } from '../src/stack/names.ts';
 import type { Op } from '../src/engine/types.ts';
+import { isMonitored } from '../src/monitor/targets.ts';
 import { hasRole } from '../src/stack/roles.ts';
 import type { Recipe } from './recipe.ts';
 const RELOAD = 'reload haproxy';
@@ -35,7 +36,7 @@ export const haproxy: Recipe = {
         ops: [
           ...before,
           ...(certFirst ? cert : []),
-          template({ path: HAPROXY_CONFIG, template: 'haproxy/haproxy.cfg.ejs', vars: { algorithm: inventory.lb.algorithm, servers, port: HTTP_PORT, tls }, mode: '0644', notify: [RELOAD] }),
+          template({ path: HAPROXY_CONFIG, template: 'haproxy/haproxy.cfg.ejs', vars: { algorithm: inventory.lb.algorithm, servers, port: HTTP_PORT, tls, metrics: isMonitored(inventory) ? `${host.address}:${HAPROXY_METRICS_PORT}` : undefined }, mode: '0644', notify: [RELOAD] }),
           service({ name: 'haproxy', validate: VALIDATE }),
           ...(certFirst ? [] : cert),
         ],

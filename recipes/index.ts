@@ -10,6 +10,9 @@ import { app } from './app.ts';
 import { nginx } from './nginx.ts';
 import { haproxy } from './haproxy.ts';
 import { keepalived } from './keepalived.ts';
+import { exporters } from './exporters.ts';
+import { monitor } from './monitor.ts';
+import { vipMetric } from './vip-metric.ts';
 import { platform } from './platform.ts';
 import { packagesWork } from './packages.ts';
 import type { Release } from '../src/release/prepare.ts';
@@ -17,7 +20,7 @@ import type { Recipe } from './recipe.ts';
 import type { CertificateSupply } from '../src/tls/supply.ts';
 import type { RecipeContext } from './recipe.ts';
 
-export const RECIPES: Recipe[] = [base, firewall, database_, app, nginx, haproxy, keepalived];
+export const RECIPES: Recipe[] = [base, firewall, database_, app, nginx, haproxy, keepalived, exporters, vipMetric, monitor];
 
 export function selectRecipes(names: string | undefined): Recipe[] {
   if (!names) return RECIPES;

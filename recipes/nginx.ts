@@ -4,6 +4,8 @@ import { template } from '../src/ops/template.ts';
 import { service, serviceHandler } from '../src/ops/service.ts';
 import { ACME_CHALLENGE_PATH, ACME_WEBROOT, APP_ROOT, NGINX_PORT, NGINX_SITE } from '../src/stack/names.ts';
 import { hasRole } from '../src/stack/roles.ts';
+import { monitorAddresses } from '../src/monitor/targets.ts';
+import { NGINX_STATUS_PATH } from './exporters.ts';
 import type { Recipe } from './recipe.ts';
 const RELOAD = 'reload nginx';
 const VALIDATE = ['nginx', '-t', '-q'];
@@ -33,6 +35,8 @@ export const nginx: Recipe = {
               // ACME http-01: the tokens tandem places while the CA validates (src/tls/issuer.ts).
               tls: inventory.tls !== undefined,
               acme: inventory.tls?.source.kind === 'acme' ? { path: ACME_CHALLENGE_PATH, root: ACME_WEBROOT } : undefined,
+              monitors: monitorAddresses(inventory),
+              statusPath: NGINX_STATUS_PATH,
             },
             mode: '0644',
             notify: [RELOAD],

@@ -7,6 +7,7 @@ import { EXIT, outcomeOf, worse, type ExitCode, type Outcome } from './exit.ts';
 import { assess, type Assessment, type Verdict } from '../status/verdict.ts';
 import { primaryOf } from '../stack/roles.ts';
 import type { CliContext } from './context.ts';
+import { renderAlerts } from '../status/alerts.ts';
 
 function replicationText(s: ServerStatus): string {
   const r = s.replication;
@@ -62,6 +63,7 @@ export async function status(opts: CommonOptions, ctx: CliContext): Promise<Outc
       const lbs = session.hosts.filter((h) => hasRole(h, 'lb')).map((h) => h.name);
       ctx.stdout.write(renderStatus(st, session.hosts.map((h) => h.name), lbs));
       ctx.stdout.write(renderAssessment(assessment));
+      if (st.alerts) ctx.stdout.write(renderAlerts(st.alerts));
     }
     const failures = Object.entries(st.servers)
       .filter(([, s]) => s.error)

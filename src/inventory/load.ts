@@ -12,6 +12,7 @@ import type { Failover, HostSpec, Inventory, Role } from './types.ts';
 import { PACKAGE_ROOT } from '../package-root.ts';
 import { isAddress } from '../firewall/address.ts';
 import { tlsPathFields, tlsSettings } from '../tls/settings.ts';
+import { toMonitor } from './monitor-schema.ts';
 
 /** An inventory is a few KiB; anything this big is the wrong file (or an attack). */
 const MAX_FILE_BYTES = 1024 * 1024;
@@ -240,6 +241,7 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
     secretsFile: resolve(raw.secrets ?? `${base}.secrets.yml`),
     parallel: raw.parallel,
     firewall: { enabled: raw.firewall.enabled, ...(raw.firewall.admin && { admin: raw.firewall.admin }), allow: raw.firewall.allow, rollbackSeconds: raw.firewall.rollback_after },
+    monitor: toMonitor(raw.monitor),
     lab: raw.lab && {
       bridge: raw.lab.bridge,
       gateway: raw.lab.gateway,

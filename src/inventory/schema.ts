@@ -6,6 +6,7 @@ import { DEFAULT_PARALLEL, LAB_RELEASES, ROLES } from './types.ts';
 import { reservedAccount, reservedSchema } from './reserved.ts';
 import { firewallSchema } from './firewall-schema.ts';
 import { tlsSchema } from './tls-schema.ts';
+import { monitorSchema } from './monitor-schema.ts';
 
 const hostName = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
@@ -154,6 +155,7 @@ export const inventorySchema = z.strictObject({
     .superRefine(refuse(timeZoneProblem))
     .default('Etc/UTC'),
   secrets: z.string({ error: 'must be a path' }).optional(),
+  monitor: monitorSchema,
   // How many servers plan and apply work on at once (see DEFAULT_PARALLEL).
   parallel: z
     .number({ error: 'must be a whole number of servers, at least 1' })

@@ -1,4 +1,5 @@
 // The validated inventory: typed accessors produced once at load (see load.ts).
+import type { MonitorSettings } from './monitor-schema.ts';
 // monitor: Prometheus, Alertmanager and the site probe (issue 12); exporters go on every host.
 export const ROLES = ['lb', 'web', 'app', 'db-primary', 'db-replica', 'monitor'] as const;
 export type Role = (typeof ROLES)[number];
@@ -82,6 +83,8 @@ export interface Inventory {
   parallel: number;
   /** The firewall tandem keeps on every host (docs/firewall.md). */
   firewall: FirewallSettings;
+  /** Prometheus, the alert rules' thresholds and Alertmanager's receivers (monitor-schema.ts). */
+  monitor: MonitorSettings;
   lab?: LabSettings;
   /** HTTPS on the load balancers; absent: plain HTTP on :80 as before. */
   tls?: TlsSettings;

@@ -7,12 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { LineCounter, parseDocument, stringify } from 'yaml';
 import { Secret } from './secret.ts';
 import { SecretsError } from '../errors.ts';
-import { envValue, FormatError, optionValue } from '../formats/index.ts';
+import { envValue, FormatError, goIniValue, optionValue, yamlString } from '../formats/index.ts';
 import { codePoint, firstControl } from '../formats/text.ts';
 
-export const SECRET_NAMES = ['db_app_password', 'db_replication_password', 'db_verify_password'] as const;
-export type SecretName = (typeof SECRET_NAMES)[number];
-export type Secrets = Record<SecretName, Secret>;
+export const SECRET_NAMES = ['db_app_password', 'db_replication_password', 'db_verify_password', 'db_exporter_password'] as const;
+/** Secrets tandem cannot make up: read when given (store or environment), never generated. */
+export const PROVIDED_SECRET_NAMES = ['smtp_password'] as const;
+export type SecretName = (typeof SECRET_NAMES)[number] | (typeof PROVIDED_SECRET_NAMES)[number];
+export type Secrets = Record<(typeof SECRET_NAMES)[number], Secret> & Partial<Record<(typeof PROVIDED_SECRET_NAMES)[number], Secret>>;
 
 export const SECRET_MIN_LENGTH = 12;
 /**
@@ -48,7 +50,9 @@ export function secretProblem(name: SecretName, value: unknown): string | undefi
     if (ASTRAL.test(value)) return 'holds a character outside the Basic Multilingual Plane (such as an emoji), which MariaDB cannot keep for replication';
   }
   // Where the passwords are written: the app's environment file and the replica's option file.
-  for (const write of [envValue, optionValue]) {
+  // The exporter's password also goes into its own option file, the SMTP password into Alertmanager's YAML.
+  const extra = name === 'db_exporter_password' ? [goIniValue] : name === 'smtp_password' ? [yamlString] : [];
+  for (const write of name === 'smtp_password' ? extra : [envValue, optionValue, ...extra]) {
     try {
       write(value);
     } catch (err) {
@@ -116,6 +120,15 @@ export async function loadSecrets(file: string, opts: { create: boolean; env?: N
     if (problem) problems.push(`${where}: ${problem}`);
     else values[name] = value as string;
   }
+  const provided: Partial<Record<SecretName, Secret>> = {};
+  for (const name of PROVIDED_SECRET_NAMES) {
+    const fromEnv = env[envName(name)];
+    const [where, value] = fromEnv !== undefined ? [envName(name), fromEnv] : name in stored ? [`${file}: ${name}`, stored[name]] : [];
+    if (where === undefined) continue;
+    const problem = secretProblem(name, value);
+    if (problem) problems.push(`${where}: ${problem}`);
+    else provided[name] = new Secret(value as string);
+  }
   if (problems.length) throw new SecretsError(problems.join('\n'));
   if (missing.length && opts.create) {
     const merged = { ...stored, ...Object.fromEntries(missing.map((n) => [n, values[n]])) };
@@ -127,5 +140,5 @@ export async function loadSecrets(file: string, opts: { create: boolean; env?: N
       throw new SecretsError(`${file}: cannot write the secrets store (${(err as NodeJS.ErrnoException).code ?? (err as Error).name})`, { cause: err });
     }
   }
-  return Object.fromEntries(SECRET_NAMES.map((n) => [n, new Secret(values[n]!)])) as Secrets;
+  return { ...provided, ...Object.fromEntries(SECRET_NAMES.map((n) => [n, new Secret(values[n]!)])) } as Secrets;
 }

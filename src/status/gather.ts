@@ -14,6 +14,7 @@ import { addressesCommand, holdsAddress } from '../facts/address.ts';
 import { mysqlStateFact } from '../facts/mysql.ts';
 import { appHealthCommand, parseHealthAnswer } from '../verify/health.ts';
 import { parseAlone } from '../engine/facts.ts';
+import { gatherAlerts, type AlertsByMonitor } from './alerts.ts';
 
 export interface ReplicationStatus {
   io: string;
@@ -52,6 +53,8 @@ export interface StackStatus {
   /** lb host -> web server -> HAProxy status (UP, DRAIN, DOWN ...), or { error }. */
   loadBalancers: Record<string, Record<string, string>>;
   sharedAddress?: { address: string; heldBy: string[] };
+  /** With monitor hosts: the alerts firing now, by monitor host. */
+  alerts?: AlertsByMonitor;
 }
 
 export interface StatusInput {
@@ -145,6 +148,8 @@ export async function gatherStatus(input: StatusInput): Promise<StackStatus> {
       }
     }),
   );
+  const alerts = await gatherAlerts(input);
+  if (alerts) result.alerts = alerts;
   const failover = input.inventory.lb.failover;
   if (failover) {
     result.sharedAddress = { address: failover.vip, heldBy: Object.entries(result.servers).filter(([, s]) => s.holdsSharedAddress).map(([n]) => n) };

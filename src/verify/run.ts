@@ -24,6 +24,7 @@ import { addressesCommand, holdsAddress } from '../facts/address.ts';
 import { probePort } from './ports.ts';
 import { verifyFirewall } from './firewall-checks.ts';
 import type { PortRow } from './firewall.ts';
+import { verifyMonitoring } from './monitoring.ts';
 
 export interface VerifyInput {
   inventory: Inventory;
@@ -178,6 +179,7 @@ export async function verify(input: VerifyInput): Promise<CheckResult[]> {
 
   await verifyReplication(input, run);
   if (inv.firewall.enabled) await verifyFirewall({ inventory: inv, hosts: input.hosts, probePort: (input.io ?? REAL_IO).probePort }, run, exec);
+  await verifyMonitoring(inv, input.hosts, exec, run, retriedFor);
   return results;
 }
 

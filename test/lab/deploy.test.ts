@@ -56,7 +56,7 @@ test('status after the deploy: the new release on each server, the old one to ro
   assert.is(st.json.servers['web-02'].replication.io, 'Yes');
   assert.is(st.json.servers['web-02'].replication.sql, 'Yes');
   const table = tandem(['status']);
-  assert.match(table.stdout, /^web-02\s+lb,web,app,db-replica\s+1\.0\.1-\S+\s+IO Yes, SQL Yes, lag \d+ s\s+UP\s+UP$/m);
+  assert.match(table.stdout, /^web-02\s+lb,web,app,db-replica(,monitor)?\s+1\.0\.1-\S+\s+IO Yes, SQL Yes, lag \d+ s\s+UP\s+UP$/m);
 });
 
 test('a release whose /healthz fails is rolled back by itself: 0 failed requests, old version everywhere, exit 1', async () => {

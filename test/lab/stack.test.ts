@@ -20,9 +20,12 @@ test('one apply on pristine servers builds the stack, and its report lists every
   console.log(`    fresh apply: ${r.ms} ms wall, ${r.json.summary.changed} changes`);
   for (const host of ['web-01', 'web-02']) {
     const changed = r.json.hosts[host].ops.filter((o: any) => o.status === 'changed').map((o: any) => o.op);
+    const packages = changed.find((op: string) => op.startsWith('packages '))?.split(' ') ?? [];
+    // openssl makes the placeholder certificate HAProxy first starts with, with a tls: section.
+    for (const p of ['ca-certificates', 'curl', 'haproxy', 'mariadb-client', 'mariadb-server', 'nftables', 'nginx', 'nodejs', 'socat', 'tzdata', ...(LAB.tls ? ['openssl'] : [])]) {
+      assert.ok(packages.includes(p), `${host}: the packages op installs ${p} (it installs ${packages.join(' ')})`);
+    }
     for (const expected of [
-      // openssl makes the placeholder certificate HAProxy first starts with, with a tls: section.
-      `packages ca-certificates curl haproxy mariadb-client mariadb-server nftables nginx nodejs${LAB.tls ? ' openssl' : ''} socat tzdata`,
       'template /etc/mysql/mariadb.conf.d/60-tandem.cnf',
       'template /etc/nginx/sites-enabled/tandem.conf',
       'template /etc/haproxy/haproxy.cfg',
@@ -136,6 +139,8 @@ test('a database password changed by hand: plan names that account alone, apply 
       [`mysql account app@${LBS['web-02']}`, 'changed'],
       [`mysql account tandem_repl@${LBS['web-02']}`, 'ok'],
       [`mysql account tandem_verify@${LBS['web-01']}`, 'ok'],
+      // With a monitor host, the MySQL exporter's account too (docs/monitoring.md).
+      ...(LAB.hosts.some((h) => h.roles.includes('monitor')) ? [[`mysql account tandem_exporter@${LBS['web-01']}`, 'ok']] : []),
     ],
   );
   assert.is(tandemJson(['apply']).json.summary.changed, 1);

@@ -48,6 +48,7 @@ const secrets = {
   db_app_password: new Secret('app-password-0001'),
   db_replication_password: new Secret('repl-password-0002'),
   db_verify_password: new Secret('verify-password-0003'),
+  db_exporter_password: new Secret('exporter-password-0004'),
 };
 const release = { id: '1.0.0-abc', version: '1.0.0', tarball: '/cache/1.0.0-abc.tgz' };
 

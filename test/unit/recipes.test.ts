@@ -238,7 +238,7 @@ test('recipes: without a release the app is not built; --recipe picks recipes bu
     // Only the selected recipe's packages, still behind the apt proxy setting.
     assert.equal(ids(w, 'base'), ['absent /etc/apt/apt.conf.d/01tandem-proxy', 'packages nginx']);
   }
-  assert.throws(() => selectRecipes('nginx,php'), /--recipe: unknown recipe php \(expected one of base, firewall, database, app, nginx, haproxy, keepalived\)/);
+  assert.throws(() => selectRecipes('nginx,php'), /--recipe: unknown recipe php \(expected one of base, firewall, database, app, nginx, haproxy, keepalived, exporters, vip-metric, monitor\)/);
 });
 
 test('recipes: apt.proxy becomes a proxy file; the host record names the host, its roles and the inventory', () => {

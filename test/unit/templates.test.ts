@@ -62,6 +62,15 @@ test('every template in templates/ is rendered by a recipe here (a new one needs
     path.join('app', 'tandem-app.service.ejs'),
     path.join('haproxy', 'haproxy.cfg.ejs'),
     path.join('keepalived', 'keepalived.conf.ejs'),
+    // Checked in test/unit/monitor.test.ts.
+    path.join('monitor', 'alertmanager.yml.ejs'),
+    path.join('monitor', 'blackbox.yml.ejs'),
+    path.join('monitor', 'defaults.ejs'),
+    path.join('monitor', 'mysqld-exporter.cnf.ejs'),
+    path.join('monitor', 'prometheus.yml.ejs'),
+    path.join('monitor', 'rules.yml.ejs'),
+    path.join('monitor', 'vip-held.service.ejs'),
+    path.join('monitor', 'vip-held.timer.ejs'),
     path.join('mysql', 'tandem.cnf.ejs'),
     path.join('nginx', 'site.conf.ejs'),
   ]);

@@ -122,7 +122,7 @@ test('tls: defaults, and paths resolved beside the inventory', () => {
   assert.is(toInventory(parseYaml(HEAD, 'inv.yml'), '/srv/inv/inv.yml', 'inv.yml').tls, undefined);
 });
 
-const haproxyVars = (tls: unknown) => ({ algorithm: 'roundrobin', port: 80, servers: [{ name: 'web-01', address: '10.0.0.11', port: 8080 }], tls });
+const haproxyVars = (tls: unknown) => ({ algorithm: 'roundrobin', port: 80, servers: [{ name: 'web-01', address: '10.0.0.11', port: 8080 }], tls, metrics: undefined });
 
 test('HAProxy with tls: :443 with h2 and http/1.1, TLS 1.2+ with the intermediate ciphers, the redirect that spares ACME, HSTS, the scheme', () => {
   const text = renderTemplate('haproxy/haproxy.cfg.ejs', haproxyVars({ cert: '/etc/haproxy/tls/site.pem', hstsMaxAge: 600, challengePath: '/.well-known/acme-challenge/', port: 443 }));

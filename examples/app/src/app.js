@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
+import { createMetrics, routeOf } from './metrics.js';
 
 /** The release directory (parent of src/): holds package.json, VERSION, FAIL_HEALTH, START_DELAY_MS. */
 export const APP_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -189,6 +190,7 @@ export function createApp(config = loadConfig(), { log = (...a) => console.log('
   let stopping = false;
   let schemaReady = false;
   let inFlight = 0;
+  const metrics = createMetrics();
   let retryTimer = null;
 
   const identity = () => ({ server: config.serverName, hostname: config.hostname, version: config.version });
@@ -423,6 +425,7 @@ export function createApp(config = loadConfig(), { log = (...a) => console.log('
     if (p === '/') return method === 'GET' ? index(res) : allow('GET, HEAD');
     if (p === '/healthz') return method === 'GET' ? healthz(res, { readOnly: false }) : allow('GET, HEAD');
     if (p === '/healthz/read') return method === 'GET' ? healthz(res, { readOnly: true }) : allow('GET, HEAD');
+    if (p === '/metrics') return method === 'GET' ? send(res, 200, metrics.render(), 'text/plain; version=0.0.4; charset=utf-8') : allow('GET, HEAD');
     if (p === '/version') return method === 'GET' ? send(res, 200, config.version + '\n', 'text/plain; charset=utf-8') : allow('GET, HEAD');
     if (p === '/visits') {
       if (method === 'GET') return listVisits(res, url);
@@ -436,7 +439,11 @@ export function createApp(config = loadConfig(), { log = (...a) => console.log('
 
   const server = http.createServer((req, res) => {
     inFlight++;
-    res.on('close', () => { inFlight--; });
+    const began = process.hrtime.bigint();
+    res.on('close', () => {
+      inFlight--;
+      metrics.observe(routeOf(URL.canParse(req.url || '/', 'http://localhost') ? new URL(req.url || '/', 'http://localhost').pathname : ''), res.statusCode, Number(process.hrtime.bigint() - began) / 1e9);
+    });
     route(req, res).catch((err) => {
       log(`error handling ${req.method} ${req.url}: ${err && err.stack ? err.stack : err}`);
       sendJson(res, 500, { error: 'internal error' });

@@ -7,7 +7,7 @@
 // the test.
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
-import { addressOf, lbGet, tandemJson } from './tandem.ts';
+import { addressOf, LAB, lbGet, tandemJson } from './tandem.ts';
 import { resetHosts, sshOk, until } from './harness.ts';
 import { backendStatus } from './haproxy-stats.ts';
 import { setServerState } from '../../src/deploy/commands.ts';
@@ -25,6 +25,9 @@ const CHECK = {
   canary: 'a canary row written on the primary is read on the replica',
   firewall: 'the firewall lets this machine reach only what it should',
   paths: 'the paths the stack needs from this server are open',
+  https: 'HTTPS for the domain: trusted chain, not expiring soon, HTTP/2 offered',
+  redirect: 'plain HTTP redirects to HTTPS, HTTPS answers with HSTS',
+  replicationTls: "replication uses TLS, the primary's certificate verified",
 } as const;
 type CheckName = keyof typeof CHECK;
 /** "web-02 canary": a check on a host, as the cases name them. */
@@ -34,6 +37,9 @@ const EVERY_CHECK: Label[] = [
   'web-01 http', 'web-01 backends', 'web-02 http', 'web-02 backends', 'web-01 app', 'web-02 app',
   'web-02 threads', 'web-02 lag', 'web-02 gtid', 'web-02 readOnly', 'web-02 canary',
   'web-01 firewall', 'web-02 firewall', 'web-01 paths', 'web-02 paths',
+  // With a tls: section, HTTPS on each load balancer; with MariaDB, the replication link's TLS.
+  ...(LAB.tls ? (['web-01 https', 'web-01 redirect', 'web-02 https', 'web-02 redirect'] as const) : []),
+  ...(LAB.db.engine === 'mariadb' ? (['web-02 replicationTls'] as const) : []),
 ];
 
 const nameOf = (check: string): CheckName => {

@@ -108,7 +108,7 @@ test('a broken inventory fails before any connection, naming file, field and rea
   );
   const r = tandem(['plan', '-i', file]);
   assert.is(r.code, 4, 'exit 4: invalid input');
-  assert.match(r.stderr, /x\.yml: hosts\.web-02\.roles\[1\]: unknown role "dbprimary" \(expected one of lb, web, app, db-primary, db-replica\)/);
+  assert.match(r.stderr, /x\.yml: hosts\.web-02\.roles\[1\]: unknown role "dbprimary" \(expected one of lb, web, app, db-primary, db-replica, monitor\)/);
   assert.not.match(r.stderr, /\n\s+at /, 'no stack trace');
 });
 

@@ -79,6 +79,7 @@ const CASES: { name: string; yaml: string; host: string; expected: string[] }[] 
       'ip saddr 10.0.0.5 tcp dport 8080 accept comment "nginx from the lb hosts"',
       'ip saddr 10.0.0.41 tcp dport 9100 accept comment "node exporter from the monitor hosts"',
       'ip saddr 10.0.0.41 tcp dport 9113 accept comment "nginx exporter from the monitor hosts"',
+      'ip saddr 10.0.0.41 tcp dport 8080 accept comment "app metrics (through nginx) from the monitor hosts"',
     ],
   },
   {

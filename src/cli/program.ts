@@ -10,6 +10,7 @@ import { registerVerify } from './verbs/verify.ts';
 import { registerDemo } from './verbs/demo.ts';
 import { registerDeploy } from './verbs/deploy.ts';
 import { registerStatus } from './verbs/status.ts';
+import { registerPromote } from './verbs/promote.ts';
 
 function newContext(io: CliIo): CliContext {
   let handler: (() => void) | undefined;
@@ -47,6 +48,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerVerify(program, ctx);
   registerDeploy(program, ctx);
   registerStatus(program, ctx);
+  registerPromote(program, ctx);
   registerDemo(program, ctx);
   registerLab(program, ctx);
   for (const cmd of everyCommand(program)) {

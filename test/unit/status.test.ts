@@ -90,7 +90,7 @@ class RecordedConnection extends ExecOnlyConnection {
       // The client prints nothing when the server does not answer.
       if (this.rec.replica === 'down') return { exitCode: 1, stdout: '', stderr: "ERROR 2002 (HY000): Can't connect to local server through socket", durationMs: 1 };
       const section = (name: string) => `-- section ${name}\n-- section ${name}\n`;
-      return ok(mysqlClientOutput([[section('databases'), 'Database\ninformation_schema\napp\nmysql\ntandem\n', section('tables'), '', section('replica'), this.rec.replica]]));
+      return ok(mysqlClientOutput([[section('databases'), 'Database\ninformation_schema\napp\nmysql\ntandem\n', section('tables'), '', section('replica'), this.rec.replica, section('read_only'), '@@GLOBAL.read_only\n1\n', section('semisync'), '']]));
     }
     if (text === SHOW_STAT && this.rec.stat !== undefined) return ok(this.rec.stat);
     if (text === shellJoin(addressesCommand('eth0')) && this.rec.addresses !== undefined) return ok(this.rec.addresses);

@@ -24,6 +24,7 @@ const CHECK = {
   gtid: 'the replica has executed the primary GTID set',
   readOnly: 'the replica is read-only',
   canary: 'a canary row written on the primary is read on the replica',
+  semiSync: 'semi-sync replication is active on the primary',
 } as const;
 type CheckName = keyof typeof CHECK;
 /** "web-02 canary": a check on a host, as the cases name them. */
@@ -31,7 +32,7 @@ type Label = `${string} ${CheckName}`;
 
 const EVERY_CHECK: Label[] = [
   'web-01 http', 'web-01 backends', 'web-02 http', 'web-02 backends', 'web-01 app', 'web-02 app',
-  'web-02 threads', 'web-02 lag', 'web-02 gtid', 'web-02 readOnly', 'web-02 canary',
+  'web-02 threads', 'web-02 lag', 'web-02 gtid', 'web-02 readOnly', 'web-02 canary', 'web-01 semiSync',
 ];
 
 const nameOf = (check: string): CheckName => {
@@ -137,8 +138,10 @@ test('replication stopped (STOP SLAVE), the primary written since: threads, lag,
   await sql('web-02', 'STOP SLAVE');
   await sql('web-01', 'INSERT INTO faults.t VALUES (1)');
   for (const lb of HOSTS) await untilBackend(lb, /^DOWN/);
-  const checks = verifyFails(['web-02 threads', 'web-02 lag', 'web-02 gtid', 'web-02 canary', ...OUT_OF_ROTATION]);
+  // No replica acknowledges commits any more: the primary went asynchronous.
+  const checks = verifyFails(['web-02 threads', 'web-02 lag', 'web-02 gtid', 'web-02 canary', 'web-01 semiSync', ...OUT_OF_ROTATION]);
   assert.match(checks.get('web-02 app')!.detail ?? '', /replication: the SQL thread is stopped/);
+  assert.is(checks.get('web-01 semiSync')!.figure, 'OFF, 0 replica(s) acknowledging');
   assert.is(checks.get('web-02 threads')!.figure, 'IO No, SQL No');
   assert.is(checks.get('web-02 lag')!.figure, 'lag unknown');
   assert.is(checks.get('web-02 gtid')!.detail, 'timed out after 10 s');

@@ -178,4 +178,12 @@ test('status gather: an unreachable host is a row with its error; the others are
   assert.equal(st.sharedAddress, { address: '10.0.0.10', heldBy: [] });
 });
 
+test('status: the primary row says whether semi-sync is active and how many replicas acknowledge', () => {
+  const primary = (semiSync?: { active: boolean; clients: number }) =>
+    renderStatus({ servers: { 'web-01': { roles: ['db-primary'], database: 'running', ...(semiSync && { semiSync }) } }, loadBalancers: {} }, ['web-01'], []).split('\n')[1]!;
+  assert.match(primary({ active: true, clients: 1 }), /primary, semi-sync ON \(1 replica\)$/);
+  assert.match(primary({ active: false, clients: 0 }), /primary, semi-sync OFF \(0 replicas\)$/);
+  assert.match(primary(), /primary$/, 'a server that does not say (semi-sync not loaded): just its role');
+});
+
 test.run();

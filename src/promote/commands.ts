@@ -67,12 +67,49 @@ export function follow(d: Dialect, source: ReplicationSource & { name: string },
   return sqlCommand(`${d.stopReplica}\n${from}${d.changeSource(source, tls)}\n${d.startReplica}`, `replicate from ${source.name} (${source.host})`, true);
 }
 
-/** Write the app's database file and have the app re-read it (SIGHUP through its unit's ExecReload). */
-export function pointApp(content: string): Command[] {
-  return [
-    { kind: 'put', path: APP_DB_FILE, content, mode: '0644', owner: 'root', group: 'root' },
-    { kind: 'exec', argv: ['systemctl', 'reload', APP_SERVICE] },
-  ];
+/**
+ * Write the app's database file (atomically, as apply's file op leaves it: root, 0644) and have
+ * the app re-read it (SIGHUP through its unit's ExecReload), in one round trip: it is inside the
+ * write window.
+ */
+export function pointApp(content: string): Command {
+  const tmp = `${APP_DB_FILE}.tandem-new`;
+  return {
+    kind: 'script',
+    describe: `write ${APP_DB_FILE} and reload ${APP_SERVICE}`,
+    stdin: content,
+    script: [
+      'set -e',
+      `cat > ${shellQuote(tmp)}`,
+      `chown root:root ${shellQuote(tmp)}`,
+      `chmod 0644 ${shellQuote(tmp)}`,
+      `mv -f ${shellQuote(tmp)} ${shellQuote(APP_DB_FILE)}`,
+      `systemctl reload ${shellQuote(APP_SERVICE)}`,
+    ].join('\n'),
+  };
+}
+
+/** Exit code of catchUpAndTakeWrites when the replica did not reach the position in time (nothing changed then). */
+export const NOT_CAUGHT_UP = 3;
+
+/**
+ * On the chosen replica, in one round trip (it is inside the write window): wait until it has
+ * executed `gtid` (at most `seconds`), then become the primary; exit NOT_CAUGHT_UP, changing
+ * nothing, when it did not get there.
+ */
+export function catchUpAndTakeWrites(d: Dialect, gtid: string, seconds: number): Command {
+  const become = `${d.stopReplica} ${d.resetReplica} ${d.writable}`;
+  return {
+    kind: 'script',
+    describe: `wait until it has executed ${gtid || '(nothing)'}, then stop replicating and take writes`,
+    deadline: 'long',
+    okExitCodes: [0, NOT_CAUGHT_UP],
+    script: [
+      `waited=$(mysql -N -B -e ${shellQuote(d.waitForGtid(gtid, seconds))})`,
+      `[ "$waited" = 0 ] || { echo "$waited"; exit ${NOT_CAUGHT_UP}; }`,
+      `mysql -N -B -e ${shellQuote(become)}`,
+    ].join('\n'),
+  };
 }
 
 /** The series of the server's version ("11.8.3-MariaDB-..." -> "11.8"), for the TLS decision replication makes. */

@@ -15,7 +15,7 @@ import { HOST_FILE, hostFile } from '../../recipes/base.ts';
 import { dbHosts, dialectOf, hasRole, primaryOf } from '../stack/roles.ts';
 import { appDbFile } from '../stack/app-db.ts';
 import { MYSQL_PORT, REPLICATION_USER, VERIFY_DB } from '../stack/names.ts';
-import { becomePrimary, clearForSeed, follow, pointApp, resumeWrites, seriesOf, sqlCommand, stopReceiving, stopWritesScript, waitFor } from './commands.ts';
+import { becomePrimary, catchUpAndTakeWrites, clearForSeed, follow, NOT_CAUGHT_UP, pointApp, resumeWrites, seriesOf, sqlCommand, stopReceiving, stopWritesScript, waitFor } from './commands.ts';
 import { checkCandidate, errantGtids, gtidText, parseGtidList, type ReplicaPosition } from './gtid.ts';
 import { moveRoles, rewriteInventory, unfence } from './inventory-edit.ts';
 import { checkTarget } from './checks.ts';
@@ -108,11 +108,7 @@ async function recordRoles(deps: PromoteDeps, moved: Map<string, HostSpec>, skip
 /** Point every reachable app at the new primary (its database file, then SIGHUP). */
 async function pointApps(deps: PromoteDeps, primary: HostSpec, skip: string[] = []): Promise<{ apps: string[]; unreached: string[] }> {
   const apps = deps.inventory.hosts.filter((h) => hasRole(h, 'app') && !skip.includes(h.name));
-  const results = await Promise.allSettled(
-    apps.map(async (a) => {
-      for (const cmd of pointApp(appDbFile(a, primary))) await run(deps, a, cmd);
-    }),
-  );
+  const results = await Promise.allSettled(apps.map((a) => run(deps, a, pointApp(appDbFile(a, primary)))));
   const unreached = apps.filter((_, i) => results[i]!.status === 'rejected');
   results.forEach((r, i) => r.status === 'rejected' && deps.say(`! ${apps[i]!.name}: the app could not be pointed at ${primary.name} (${(r.reason as Error).message}); run apply once it answers`));
   return { apps: apps.filter((a) => !unreached.includes(a)).map((a) => a.name), unreached: [...unreached.map((a) => a.name), ...skip] };
@@ -152,13 +148,12 @@ export async function switchover(deps: PromoteDeps, target: string): Promise<Pro
   deps.say(`stopping writes on ${old.name}`);
   const stopped = deps.now();
   const gtid = lastLine(await run(deps, old, stopWritesScript(d, inv.db.user)));
-  const waited = lastLine(await run(deps, next, waitFor(d, gtid, 30)));
-  if (waited !== '0') {
+  const caughtUp = await runCommand(await deps.connect(next), catchUpAndTakeWrites(d, gtid, 30), deps.redactor);
+  if (caughtUp.exitCode === NOT_CAUGHT_UP) {
     await run(deps, old, resumeWrites(d));
     throw new ValidationError(`${target} did not execute ${old.name}'s position ${gtid} within 30 s: writes went back to ${old.name}, nothing else was changed.`, { host: target });
   }
   deps.say(`${target} has executed ${gtid}: it takes writes now`);
-  await run(deps, next, becomePrimary(d));
   await rewriteInventory(inv.file, (text) => moveRoles(text, inv.file, { primary: next.name, former: old.name }));
   // Replicas first: the apps' first writes then find a semi-sync replica to acknowledge them.
   await Promise.all(followers.map((f) => run(deps, f, follow(d, sourceOf(deps, next), tls, f.name === old.name))));

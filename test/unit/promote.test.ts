@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { parseDocument } from 'yaml';
 import { aheadIn, checkCandidate, errantGtids, gtidText, parseGtidList } from '../../src/promote/gtid.ts';
 import { moveRoles, unfence } from '../../src/promote/inventory-edit.ts';
-import { becomePrimary, clearForSeed, follow, pointApp, seriesOf, stopWritesScript } from '../../src/promote/commands.ts';
+import { becomePrimary, catchUpAndTakeWrites, clearForSeed, follow, NOT_CAUGHT_UP, pointApp, seriesOf, stopWritesScript } from '../../src/promote/commands.ts';
 import { checkTarget } from '../../src/promote/checks.ts';
 import { rolesAfter } from '../../src/promote/run.ts';
 import { fenced, planWritable } from '../../src/ops/mysql/writable.ts';
@@ -163,9 +163,23 @@ test('pointApp: the database file as apply writes it, then a reload (SIGHUP), ne
   const inv = testInventory(TWO_SERVERS);
   const content = appDbFile(inv.hosts[0]!, inv.hosts[1]!);
   assert.equal(parseEnvText(content), { DB_PRIMARY_HOST: '10.0.0.12', DB_LOCAL_HOST: '10.0.0.11' });
-  const [put, reload] = pointApp(content);
-  assert.equal(put, { kind: 'put', path: '/etc/tandem/app-db.env', content, mode: '0644', owner: 'root', group: 'root' });
-  assert.equal(reload, { kind: 'exec', argv: ['systemctl', 'reload', 'tandem-app'] });
+  const cmd = pointApp(content) as { script: string; stdin: string };
+  assert.is(cmd.stdin, content, 'the content travels on stdin');
+  assert.equal(cmd.script.split('\n').slice(-2), ["mv -f /etc/tandem/app-db.env.tandem-new /etc/tandem/app-db.env", 'systemctl reload tandem-app']);
+  assert.not.match(cmd.script, /restart/);
+});
+
+test('catch up and take writes: one round trip; a replica that does not get there changes nothing and says so by its exit code', () => {
+  const cmd = catchUpAndTakeWrites(mariadb, "0-1-9", 30) as { script: string; okExitCodes: number[] };
+  assert.equal(cmd.okExitCodes, [0, NOT_CAUGHT_UP]);
+  const run = (waited: string) =>
+    spawnSync('sh', ['-c', `exec 3>&2\nmysql() { printf '%s\\n' "$*" >&3; case "$*" in *MASTER_GTID_WAIT*) echo ${waited};; esac; }\n${cmd.script}`], { encoding: 'utf8' });
+  const done = run('0');
+  assert.is(done.status, 0);
+  assert.equal(done.stderr.trim().split('\n'), ["-N -B -e SELECT MASTER_GTID_WAIT('0-1-9', 30)", '-N -B -e STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = OFF;']);
+  const late = run('-1');
+  assert.is(late.status, NOT_CAUGHT_UP);
+  assert.is(late.stderr.trim().split('\n').length, 1, 'it did not stop replicating nor take writes');
 });
 
 test('seriesOf and clearForSeed', () => {

@@ -1,6 +1,7 @@
 // `tandem promote` (switchover and failover) and `tandem rejoin`, run against the hosts. The
 // commands come from commands.ts, the decisions from gtid.ts and checks.ts; this file orders them
 // and measures how long writes were unavailable. Nothing here prints: `say` tells the CLI.
+import { readFile } from 'node:fs/promises';
 import type { HostSpec, Inventory } from '../inventory/types.ts';
 import type { Secrets } from '../secrets/store.ts';
 import type { Redactor } from '../secrets/secret.ts';
@@ -148,13 +149,18 @@ export async function switchover(deps: PromoteDeps, target: string): Promise<Pro
   deps.say(`stopping writes on ${old.name}`);
   const stopped = deps.now();
   const gtid = lastLine(await run(deps, old, stopWritesScript(d, inv.db.user)));
+  // The inventory names the new primary before it takes writes: a run cut short from here on
+  // leaves no inventory under which `apply` would make the old primary writable beside the new
+  // one (a primary that still replicates stays read-only; see src/ops/mysql/writable.ts).
+  const before = await readFile(inv.file, 'utf8');
+  await rewriteInventory(inv.file, (text) => moveRoles(text, inv.file, { primary: next.name, former: old.name }));
   const caughtUp = await runCommand(await deps.connect(next), catchUpAndTakeWrites(d, gtid, 30), deps.redactor);
   if (caughtUp.exitCode === NOT_CAUGHT_UP) {
+    await rewriteInventory(inv.file, () => before);
     await run(deps, old, resumeWrites(d));
     throw new ValidationError(`${target} did not execute ${old.name}'s position ${gtid} within 30 s: writes went back to ${old.name}, nothing else was changed.`, { host: target });
   }
   deps.say(`${target} has executed ${gtid}: it takes writes now`);
-  await rewriteInventory(inv.file, (text) => moveRoles(text, inv.file, { primary: next.name, former: old.name }));
   // Replicas first: the apps' first writes then find a semi-sync replica to acknowledge them.
   await Promise.all(followers.map((f) => run(deps, f, follow(d, sourceOf(deps, next), tls, f.name === old.name))));
   const { apps, unreached } = await pointApps(deps, next);

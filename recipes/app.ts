@@ -7,7 +7,9 @@ import { user } from '../src/ops/user.ts';
 import { release } from '../src/ops/release.ts';
 import { fileFact } from '../src/facts/file.ts';
 import type { Op } from '../src/engine/types.ts';
-import { DB_CA_FILE, APP_CURRENT, APP_ENV_FILE, APP_RELEASES, APP_ROOT, APP_SERVICE, APP_USER } from '../src/stack/names.ts';
+import { file } from '../src/ops/file.ts';
+import { appDbFile } from '../src/stack/app-db.ts';
+import { DB_CA_FILE, APP_CURRENT, APP_DB_FILE, APP_ENV_FILE, APP_RELEASES, APP_ROOT, APP_SERVICE, APP_USER } from '../src/stack/names.ts';
 import { hasRole, isDbHost, primaryOf } from '../src/stack/roles.ts';
 import type { Recipe } from './recipe.ts';
 
@@ -29,8 +31,8 @@ export const app: Recipe = {
   build({ inventory, host, secrets, release: rel, serverTls }) {
     if (!hasRole(host, 'app') || !rel) return [];
     const primary = primaryOf(inventory);
-    const isDb = isDbHost(host);
     const restart = `restart ${APP_SERVICE}`;
+    const reload = `reload ${APP_SERVICE}`;
     const releaseDir = `${APP_RELEASES}/${rel.id}`;
     const unitFile = `/etc/systemd/system/${APP_SERVICE}.service`;
     const daemonReload = daemonReloadFor(APP_SERVICE);
@@ -51,9 +53,7 @@ export const app: Recipe = {
             vars: {
               port: inventory.app.port,
               host: host.name,
-              primary: primary.address,
-              local: isDb ? host.address : primary.address,
-              localIsReplica: hasRole(host, 'db-replica'),
+              dbFile: APP_DB_FILE,
               maxReplicaLag: inventory.db.maxReplicaLagSeconds,
               dbName: inventory.db.name,
               dbUser: inventory.db.user,
@@ -65,6 +65,8 @@ export const app: Recipe = {
             sensitive: true,
             notify: [restart],
           }),
+          // Written by promote too: a change is a reload (SIGHUP), which drops no request.
+          file({ path: APP_DB_FILE, content: appDbFile(host, primary), mode: '0644', notify: [reload] }),
           template({
             path: unitFile,
             template: 'app/tandem-app.service.ejs',
@@ -77,6 +79,7 @@ export const app: Recipe = {
         handlers: [
           daemonReload,
           serviceHandler(APP_SERVICE, 'restart', undefined, restart, { listensOn: [inventory.app.port], configFiles: [APP_ENV_FILE, unitFile, APP_CURRENT] }),
+          serviceHandler(APP_SERVICE, 'reload', undefined, reload, { listensOn: [inventory.app.port], configFiles: [APP_DB_FILE, APP_ENV_FILE, unitFile, APP_CURRENT] }),
         ],
       },
     ];

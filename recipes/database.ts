@@ -3,15 +3,18 @@
 // local to them and GTID replication seeded from a dump of the primary.
 import { template } from '../src/ops/template.ts';
 import { service, serviceHandler } from '../src/ops/service.ts';
-import { account, database } from '../src/ops/mysql/ops.ts';
+import { account, database, type AccountArgs } from '../src/ops/mysql/ops.ts';
 import { replication } from '../src/ops/mysql/replication.ts';
-import { monitorPrivileges } from '../src/ops/mysql/dialect.ts';
+import { fenced, writable } from '../src/ops/mysql/writable.ts';
+import { monitorPrivileges, type Dialect } from '../src/ops/mysql/dialect.ts';
 import { sqlIdentifier } from '../src/formats/sql.ts';
-import type { HostSpec } from '../src/inventory/types.ts';
+import type { HostSpec, Inventory } from '../src/inventory/types.ts';
+import type { Secrets } from '../src/secrets/store.ts';
 import type { HostWork } from '../src/engine/types.ts';
 import { DB_CA_FILE, DB_CERT_FILE, DB_KEY_FILE, MYSQL_PORT, REPLICATION_USER, VERIFY_DB, VERIFY_USER } from '../src/stack/names.ts';
 import { serverCertificate } from '../src/ops/server-cert.ts';
 import { issueServerCert } from '../src/tls/private-ca.ts';
+import { serverTlsOn } from '../src/tls/settings.ts';
 import { dialectOf, hasRole, isDbHost, primaryOf } from '../src/stack/roles.ts';
 import type { Recipe } from './recipe.ts';
 
@@ -24,6 +27,54 @@ export function serverId(host: HostSpec): number {
   return h || 1;
 }
 
+/** The account a replica replicates (and is seeded) with, on its primary; promote creates it on a new primary too. */
+export function replicationAccount(inventory: Inventory, secrets: Secrets, replica: HostSpec): AccountArgs {
+  const readDump = ['SELECT', 'SHOW VIEW', 'TRIGGER', 'EVENT', 'LOCK TABLES'];
+  return {
+    user: REPLICATION_USER,
+    host: replica.address,
+    password: secrets.db_replication_password,
+    grants: [
+      { privileges: ['REPLICATION SLAVE', 'REPLICATION CLIENT', 'RELOAD'], on: '*.*' },
+      { privileges: readDump, on: `${sqlIdentifier(inventory.db.name)}.*` },
+      { privileges: readDump, on: `${sqlIdentifier(VERIFY_DB)}.*` },
+    ],
+    dialect: dialectOf(inventory),
+    requireSsl: serverTlsOn(inventory),
+  };
+}
+
+/**
+ * The accounts a primary holds (logged, so its replicas get them too): the app's for every app
+ * host, the replication account for every replica, the verifier's. A replica seeded from a dump
+ * lacks those created before its seed, so promote creates them again for the new primary.
+ */
+export function primaryAccounts(inventory: Inventory, secrets: Secrets, primary: HostSpec): AccountArgs[] {
+  const d = dialectOf(inventory);
+  return [
+    ...inventory.hosts
+      .filter((h) => hasRole(h, 'app'))
+      .map((h) => ({
+        user: inventory.db.user,
+        host: h.address,
+        password: secrets.db_app_password,
+        // The monitor privileges let the app tell a primary from a replica for its read health
+        // on every server, whichever role it has after a promotion.
+        grants: [{ privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'INDEX', 'ALTER'], on: `${sqlIdentifier(inventory.db.name)}.*` }, { privileges: monitorPrivileges(d), on: '*.*' }],
+        dialect: d,
+        // From another host, only over TLS.
+        requireSsl: serverTlsOn(inventory) && h.address !== primary.address,
+      })),
+    ...inventory.hosts.filter((h) => isDbHost(h) && h.name !== primary.name).map((h) => replicationAccount(inventory, secrets, h)),
+    { user: VERIFY_USER, host: primary.address, password: secrets.db_verify_password, grants: verifyGrants(d), dialect: d },
+  ];
+}
+
+const verifyGrants = (d: Dialect) => [
+  { privileges: ['ALL PRIVILEGES'], on: `${sqlIdentifier(VERIFY_DB)}.*` },
+  { privileges: monitorPrivileges(d), on: '*.*' },
+];
+
 export const database_: Recipe = {
   name: 'database',
   packages: ({ inventory, host }) => (isDbHost(host) ? dialectOf(inventory).packages : []),
@@ -31,14 +82,9 @@ export const database_: Recipe = {
     const isPrimary = hasRole(host, 'db-primary');
     if (!isDbHost(host)) return [];
     const d = dialectOf(inventory);
+    if (inventory.db.fenced.includes(host.name)) return [{ phase: 'db', ops: [fenced(host.name)] }];
     const restart = `restart ${d.service}`;
     const appDb = `${sqlIdentifier(inventory.db.name)}.*`;
-    const verifyDb = `${sqlIdentifier(VERIFY_DB)}.*`;
-    const appHosts = inventory.hosts.filter((h) => hasRole(h, 'app'));
-    const verifyGrants = [
-      { privileges: ['ALL PRIVILEGES'], on: verifyDb },
-      { privileges: monitorPrivileges(d), on: '*.*' },
-    ];
     // TLS from tandem's CA: the server's certificate first, so the config naming it starts.
     const tlsOps = serverTls
       ? [
@@ -62,7 +108,13 @@ export const database_: Recipe = {
         template({
           path: d.configPath,
           template: 'mysql/tandem.cnf.ejs',
-          vars: { serverId: serverId(host), bindAddress: host.address, replication: [...d.replicationConfig({ readOnly: !isPrimary }), ...tlsOptions] },
+          vars: {
+            serverId: serverId(host),
+            bindAddress: host.address,
+            // Read-only on every server, the primary included: only the primary's `writable` op
+            // (below) turns it off, so a former primary that boots again never takes writes.
+            replication: [...d.replicationConfig({ readOnly: true }), ...d.semiSyncConfig(inventory.db.semiSyncTimeoutMs), ...tlsOptions],
+          },
           mode: '0644',
           notify: [restart],
         }),
@@ -74,36 +126,10 @@ export const database_: Recipe = {
       install.ops.push(
         database({ name: inventory.db.name, dialect: d }),
         database({ name: VERIFY_DB, dialect: d }),
-        ...appHosts.map((h) =>
-          account({
-            user: inventory.db.user,
-            host: h.address,
-            password: secrets.db_app_password,
-            grants: [{ privileges: ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'INDEX', 'ALTER'], on: appDb }],
-            dialect: d,
-            // From another host, only over TLS.
-            requireSsl: Boolean(serverTls) && h.address !== host.address,
-          }),
-        ),
-        ...inventory.hosts
-          .filter((h) => hasRole(h, 'db-replica'))
-          .map((h) =>
-            account({
-              user: REPLICATION_USER,
-              host: h.address,
-              password: secrets.db_replication_password,
-              grants: [
-                { privileges: ['REPLICATION SLAVE', 'REPLICATION CLIENT', 'RELOAD'], on: '*.*' },
-                { privileges: ['SELECT', 'SHOW VIEW', 'TRIGGER', 'EVENT', 'LOCK TABLES'], on: appDb },
-                { privileges: ['SELECT', 'SHOW VIEW', 'TRIGGER', 'EVENT', 'LOCK TABLES'], on: verifyDb },
-              ],
-              dialect: d,
-              requireSsl: Boolean(serverTls),
-            }),
-          ),
-        account({ user: VERIFY_USER, host: host.address, password: secrets.db_verify_password, grants: verifyGrants, dialect: d }),
+        ...primaryAccounts(inventory, secrets, host).map(account),
       );
-      return [install];
+      // The primary's role in replication: take writes, once its server runs its final configuration.
+      return [install, { phase: 'replication', needs: [{ phase: 'db' }], ops: [writable(d)] }];
     }
     const primary = primaryOf(inventory);
     return [
@@ -128,7 +154,7 @@ export const database_: Recipe = {
                 }),
               ]
             : []),
-          account({ user: VERIFY_USER, host: host.address, password: secrets.db_verify_password, grants: verifyGrants, dialect: d, local: true }),
+          account({ user: VERIFY_USER, host: host.address, password: secrets.db_verify_password, grants: verifyGrants(d), dialect: d, local: true }),
           replication({
             dialect: d,
             primary: { name: primary.name, address: primary.address, port: MYSQL_PORT },

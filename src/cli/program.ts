@@ -11,6 +11,7 @@ import { registerDemo } from './verbs/demo.ts';
 import { registerDeploy } from './verbs/deploy.ts';
 import { registerStatus } from './verbs/status.ts';
 import { registerMonitor } from './verbs/monitor.ts';
+import { registerPromote } from './verbs/promote.ts';
 
 function newContext(io: CliIo): CliContext {
   let handler: (() => void) | undefined;
@@ -49,6 +50,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerDeploy(program, ctx);
   registerStatus(program, ctx);
   registerMonitor(program, ctx);
+  registerPromote(program, ctx);
   registerDemo(program, ctx);
   registerLab(program, ctx);
   for (const cmd of everyCommand(program)) {

@@ -11,7 +11,8 @@ import { renderAlerts } from '../status/alerts.ts';
 
 function replicationText(s: ServerStatus): string {
   const r = s.replication;
-  if (!r) return s.database === 'not running' ? 'database not running' : s.database ? 'primary' : '-';
+  const semi = s.semiSync && `, semi-sync ${s.semiSync.active ? 'ON' : 'OFF'} (${s.semiSync.clients} replica${s.semiSync.clients === 1 ? '' : 's'})`;
+  if (!r) return s.database === 'not running' ? 'database not running' : s.database ? `primary${semi ?? ''}` : '-';
   if (typeof r === 'string') return r;
   const text = `IO ${r.io}, SQL ${r.sql}, lag ${r.lagSeconds ?? '?'} s`;
   return r.error ? `${text}: ${r.error}` : text;

@@ -21,6 +21,10 @@ export interface MysqlState {
   tables: Map<string, number>;
   /** SHOW SLAVE/REPLICA STATUS as field -> value; empty when replication is not configured. */
   replica: Record<string, string>;
+  /** @@GLOBAL.read_only (absent when the server did not say). */
+  readOnly?: boolean;
+  /** The Rpl_semi_sync_* status variables, name -> value (empty when semi-sync is not loaded). */
+  semiSync?: Record<string, string>;
 }
 
 export const accountKey = (a: Account) => `${a.user}@${a.host}`;
@@ -36,6 +40,10 @@ export function mysqlStateStatements(showReplicaStatus: string): string[] {
     `SELECT table_schema, COUNT(*) FROM information_schema.tables WHERE table_schema NOT IN ('mysql', 'information_schema', 'performance_schema', 'sys') GROUP BY table_schema`,
     `SELECT '${SECTION}replica'`,
     `${showReplicaStatus.replace(/\\G$/, '')}\\G`,
+    `SELECT '${SECTION}read_only'`,
+    'SELECT @@GLOBAL.read_only',
+    `SELECT '${SECTION}semisync'`,
+    "SHOW GLOBAL STATUS WHERE Variable_name LIKE 'Rpl\\_semi\\_sync\\_%'",
   ];
 }
 
@@ -45,7 +53,7 @@ function throughClient(part: readonly string[]): Pick<Fact<unknown>, 'script' | 
 }
 
 export function parseMysqlState(stdout: string, exitCode: number): MysqlState {
-  const state: MysqlState = { up: exitCode === 0, databases: new Set(), tables: new Map(), replica: {} };
+  const state: MysqlState = { up: exitCode === 0, databases: new Set(), tables: new Map(), replica: {}, semiSync: {} };
   if (!state.up) return state;
   let section = '';
   for (const line of stdout.split('\n')) {
@@ -62,6 +70,10 @@ export function parseMysqlState(stdout: string, exitCode: number): MysqlState {
     else if (section === 'replica') {
       const m = /^\s*([A-Za-z_]+):\s?(.*)$/.exec(line);
       if (m) state.replica[m[1]!] = m[2]!;
+    } else if (section === 'read_only') state.readOnly = line.trim() === '1';
+    else if (section === 'semisync') {
+      const [name, value] = line.split('\t');
+      if (name && value !== undefined) state.semiSync![name] = value;
     }
   }
   return state;

@@ -207,6 +207,11 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
     if (other) problems.push(`${shown}: hosts.${h.name}.address: ${h.address} is already the address of ${other}`);
     else seen.set(key, h.name);
   }
+  for (const name of raw.db.fenced) {
+    const h = hosts.find((x) => x.name === name);
+    if (!h) problems.push(`${shown}: db.fenced: ${name} is not a host of this inventory`);
+    else if (!h.roles.includes('db-replica')) problems.push(`${shown}: db.fenced: ${name} must have the role db-replica (a fenced server is never the primary)`);
+  }
   const failover = failoverOf(raw.lb, hosts, shown, problems);
   if (raw.firewall.enabled) {
     // The rules name other hosts by address: a name would be resolved once, when the rules load.
@@ -235,7 +240,14 @@ export function toInventory(raw: RawInventory, absFile: string, shown: string): 
     lb: { algorithm: raw.lb.algorithm, mode: raw.lb.mode, ...(failover && { failover }) },
     // Without app.source, the sample app of this checkout.
     app: { source: raw.app.source ? resolve(raw.app.source) : path.join(PACKAGE_ROOT, 'examples/app'), port: raw.app.port, keepReleases: raw.app.keep_releases, entry: raw.app.entry },
-    db: { name: raw.db.name, user: raw.db.user, engine: raw.db.engine, maxReplicaLagSeconds: raw.db.max_replica_lag },
+    db: {
+      name: raw.db.name,
+      user: raw.db.user,
+      engine: raw.db.engine,
+      maxReplicaLagSeconds: raw.db.max_replica_lag,
+      semiSyncTimeoutMs: raw.db.semi_sync_timeout_ms,
+      fenced: [...new Set(raw.db.fenced)],
+    },
     apt: { proxy: raw.apt.proxy, cacheValidSeconds: raw.apt.cache_valid, lockWaitSeconds: raw.apt.lock_wait },
     timezone: raw.timezone,
     secretsFile: resolve(raw.secrets ?? `${base}.secrets.yml`),

@@ -136,8 +136,14 @@ export const inventorySchema = z.strictObject({
       // A replica further behind than this leaves the load balancers and fails verify.
       max_replica_lag: z.number({ error: 'must be a whole number of seconds' }).int('must be a whole number of seconds')
         .min(1, 'must be at least 1 second').max(86400, 'must be at most 86400 seconds (a day)').default(10),
+      // How long a commit waits for a replica's acknowledgement before the primary falls back to
+      // asynchronous replication (then a failover can lose the commits of that stretch).
+      semi_sync_timeout_ms: z.number({ error: 'must be a whole number of milliseconds' }).int('must be a whole number of milliseconds')
+        .min(100, 'must be at least 100 ms').max(3_600_000, 'must be at most 3600000 ms (an hour)').default(5000),
+      // Former primaries fenced by `promote --failover`, until `tandem rejoin` brings them back.
+      fenced: z.array(z.string({ error: 'must be a host name' })).default([]),
     })
-    .default({ name: 'app', user: 'app', engine: 'mariadb', max_replica_lag: 10 }),
+    .default({ name: 'app', user: 'app', engine: 'mariadb', max_replica_lag: 10, semi_sync_timeout_ms: 5000, fenced: [] }),
   apt: z
     .strictObject({
       proxy: z

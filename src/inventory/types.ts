@@ -73,7 +73,11 @@ export interface Inventory {
   /** entry: the file the unit runs with node, relative to the release. */
   app: { source: string; port: number; keepReleases: number; entry: string };
   /** maxReplicaLagSeconds: a replica further behind serves no reads and fails verify. */
-  db: { name: string; user: string; engine: 'mariadb' | 'mysql'; maxReplicaLagSeconds: number };
+  /**
+   * semiSyncTimeoutMs: how long a commit waits for a replica before semi-sync falls back to async.
+   * fenced: former primaries that must never take writes until `tandem rejoin` brings them back.
+   */
+  db: { name: string; user: string; engine: 'mariadb' | 'mysql'; maxReplicaLagSeconds: number; semiSyncTimeoutMs: number; fenced: string[] };
   /** lockWaitSeconds: how long apt/dpkg commands wait for another process's dpkg lock. */
   apt: { proxy?: string; cacheValidSeconds: number; lockWaitSeconds: number };
   timezone: string;

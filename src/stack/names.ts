@@ -62,3 +62,9 @@ export const HAPROXY_METRICS_PORT = 8405;
 export const PROMETHEUS_PORT = 9090;
 export const ALERTMANAGER_PORT = 9093;
 export const BLACKBOX_EXPORTER_PORT = 9115;
+
+/**
+ * Which database servers the app uses (primary and local), apart from app.env: `promote` rewrites
+ * it and signals the app (SIGHUP), which then opens new connections there without a restart.
+ */
+export const APP_DB_FILE = '/etc/tandem/app-db.env';

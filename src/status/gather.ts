@@ -42,6 +42,8 @@ export interface ServerStatus {
   rollbackTo?: string;
   releases?: string[];
   replication?: ReplicationStatus | 'not configured' | 'database not running';
+  /** The primary: whether commits wait for a replica's acknowledgement now, and how many replicas give it. */
+  semiSync?: { active: boolean; clients: number };
   holdsSharedAddress?: boolean;
   /** lb hosts with a `tls:` section: the certificate HAProxy serves (or 'none'). */
   certificate?: { names: string[]; issuer: string; notAfter: string } | 'none';
@@ -102,8 +104,10 @@ async function serverStatus(input: StatusInput, h: HostSpec): Promise<ServerStat
     const state = parseAlone(fact, res.stdout, res.exitCode);
     s.database = state.up ? 'running' : 'not running';
     const r = state.replica;
+    const semi = state.semiSync ?? {};
     if (!hasRole(h, 'db-replica')) {
-      // the primary: no replication of its own to show
+      // the primary: no replication of its own, but whether its commits wait for a replica
+      if (semi[d.semiSyncStatus.active] !== undefined) s.semiSync = { active: semi[d.semiSyncStatus.active] === 'ON', clients: Number(semi[d.semiSyncStatus.clients] ?? 0) };
     } else if (!state.up) s.replication = 'database not running';
     else if (Object.keys(r).length === 0) s.replication = 'not configured';
     else {

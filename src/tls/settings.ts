@@ -1,7 +1,10 @@
 // The `tls:` section as the rest of tandem reads it: paths resolved beside the inventory.
 import type { RawTls } from '../inventory/tls-schema.ts';
-import type { TlsSettings } from '../inventory/types.ts';
+import type { Inventory, TlsSettings } from '../inventory/types.ts';
 import type { PathField } from '../inventory/load.ts';
+
+/** TLS between the servers: MariaDB's, with tandem's private CA (MySQL 8 keeps its own defaults). */
+export const serverTlsOn = (inventory: Inventory): boolean => inventory.db.engine === 'mariadb';
 
 export function tlsSettings(raw: NonNullable<RawTls>, resolve: (p: string) => string): TlsSettings {
   const source: TlsSettings['source'] = raw.acme

@@ -11,6 +11,7 @@ import { keyFilePath } from '../secrets/key-file.ts';
 import type { DeferredContent } from '../engine/types.ts';
 import type { CertificateWant } from '../ops/certificate.ts';
 import { InputError } from '../errors.ts';
+import { serverTlsOn } from './settings.ts';
 import { hasRole } from '../stack/roles.ts';
 import { acmeIssuer } from './issuer.ts';
 import { loadPrivateCa, type PrivateCa } from './private-ca.ts';
@@ -20,7 +21,7 @@ import { loadPrivateCa, type PrivateCa } from './private-ca.ts';
  * the secrets store by apply; plan makes one in memory when there is none yet.
  */
 export async function serverTlsOf(inventory: Inventory, opts: { create: boolean; now: Date }): Promise<{ ca: PrivateCa; now: Date } | undefined> {
-  if (inventory.db.engine !== 'mariadb') return undefined;
+  if (!serverTlsOn(inventory)) return undefined;
   return { ca: await loadPrivateCa(inventory.secretsFile, `tandem ${inventory.name} server CA`, opts.create), now: opts.now };
 }
 

@@ -7,6 +7,7 @@ import type { Connection } from '../ssh/connection.ts';
 import type { Secrets } from '../secrets/store.ts';
 import type { Redactor } from '../secrets/secret.ts';
 import { dialectOf, hasRole, primaryOf } from '../stack/roles.ts';
+import type { Dialect } from '../ops/mysql/dialect.ts';
 import { HAPROXY_BACKEND, VERIFY_DB, VERIFY_USER } from '../stack/names.ts';
 import type { CheckResult, CheckSink } from './types.ts';
 import type { Command } from '../engine/types.ts';
@@ -268,9 +269,31 @@ async function verifyReplication(input: VerifyInput, run: (c: string, h: string 
         if (rdb) await closeDb(rdb);
       }
     }
+    await run('semi-sync replication is active on the primary', primary.name, () => semiSyncActive(pdb!, d, Math.min(3000, canaryMs)));
     // Housekeeping only: rows it fails to delete wait for the next verify, and no check depends on it.
     await pdb.query('DELETE FROM canary WHERE created_at < NOW() - INTERVAL 1 DAY').catch(() => undefined);
   } finally {
     if (pdb) await closeDb(pdb);
+  }
+}
+
+/**
+ * Semi-sync on (a commit waits for a replica's acknowledgement) with a replica connected. Read
+ * after the canary's commit (the primary switches semi-sync back on at a commit a caught-up
+ * replica acknowledges), polled for up to `waitMs`.
+ */
+async function semiSyncActive(db: Db, d: Dialect, waitMs: number): Promise<{ ok: boolean; figure: string; detail?: string }> {
+  const deadline = performance.now() + waitMs;
+  for (;;) {
+    const [rows] = await db.query({ sql: 'SHOW GLOBAL STATUS WHERE Variable_name IN (?, ?)', rowsAsArray: true }, [d.semiSyncStatus.active, d.semiSyncStatus.clients]);
+    const status = new Map((rows as unknown[][]).map(([name, value]) => [String(name), String(value)]));
+    const active = status.get(d.semiSyncStatus.active) === 'ON';
+    const clients = Number(status.get(d.semiSyncStatus.clients) ?? 0);
+    const figure = `${active ? 'ON' : 'OFF'}, ${clients} replica(s) acknowledging`;
+    if (active && clients > 0) return { ok: true, figure };
+    if (performance.now() > deadline) {
+      return { ok: false, figure, detail: 'commits are acknowledged before any replica has them: a failover now could lose them (a replica down, or semi-sync timed out)' };
+    }
+    await sleep(200);
   }
 }

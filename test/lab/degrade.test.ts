@@ -7,7 +7,7 @@ import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { addressOf, lbGet, tandem, tandemJson } from './tandem.ts';
 import { resetHosts, sshOk, until } from './harness.ts';
-import { backendStatus } from './haproxy-stats.ts';
+import { untilBackend as untilBackendIn } from './haproxy-stats.ts';
 import type { HttpAnswer } from '../../src/verify/http.ts';
 
 const LBS = ['web-01', 'web-02'];
@@ -15,15 +15,7 @@ const LBS = ['web-01', 'web-02'];
 /** SQL as root on a lab server (on stdin: no quoting). */
 const sql = (host: string, statements: string) => sshOk(host, 'mariadb -N -B', { input: statements });
 
-async function untilBackend(server: string, status: RegExp, lbs = LBS): Promise<void> {
-  for (const lb of lbs) {
-    let seen: Record<string, string> = {};
-    await until(`${server} ${status} in ${lb}'s HAProxy`, async () => {
-      seen = await backendStatus(lb);
-      return status.test(seen[server] ?? '') || undefined;
-    }, { timeoutMs: 60_000, seen: () => JSON.stringify(seen) });
-  }
-}
+const untilBackend = (server: string, status: RegExp) => untilBackendIn(server, status, LBS);
 
 /** Sends `rounds` of GET / and GET /visits through every load balancer; returns what answered. */
 async function reads(rounds: number): Promise<{ sent: number; ok: number; servers: Set<string>; failures: string[] }> {

@@ -4,12 +4,23 @@ import { SHOW_STAT } from '../../src/deploy/commands.ts';
 import { parseStatCsv } from '../../src/verify/haproxy.ts';
 import { HAPROXY_BACKEND } from '../../src/stack/names.ts';
 import { spawn } from 'node:child_process';
-import { sshArgsFor, sshOk } from './harness.ts';
+import { sshArgsFor, sshOk, until } from './harness.ts';
 
 /** Each server of the web backend and its status in `lb`'s HAProxy: { 'web-01': 'UP', 'web-02': 'DRAIN' }. */
 export async function backendStatus(lb: string): Promise<Record<string, string>> {
   const rows = parseStatCsv(await sshOk(lb, SHOW_STAT)).filter((s) => s.backend === HAPROXY_BACKEND);
   return Object.fromEntries(rows.map((s) => [s.server, s.status]));
+}
+
+/** Waits until `server`'s status matches in every one of `lbs`' HAProxy (a minute at most each). */
+export async function untilBackend(server: string, status: RegExp, lbs: readonly string[]): Promise<void> {
+  for (const lb of lbs) {
+    let seen: Record<string, string> = {};
+    await until(`${server} ${status} in ${lb}'s HAProxy`, async () => {
+      seen = await backendStatus(lb);
+      return status.test(seen[server] ?? '') || undefined;
+    }, { timeoutMs: 60_000, seen: () => JSON.stringify(seen) });
+  }
 }
 
 /** Out of rotation on purpose: drained or in maintenance (HAProxy adds "(via ...)" and the like). */

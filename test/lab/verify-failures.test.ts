@@ -28,6 +28,7 @@ const CHECK = {
   https: 'HTTPS for the domain: trusted chain, not expiring soon, HTTP/2 offered',
   redirect: 'plain HTTP redirects to HTTPS, HTTPS answers with HSTS',
   replicationTls: "replication uses TLS, the primary's certificate verified",
+  semiSync: 'semi-sync replication is active on the primary',
 } as const;
 type CheckName = keyof typeof CHECK;
 /** "web-02 canary": a check on a host, as the cases name them. */
@@ -35,7 +36,7 @@ type Label = `${string} ${CheckName}`;
 
 const EVERY_CHECK: Label[] = [
   'web-01 http', 'web-01 backends', 'web-02 http', 'web-02 backends', 'web-01 app', 'web-02 app',
-  'web-02 threads', 'web-02 lag', 'web-02 gtid', 'web-02 readOnly', 'web-02 canary',
+  'web-02 threads', 'web-02 lag', 'web-02 gtid', 'web-02 readOnly', 'web-02 canary', 'web-01 semiSync',
   'web-01 firewall', 'web-02 firewall', 'web-01 paths', 'web-02 paths',
   // With a tls: section, HTTPS on each load balancer; with MariaDB, the replication link's TLS.
   ...(LAB.tls ? (['web-01 https', 'web-01 redirect', 'web-02 https', 'web-02 redirect'] as const) : []),
@@ -145,8 +146,11 @@ test('replication stopped (STOP SLAVE), the primary written since: threads, lag,
   await sql('web-02', 'STOP SLAVE');
   await sql('web-01', 'INSERT INTO faults.t VALUES (1)');
   for (const lb of HOSTS) await untilBackend(lb, /^DOWN/);
-  const checks = verifyFails(['web-02 threads', 'web-02 lag', 'web-02 gtid', 'web-02 canary', ...OUT_OF_ROTATION]);
+  // No replica acknowledges commits any more: the primary went asynchronous.
+  const checks = verifyFails(['web-02 threads', 'web-02 lag', 'web-02 gtid', 'web-02 canary', 'web-01 semiSync', ...OUT_OF_ROTATION]);
   assert.match(checks.get('web-02 app')!.detail ?? '', /replication: the SQL thread is stopped/);
+  // MariaDB may leave the status ON with no replica (rpl_semi_sync_master_wait_no_slave=OFF): no one acknowledges either way.
+  assert.match(checks.get('web-01 semiSync')!.figure, /^(ON|OFF), 0 replica\(s\) acknowledging$/);
   assert.is(checks.get('web-02 threads')!.figure, 'IO No, SQL No');
   assert.is(checks.get('web-02 lag')!.figure, 'lag unknown');
   assert.is(checks.get('web-02 gtid')!.detail, 'timed out after 10 s');

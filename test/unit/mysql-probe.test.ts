@@ -133,7 +133,7 @@ test('batch: the state and every account, special characters included, in ONE cl
   const grant = (a: { user: string; host: string }) => `GRANT USAGE ON *.* TO \`${a.user}\`@\`${a.host}\``;
   const section = (name: string) => `-- section ${name}\n-- section ${name}\n`;
   const reply = mysqlClientOutput([
-    [section('databases'), 'Database\napp\nmysql\n', section('tables'), 'table_schema\tCOUNT(*)\napp\t2\n', section('replica'), ''],
+    [section('databases'), 'Database\napp\nmysql\n', section('tables'), 'table_schema\tCOUNT(*)\napp\t2\n', section('replica'), '', section('read_only'), '@@GLOBAL.read_only\n1\n', section('semisync'), 'Variable_name\tValue\nRpl_semi_sync_master_clients\t1\nRpl_semi_sync_master_status\tON\n'],
     ...accounts.map((a, i) => [`CONCAT(...)\nauth:mysql_native_password:${i.toString(16).padStart(2, '0')}\n`, `Grants for ${a.user}@${a.host}\n${grant(a)}\n`]),
   ]);
   const { sql, readings } = runBatch(facts, reply);
@@ -142,6 +142,7 @@ test('batch: the state and every account, special characters included, in ONE cl
   for (const a of accounts) assert.ok(sql.includes(`SHOW GRANTS FOR ${sqlString(a.user)}@${sqlString(a.host)};\n`), a.user);
   const got = readings[0] as MysqlState;
   assert.equal([got.up, [...got.databases], [...got.tables], got.replica], [true, ['app', 'mysql'], [['app', 2]], {}]);
+  assert.equal([got.readOnly, got.semiSync], [true, { Rpl_semi_sync_master_clients: '1', Rpl_semi_sync_master_status: 'ON' }], 'read_only and semi-sync in the same run');
   accounts.forEach((a, i) => {
     const acc = readings[i + 1] as AccountState;
     assert.equal([acc.exists, acc.plugin, acc.auth, acc.grants], [true, 'mysql_native_password', Buffer.from([i]), [grant(a)]], a.user);

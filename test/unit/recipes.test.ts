@@ -11,7 +11,7 @@ import type { Command, Fact, HostWork, Op } from '../../src/engine/types.ts';
 import type { Inventory } from '../../src/inventory/types.ts';
 import { isPeerFact } from '../../src/engine/facts.ts';
 import { buildUnits } from '../../src/engine/schedule.ts';
-import { APP_ENV_FILE, HAPROXY_CONFIG, KEEPALIVED_CONFIG } from '../../src/stack/names.ts';
+import { APP_DB_FILE, APP_ENV_FILE, HAPROXY_CONFIG, KEEPALIVED_CONFIG } from '../../src/stack/names.ts';
 import { haproxyWords, parseEnvFile } from '../fixtures/format-parsers.ts';
 import { dialectFor } from '../../src/ops/mysql/dialect.ts';
 
@@ -103,7 +103,7 @@ for (const shape of Object.keys(SHAPES)) {
         const where = `${h.name} (${h.roles.join(',')})`;
         // Phases in the order the engine runs them; nothing for a role the host lacks.
         const phases = [...new Set(w.map((x) => x.phase))];
-        const expected = ['check', 'base', ...(has('db-primary') || has('db-replica') ? ['db'] : []), ...(has('db-replica') ? ['replication'] : []), ...(has('app') ? ['app'] : []), ...(has('web') ? ['web'] : []), ...(has('lb') ? ['lb'] : [])];
+        const expected = ['check', 'base', ...(has('db-primary') || has('db-replica') ? ['db'] : []), ...(has('db-primary') || has('db-replica') ? ['replication'] : []), ...(has('app') ? ['app'] : []), ...(has('web') ? ['web'] : []), ...(has('lb') ? ['lb'] : [])];
         assert.equal(phases, expected, where);
 
         // The platform check on every host; a replica also reads its primary's platform.
@@ -117,13 +117,17 @@ for (const shape of Object.keys(SHAPES)) {
           assert.equal(ids(w, 'app'), [
             'user tandem-app', 'directory /srv/app', 'directory /srv/app/releases',
             `release /srv/app/releases/${release.id}`, 'symlink /srv/app/current (first release)',
-            `template ${APP_ENV_FILE}`, 'template /etc/systemd/system/tandem-app.service', 'service tandem-app',
+            `template ${APP_ENV_FILE}`, `file ${APP_DB_FILE}`, 'template /etc/systemd/system/tandem-app.service', 'service tandem-app',
           ], where);
-          // The app reads from its own database when it has one, else from the primary's.
+          // The app reads from its own database when it has one, else from the primary's; which
+          // servers those are is in the database file promote rewrites, not in app.env.
           const env = parseEnvFile(written(w, `template ${APP_ENV_FILE}`));
-          assert.is(env.DB_PRIMARY_HOST, primary.address, where);
-          assert.is(env.DB_LOCAL_HOST, has('db-primary') || has('db-replica') ? h.address : primary.address, where);
+          assert.is(env.DB_FILE, APP_DB_FILE, where);
+          assert.is(env.DB_PRIMARY_HOST, undefined, where);
           assert.is(env.DB_PASSWORD, 'secret of db_app_password', where);
+          const db = parseEnvFile(written(w, `file ${APP_DB_FILE}`));
+          assert.is(db.DB_PRIMARY_HOST, primary.address, where);
+          assert.is(db.DB_LOCAL_HOST, has('db-primary') || has('db-replica') ? h.address : primary.address, where);
         }
         if (has('web')) {
           assert.equal(ids(w, 'web'), ['absent /etc/nginx/sites-enabled/default', 'template /etc/nginx/sites-enabled/tandem.conf', 'service nginx'], where);
@@ -140,6 +144,7 @@ for (const shape of Object.keys(SHAPES)) {
             `mysql account tandem_verify@${h.address}`,
           ], where);
         }
+        if (has('db-primary')) assert.equal(ids(w, 'replication'), ['mysql writable (primary)'], `${where}: the primary takes writes once its server runs`);
         if (has('db-replica')) {
           assert.equal(ids(w, 'db').length, 2, `${where}: the server only; accounts come from the primary's binary log`);
           assert.equal(ids(w, 'replication'), [
@@ -154,7 +159,7 @@ for (const shape of Object.keys(SHAPES)) {
         }
         const expectedHandlers = [
           ...(has('db-primary') || has('db-replica') ? [`restart ${server}`] : []),
-          ...(has('app') ? ['systemd daemon-reload', 'restart tandem-app'] : []),
+          ...(has('app') ? ['systemd daemon-reload', 'restart tandem-app', 'reload tandem-app'] : []),
           ...(has('web') ? ['reload nginx'] : []),
           ...(has('lb') ? ['reload haproxy', ...(inv.lb.failover ? ['reload keepalived'] : [])] : []),
         ];
@@ -211,7 +216,7 @@ test('recipes: a replica replicates from the primary as the account the primary 
   assert.not.match(sqlOf(op(work.get('db-01')!, 'mysql account tandem_repl@10.0.0.32').plan({ get: fresh })), /sql_log_bin/);
 });
 
-test('recipes: on a replica host the app account may read the replica status (its read health), on the primary it may not', () => {
+test('recipes: the app account may read the replica status (its read health) on every server, whichever role a promotion gives it', () => {
   for (const engine of ['mariadb', 'mysql'] as const) {
     const inv = load('two servers (the default)', engine);
     const work = buildWork(inv, inv.hosts, secrets, RECIPES, release);
@@ -221,7 +226,8 @@ test('recipes: on a replica host the app account may read the replica status (it
     assert.match(onReplica, monitor, engine);
     assert.match(onReplica, /SET SESSION sql_log_bin = 0;/);
     const onPrimary = sqlOf(op(work.get('web-01')!, `mysql account ${inv.db.user}@10.0.0.12`).plan({ get: fresh }));
-    assert.not.match(onPrimary, /MONITOR|REPLICATION CLIENT/, engine);
+    assert.match(onPrimary, monitor, engine);
+    assert.not.match(onPrimary, /sql_log_bin/, 'on the primary it is logged, so every replica has it too');
   }
 });
 
@@ -261,7 +267,9 @@ test('work needs: a replica replicates once its primary\'s db work is done; app,
     for (const u of units) {
       const own = u.needs.filter((k) => k.startsWith(`${u.host}/`)).map((k) => k.slice(u.host.length + 1));
       const others = u.needs.filter((k) => !k.startsWith(`${u.host}/`));
-      if (u.phase === 'replication') {
+      if (u.phase === 'replication' && u.host === primary) {
+        assert.equal([own, others], [['check', 'db'], []], `${shape}: ${u.key}`);
+      } else if (u.phase === 'replication') {
         assert.equal([own, others], [['check', 'db'], [`${primary}/db`]], `${shape}: ${u.key}`);
       } else if (['app', 'web', 'lb'].includes(u.phase)) {
         assert.equal([own, others], [['check', 'base'], []], `${shape}: ${u.key}`);

@@ -90,7 +90,7 @@ class RecordedConnection extends ExecOnlyConnection {
       // The client prints nothing when the server does not answer.
       if (this.rec.replica === 'down') return { exitCode: 1, stdout: '', stderr: "ERROR 2002 (HY000): Can't connect to local server through socket", durationMs: 1 };
       const section = (name: string) => `-- section ${name}\n-- section ${name}\n`;
-      return ok(mysqlClientOutput([[section('databases'), 'Database\ninformation_schema\napp\nmysql\ntandem\n', section('tables'), '', section('replica'), this.rec.replica]]));
+      return ok(mysqlClientOutput([[section('databases'), 'Database\ninformation_schema\napp\nmysql\ntandem\n', section('tables'), '', section('replica'), this.rec.replica, section('read_only'), '@@GLOBAL.read_only\n1\n', section('semisync'), '']]));
     }
     if (text === SHOW_STAT && this.rec.stat !== undefined) return ok(this.rec.stat);
     if (text === shellJoin(addressesCommand('eth0')) && this.rec.addresses !== undefined) return ok(this.rec.addresses);
@@ -176,6 +176,14 @@ test('status gather: an unreachable host is a row with its error; the others are
   assert.equal(st.loadBalancers['web-02'], { 'web-01': 'UP', 'web-02': 'UP', 'web-03': 'UP' });
   assert.is(st.servers['web-02']!.current, '1.0.1-bbb');
   assert.equal(st.sharedAddress, { address: '10.0.0.10', heldBy: [] });
+});
+
+test('status: the primary row says whether semi-sync is active and how many replicas acknowledge', () => {
+  const primary = (semiSync?: { active: boolean; clients: number }) =>
+    renderStatus({ servers: { 'web-01': { roles: ['db-primary'], database: 'running', ...(semiSync && { semiSync }) } }, loadBalancers: {} }, ['web-01'], []).split('\n')[1]!;
+  assert.match(primary({ active: true, clients: 1 }), /primary, semi-sync ON \(1 replica\)$/);
+  assert.match(primary({ active: false, clients: 0 }), /primary, semi-sync OFF \(0 replicas\)$/);
+  assert.match(primary(), /primary$/, 'a server that does not say (semi-sync not loaded): just its role');
 });
 
 test.run();

@@ -81,24 +81,22 @@ test('every template in templates/ is rendered by a recipe here (a new one needs
 });
 
 test('app.env, read as systemd reads an EnvironmentFile, gives the password exactly, and no HTML entity', () => {
-  for (const [host, local, replica] of [['web-01', '10.0.0.11', '0'], ['web-02', '10.0.0.12', '1']] as const) {
+  for (const host of ['web-01', 'web-02']) {
     const text = on(host, '/etc/tandem/app.env');
     assert.equal(parseEnvFile(text), {
       APP_HOST: '127.0.0.1',
       APP_PORT: '3000',
       APP_SERVER_NAME: host,
-      DB_PRIMARY_HOST: '10.0.0.11',
+      DB_FILE: '/etc/tandem/app-db.env',
       DB_PRIMARY_PORT: '3306',
-      DB_LOCAL_HOST: local,
       DB_LOCAL_PORT: '3306',
-      DB_LOCAL_IS_REPLICA: replica,
       DB_MAX_REPLICA_LAG: '10',
       DB_NAME: 'app_db',
       DB_USER: 'app_user',
       DB_PASSWORD: SPECIAL_PASSWORDS.db_app_password,
     });
     assert.not.match(text, /&amp;|&lt;|&gt;|&#34;|&#39;/);
-    assert.is(text.split('\n').filter(Boolean).length, 13, 'one line per variable plus the comment');
+    assert.is(text.split('\n').filter(Boolean).length, 12, 'one line per variable plus the two comments');
   }
 });
 
@@ -111,13 +109,17 @@ test('the app unit: each setting reads back as given; ExecStart runs the entry a
   assert.equal(unitExecWords(unit.ExecStart!), ['/usr/bin/node', '/srv/app/current/src/server.js']);
 });
 
-test('the database config, read as MariaDB reads option files', () => {
-  for (const [host, address, readOnly] of [['web-01', '10.0.0.11', 'OFF'], ['web-02', '10.0.0.12', 'ON']] as const) {
+test('the database config, read as MariaDB reads option files: every server starts read-only, semi-sync both sides', () => {
+  for (const [host, address, readOnly] of [['web-01', '10.0.0.11', 'ON'], ['web-02', '10.0.0.12', 'ON']] as const) {
     const cnf = parseOptionFile(on(host, '/etc/mysql/mariadb.conf.d/60-tandem.cnf'));
     assert.is(cnf.mysqld!['bind-address'], address);
     assert.is(cnf.mysqld!.server_id, String((10 << 24) + Number(address.split('.')[3])));
     assert.is(cnf.mysqld!.read_only, readOnly);
     assert.is(cnf.mysqld!.log_bin, 'mysql-bin');
+    assert.is(cnf.mysqld!.rpl_semi_sync_master_enabled, 'ON');
+    assert.is(cnf.mysqld!.rpl_semi_sync_slave_enabled, 'ON');
+    assert.is(cnf.mysqld!.rpl_semi_sync_master_wait_point, 'AFTER_SYNC');
+    assert.is(cnf.mysqld!.rpl_semi_sync_master_timeout, '5000');
   }
 });
 

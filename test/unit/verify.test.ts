@@ -35,6 +35,8 @@ interface Stack {
   /** Whether rows written on the primary reach the replica. */
   replicating: boolean;
   gtidWait: number;
+  /** The primary's semi-sync status and acknowledging replicas. */
+  semiSync: [string, number];
   /** The replica refuses connections with this error. */
   replicaRefuses?: string;
 }
@@ -47,6 +49,7 @@ const healthy = (): Stack => ({
   readOnly: 1,
   replicating: true,
   gtidWait: 0,
+  semiSync: ['ON', 1],
 });
 
 const ok = (stdout: string): ExecResult => ({ exitCode: 0, stdout, stderr: '', durationMs: 1 });
@@ -86,6 +89,10 @@ function fakeDbs(stack: Stack, d: Dialect) {
       const scalar = (v: unknown) => [[[v]]];
       if (sql.startsWith('CREATE TABLE IF NOT EXISTS canary') || sql.startsWith('DELETE FROM canary')) return [[]];
       if (role === 'primary' && sql === d.primaryGtidQuery) return scalar('0-1-42');
+      if (role === 'primary' && sql === 'SHOW GLOBAL STATUS WHERE Variable_name IN (?, ?)') {
+        assert.equal(params, [d.semiSyncStatus.active, d.semiSyncStatus.clients]);
+        return [[[d.semiSyncStatus.active, stack.semiSync[0]], [d.semiSyncStatus.clients, String(stack.semiSync[1])]]];
+      }
       if (role === 'primary' && sql === 'INSERT INTO canary (token) VALUES (?)') {
         primaryRows.push(String(params[0]));
         if (stack.replicating) replicaRows.push(String(params[0]));
@@ -159,6 +166,7 @@ const ALL_CHECKS = [
   'web-02: the replica has executed the primary GTID set',
   'web-02: the replica is read-only',
   'web-02: a canary row written on the primary is read on the replica',
+  'web-01: semi-sync replication is active on the primary',
 ];
 
 for (const engine of ['mariadb', 'mysql'] as const) {
@@ -172,6 +180,7 @@ for (const engine of ['mariadb', 'mysql'] as const) {
     assert.is(figure('web-02: replication threads run without errors'), 'IO Yes, SQL Yes');
     assert.is(figure('web-02: replica lag is under the limit'), 'lag 0 s (limit 10 s)');
     assert.is(figure('web-02: the replica is read-only'), 'read_only ON');
+    assert.is(figure('web-01: semi-sync replication is active on the primary'), 'ON, 1 replica(s) acknowledging');
     assert.equal(asked.length, 16, '8 requests through each load balancer');
     assert.ok(asked.every((u) => u === 'http://10.0.0.11/healthz' || u === 'http://10.0.0.12/healthz'));
     assert.is(dbs.primaryRows.length, 1, 'one canary row written');
@@ -238,6 +247,7 @@ const BREAKAGES: Array<[string, (s: Stack) => void, Array<{ at: string; figure: 
   ],
   ['the canary does not arrive', (s) => (s.replicating = false), [{ at: 'web-02: a canary row written on the primary is read on the replica', figure: 'canary not seen', detail: 'the row did not reach the replica within 0.03 s' }]],
   ['read_only off on the replica', (s) => (s.readOnly = 0), [{ at: 'web-02: the replica is read-only', figure: 'read_only OFF', detail: undefined }]],
+  ['semi-sync off on the primary (fell back to asynchronous)', (s) => (s.semiSync = ['OFF', 1]), [{ at: 'web-01: semi-sync replication is active on the primary', figure: 'OFF, 1 replica(s) acknowledging', detail: 'commits are acknowledged before any replica has them: a failover now could lose them (a replica down, or semi-sync timed out)' }]],
   ['the replica has not caught up with the primary GTID set', (s) => (s.gtidWait = -1), [{ at: 'web-02: the replica has executed the primary GTID set', figure: '0-1-42 in 0 ms', detail: 'timed out after 10 s' }]],
 ];
 

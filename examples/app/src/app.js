@@ -67,8 +67,39 @@ function startDelayFromFile(appDir) {
   }
 }
 
-/** All settings come from the environment (the systemd unit loads an env file). */
-export function loadConfig(env = process.env, appDir = APP_DIR) {
+/**
+ * KEY=VALUE lines of an env file (comments and blank lines skipped; a "double-quoted" value has
+ * its backslash escapes undone), as systemd's EnvironmentFile reads the simple cases.
+ */
+export function parseEnvText(text) {
+  const out = {};
+  for (const line of text.split('\n')) {
+    const m = /^\s*([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+    if (!m) continue;
+    const raw = m[2].trim();
+    out[m[1]] = raw.startsWith('"') && raw.endsWith('"') && raw.length >= 2 ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+  }
+  return out;
+}
+
+/**
+ * The environment with DB_FILE's settings over it: the database servers the app uses live in a
+ * file of their own, which a promotion rewrites before it signals the app (SIGHUP).
+ */
+export function withDbFile(env) {
+  if (!env.DB_FILE) return env;
+  let text;
+  try {
+    text = fs.readFileSync(env.DB_FILE, 'utf8');
+  } catch (err) {
+    throw new Error(`DB_FILE ${env.DB_FILE} cannot be read: ${err.message}`);
+  }
+  return { ...env, ...parseEnvText(text) };
+}
+
+/** All settings come from the environment (the systemd unit loads an env file) and DB_FILE. */
+export function loadConfig(rawEnv = process.env, appDir = APP_DIR) {
+  const env = withDbFile(rawEnv);
   const localHost = env.DB_LOCAL_HOST || '127.0.0.1';
   const localPort = portFrom(env.DB_LOCAL_PORT, 3306, 'DB_LOCAL_PORT');
   const common = {
@@ -92,8 +123,6 @@ export function loadConfig(env = process.env, appDir = APP_DIR) {
     shutdownTimeoutMs: msFrom(env.APP_SHUTDOWN_TIMEOUT_MS, 10000, 'APP_SHUTDOWN_TIMEOUT_MS'),
     startDelayMs: msFrom(env.APP_START_DELAY_MS ?? startDelayFromFile(appDir), 0, 'APP_START_DELAY_MS'),
     db: {
-      // On a replica host the local database must replicate: read health then asks it how.
-      localIsReplica: env.DB_LOCAL_IS_REPLICA === '1',
       maxReplicaLagSeconds: secondsFrom(env.DB_MAX_REPLICA_LAG, 10, 'DB_MAX_REPLICA_LAG'),
       primary: { host: env.DB_PRIMARY_HOST || localHost, port: portFrom(env.DB_PRIMARY_PORT, 3306, 'DB_PRIMARY_PORT'), ...common },
       local: { host: localHost, port: localPort, ...common },
@@ -182,11 +211,13 @@ function visitRow(r) {
  * fails because the database is down.
  */
 export function createApp(config = loadConfig(), { log = (...a) => console.log('[app]', ...a) } = {}) {
-  const primary = createDbPool(config.db.primary);
-  const local = createDbPool(config.db.local);
+  let primary = createDbPool(config.db.primary);
+  let local = createDbPool(config.db.local);
   // Health checks get connections of their own: under load they would otherwise queue behind the
   // requests and time out, and the load balancers would take a busy but healthy server out.
   const health = { primary: createDbPool(config.db.primary, 2), local: createDbPool(config.db.local, 2) };
+  /** Pools replaced by repoint(), closed once the queries they still run have had time to end. */
+  const retired = new Set();
   let stopping = false;
   let schemaReady = false;
   let inFlight = 0;
@@ -250,13 +281,20 @@ export function createApp(config = loadConfig(), { log = (...a) => console.log('
     return { ok: true };
   }
 
-  /** Reads need the local database answering and, on a replica, replication running within the lag limit. */
+  /**
+   * Reads need the local database answering and either writable (the primary: its data is the
+   * newest) or replicating within the lag limit. A read-only server that does not replicate (a
+   * former primary fenced by a failover, or one not set up yet) serves no reads: its data may be
+   * stale or diverged. The role is read from the server, not configured: a promotion changes it.
+   */
   async function readHealth() {
-    // On a replica, reading its status is the round trip that proves the database answers.
-    const st = await check(health.local, 'local', config.db.localIsReplica ? 'SHOW REPLICA STATUS' : 'SELECT 1');
+    const ro = await check(health.local, 'local', 'SELECT @@GLOBAL.read_only AS ro');
+    if (ro.error) return { read: { ok: false, error: `the local database is unavailable: ${ro.error}` } };
+    if (Number(ro.rows?.[0]?.ro) !== 1) return { read: { ok: true } };
+    const st = await check(health.local, 'local', 'SHOW REPLICA STATUS');
     if (st.error) return { read: { ok: false, error: `the local database is unavailable: ${st.error}` } };
-    if (!config.db.localIsReplica) return { read: { ok: true } };
     const row = st.rows?.[0];
+    if (!row) return { read: { ok: false, error: 'the local database is read-only and does not replicate (a fenced former primary, or not set up yet)' } };
     const io = row ? String(field(row, 'Slave_IO_Running', 'Replica_IO_Running')) : undefined;
     // Only a replica retrying its connection needs to know whether the primary is reachable at all.
     const primaryReachable = io === 'Connecting' ? !(await check(health.primary, 'primary')).error : undefined;
@@ -468,6 +506,39 @@ export function createApp(config = loadConfig(), { log = (...a) => console.log('
     });
   }
 
+  /**
+   * Point the pools at the database servers of `next` (SIGHUP after a promotion): new requests
+   * get connections to the new servers at once; the old pools are closed after the queries they
+   * run have had time to end (a write there fails on its own, read-only, and is answered 503).
+   */
+  function repoint(next) {
+    const moved = [];
+    const same = (a, b) => a.host === b.host && a.port === b.port;
+    if (!same(next.db.primary, config.db.primary)) {
+      retired.add(primary).add(health.primary);
+      primary = createDbPool(next.db.primary);
+      health.primary = createDbPool(next.db.primary, 2);
+      moved.push(`primary ${config.db.primary.host}:${config.db.primary.port} -> ${next.db.primary.host}:${next.db.primary.port}`);
+    }
+    if (!same(next.db.local, config.db.local)) {
+      retired.add(local).add(health.local);
+      local = createDbPool(next.db.local);
+      health.local = createDbPool(next.db.local, 2);
+      moved.push(`local ${config.db.local.host}:${config.db.local.port} -> ${next.db.local.host}:${next.db.local.port}`);
+    }
+    config.db = next.db;
+    const closing = [...retired];
+    const timer = setTimeout(() => {
+      for (const pool of closing) {
+        retired.delete(pool);
+        pool.end().catch(() => undefined);
+      }
+    }, 5000);
+    timer.unref();
+    log(moved.length ? `database servers changed: ${moved.join(', ')}` : 'database servers unchanged');
+    return moved;
+  }
+
   let shutdownPromise = null;
   /** Stop accepting, let in-flight requests finish (bounded), close the pools. */
   function shutdown(reason = 'shutdown') {
@@ -489,11 +560,20 @@ export function createApp(config = loadConfig(), { log = (...a) => console.log('
       await closed;
       clearTimeout(timer);
       clearInterval(idleSweep);
-      await withTimeout(Promise.allSettled([primary.end(), local.end(), health.primary.end(), health.local.end()]), 1000, 'closing db pools').catch((err) => log(errorText(err)));
+      await withTimeout(Promise.allSettled([primary, local, health.primary, health.local, ...retired].map((p) => p.end())), 1000, 'closing db pools').catch((err) => log(errorText(err)));
       log(timedOut ? 'stopped (after timeout)' : 'stopped cleanly');
     })();
     return shutdownPromise;
   }
 
-  return { server, config, start, shutdown, pools: { primary, local } };
+  return {
+    server,
+    config,
+    start,
+    shutdown,
+    repoint,
+    get pools() {
+      return { primary, local };
+    },
+  };
 }

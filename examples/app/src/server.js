@@ -25,6 +25,15 @@ for (const signal of ['SIGTERM', 'SIGINT']) {
   });
 }
 
+// SIGHUP (systemctl reload): re-read the database file and move the pools if the servers changed.
+process.on('SIGHUP', () => {
+  try {
+    app.repoint(loadConfig(process.env));
+  } catch (err) {
+    log('reload failed, keeping the database servers as they were:', err.message);
+  }
+});
+
 app.start().catch((err) => {
   console.error(`[app] cannot listen on ${config.host}:${config.port}: ${err.message}`);
   process.exit(1);

@@ -21,6 +21,20 @@ export interface Dialect {
   /** Options (name, value) for the [mysqld] section that turn on GTID replication. */
   replicationConfig(opts: { readOnly: boolean }): [string, string][];
   /**
+   * Options for semi-synchronous replication, both sides on every server (any replica may become
+   * the primary): a commit is acknowledged once a replica has it, or after `timeoutMs` without one.
+   */
+  semiSyncConfig(timeoutMs: number): [string, string][];
+  /** The server status variables that say whether semi-sync is on now, and with how many replicas. */
+  semiSyncStatus: { active: string; clients: string };
+  /** Let the server take writes from every account (the config file starts every server read-only). */
+  writable: string;
+  /** Refuse writes from every account but the administrators'. */
+  readOnly: string;
+  /** Every GTID this server has logged (its own and replicated), to compare two servers' histories. */
+  gtidStateQuery: string;
+
+  /**
    * Points a replica at its source. tls: true, the replica connects with TLS and verifies the
    * source's certificate (against `ca`, a file on the replica, when given); false, without TLS;
    * undefined, the server's default.
@@ -38,13 +52,15 @@ export interface Dialect {
   identifiedBy(password: string): string;
   startReplica: string;
   stopReplica: string;
+  /** Forget the source entirely (a promoted replica). */
+  resetReplica: string;
   showReplicaStatus: string;
   /** Primary: the GTID set every replica must have executed. */
   primaryGtidQuery: string;
   /** Replica: wait (seconds) until it has executed the set; returns 0 when done. */
   waitForGtid(gtid: string, timeoutSeconds: number): string;
   /** Names of the status fields, which differ between engines. */
-  status: { ioRunning: string; sqlRunning: string; lastIoError: string; lastSqlError: string; sourceHost: string; sourceUser: string; lag: string; tls: string; tlsCa: string };
+  status: { ioRunning: string; sqlRunning: string; lastIoError: string; lastSqlError: string; sourceHost: string; sourceUser: string; lag: string; tls: string; tlsCa: string; receivedGtid: string };
   /** mysqldump flags that record the GTID position for seeding a replica. */
   dumpFlags: string[];
   /** SQL to run on the replica after loading a dump, before starting replication. */
@@ -66,6 +82,21 @@ export const mariadb: Dialect = {
     ['expire_logs_days', '7'],
     ['read_only', readOnly ? 'ON' : 'OFF'],
   ],
+  // Built into MariaDB 10.3+. AFTER_SYNC: the commit waits for a replica's acknowledgement before
+  // it is visible to anyone, so nothing a client saw can be missing from the replica.
+  semiSyncConfig: (timeoutMs) => [
+    ['rpl_semi_sync_master_enabled', 'ON'],
+    ['rpl_semi_sync_slave_enabled', 'ON'],
+    ['rpl_semi_sync_master_wait_point', 'AFTER_SYNC'],
+    // With no replica connected at all (the only one crashed), commit at once instead of waiting
+    // out the timeout on every commit: the primary goes asynchronous until a replica is back.
+    ['rpl_semi_sync_master_wait_no_slave', 'OFF'],
+    ['rpl_semi_sync_master_timeout', String(timeoutMs)],
+  ],
+  semiSyncStatus: { active: 'Rpl_semi_sync_master_status', clients: 'Rpl_semi_sync_master_clients' },
+  gtidStateQuery: 'SELECT @@GLOBAL.gtid_binlog_state',
+  writable: 'SET GLOBAL read_only = OFF;',
+  readOnly: 'SET GLOBAL read_only = ON;',
   // MariaDB logs CREATE/ALTER USER as sent: the hash (computed here, as the account fact
   // compares it) keeps the password out of the binary log and the replicas' relay logs.
   identifiedBy: (password) => `IDENTIFIED BY PASSWORD ${sqlString(nativePasswordHash(password))}`,
@@ -81,6 +112,7 @@ export const mariadb: Dialect = {
   replicationTls: (primarySeries) => compareSeries(primarySeries, '11.4') >= 0,
   startReplica: 'START SLAVE;',
   stopReplica: 'STOP SLAVE;',
+  resetReplica: 'RESET SLAVE ALL;',
   showReplicaStatus: 'SHOW SLAVE STATUS\\G',
   primaryGtidQuery: 'SELECT @@GLOBAL.gtid_binlog_pos',
   waitForGtid: (gtid, t) => `SELECT MASTER_GTID_WAIT(${sqlString(gtid)}, ${t})`,
@@ -94,6 +126,7 @@ export const mariadb: Dialect = {
     lag: 'Seconds_Behind_Master',
     tls: 'Master_SSL_Allowed',
     tlsCa: 'Master_SSL_CA_File',
+    receivedGtid: 'Gtid_IO_Pos',
   },
   dumpFlags: ['--single-transaction', '--gtid', '--master-data=2', '--routines', '--triggers', '--events'],
   afterSeed: (gtid) => (gtid === undefined ? '' : `SET GLOBAL gtid_slave_pos = ${sqlString(gtid)};`),
@@ -116,6 +149,20 @@ export const mysql8: Dialect = {
     ['read_only', readOnly ? 'ON' : 'OFF'],
     ['super_read_only', readOnly ? 'ON' : 'OFF'],
   ],
+  // MySQL 8.0.26+: the semisync plugins, loaded from the config file.
+  semiSyncConfig: (timeoutMs) => [
+    ['plugin_load_add', 'semisync_source.so'],
+    ['plugin_load_add', 'semisync_replica.so'],
+    ['rpl_semi_sync_source_enabled', 'ON'],
+    ['rpl_semi_sync_replica_enabled', 'ON'],
+    ['rpl_semi_sync_source_wait_point', 'AFTER_SYNC'],
+    ['rpl_semi_sync_source_wait_no_replica', 'OFF'],
+    ['rpl_semi_sync_source_timeout', String(timeoutMs)],
+  ],
+  semiSyncStatus: { active: 'Rpl_semi_sync_source_status', clients: 'Rpl_semi_sync_source_clients' },
+  gtidStateQuery: 'SELECT @@GLOBAL.gtid_executed',
+  writable: 'SET GLOBAL super_read_only = OFF; SET GLOBAL read_only = OFF;',
+  readOnly: 'SET GLOBAL super_read_only = ON;',
   // MySQL 8 rewrites the password into the salted hash before it writes the binary log.
   identifiedBy: (password) => `IDENTIFIED BY ${sqlString(password)}`,
   changeSource: (s) =>
@@ -124,6 +171,7 @@ export const mysql8: Dialect = {
   replicationTls: () => undefined,
   startReplica: 'START REPLICA;',
   stopReplica: 'STOP REPLICA;',
+  resetReplica: 'RESET REPLICA ALL;',
   showReplicaStatus: 'SHOW REPLICA STATUS\\G',
   primaryGtidQuery: 'SELECT @@GLOBAL.gtid_executed',
   waitForGtid: (gtid, t) => `SELECT WAIT_FOR_EXECUTED_GTID_SET(${sqlString(gtid)}, ${t})`,
@@ -137,6 +185,7 @@ export const mysql8: Dialect = {
     lag: 'Seconds_Behind_Source',
     tls: 'Source_SSL_Allowed',
     tlsCa: 'Source_SSL_CA_File',
+    receivedGtid: 'Retrieved_Gtid_Set',
   },
   // The dump carries SET @@GLOBAL.gtid_purged itself.
   dumpFlags: ['--single-transaction', '--set-gtid-purged=ON', '--source-data=2', '--routines', '--triggers', '--events'],

@@ -11,7 +11,9 @@ import type { Inventory } from '../src/inventory/types.ts';
 import type { Secrets } from '../src/secrets/store.ts';
 import { ALERTMANAGER_PORT, BLACKBOX_EXPORTER_PORT, PROMETHEUS_PORT } from '../src/stack/names.ts';
 import { hasRole } from '../src/stack/roles.ts';
-import { scrapeJobs } from '../src/monitor/targets.ts';
+import { probeModule, scrapeJobs } from '../src/monitor/targets.ts';
+import { siteOf } from '../src/verify/http.ts';
+import { file } from '../src/ops/file.ts';
 import { rulesVars } from '../src/monitor/rules.ts';
 import { packagedService } from './exporters.ts';
 import type { Recipe } from './recipe.ts';
@@ -20,6 +22,8 @@ export const PROMETHEUS_CONFIG = '/etc/prometheus/prometheus.yml';
 export const RULES_FILE = '/etc/prometheus/tandem-rules.yml';
 export const ALERTMANAGER_CONFIG = '/etc/prometheus/alertmanager.yml';
 export const BLACKBOX_CONFIG = '/etc/prometheus/blackbox.yml';
+/** tls.ca on the monitor host, for the blackbox exporter's HTTPS probe of the site. */
+export const SITE_CA_FILE = '/etc/prometheus/site-ca.pem';
 export const MONITOR_PACKAGES = ['prometheus', 'prometheus-alertmanager', 'prometheus-blackbox-exporter'];
 
 /** Alertmanager's receivers; the SMTP password is the secret smtp_password, required with email.username. */
@@ -60,6 +64,7 @@ export const monitor: Recipe = {
               alertmanager: `127.0.0.1:${ALERTMANAGER_PORT}`,
               blackbox: `127.0.0.1:${BLACKBOX_EXPORTER_PORT}`,
               jobs: scrapeJobs(inventory, host),
+              probeModule: probeModule(inventory),
             },
             mode: '0644',
             notify: [reload],
@@ -93,14 +98,24 @@ export const monitor: Recipe = {
         listensOn: [ALERTMANAGER_PORT],
       },
     );
+    const siteCa = siteOf(inventory).tls?.ca;
     const checkBlackbox = ['prometheus-blackbox-exporter', '--config.check', `--config.file=${BLACKBOX_CONFIG}`];
     const blackbox = packagedService(
       'prometheus-blackbox-exporter',
       [`--config.file=${BLACKBOX_CONFIG}`, `--web.listen-address=127.0.0.1:${BLACKBOX_EXPORTER_PORT}`],
       {
         validate: checkBlackbox,
-        configOps: [template({ path: BLACKBOX_CONFIG, template: 'monitor/blackbox.yml.ejs', vars: {}, mode: '0644', notify: ['restart prometheus-blackbox-exporter'] })],
-        configFiles: [BLACKBOX_CONFIG],
+        configOps: [
+          ...(siteCa ? [file({ path: SITE_CA_FILE, content: siteCa, mode: '0644', notify: ['restart prometheus-blackbox-exporter'] })] : []),
+          template({
+            path: BLACKBOX_CONFIG,
+            template: 'monitor/blackbox.yml.ejs',
+            vars: { domain: inventory.tls ? inventory.domain : undefined, caFile: siteCa ? SITE_CA_FILE : undefined },
+            mode: '0644',
+            notify: ['restart prometheus-blackbox-exporter'],
+          }),
+        ],
+        configFiles: [BLACKBOX_CONFIG, ...(siteCa ? [SITE_CA_FILE] : [])],
         listensOn: [BLACKBOX_EXPORTER_PORT],
       },
     );

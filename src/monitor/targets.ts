@@ -45,13 +45,18 @@ export const isMonitored = (inv: Inventory): boolean => monitorHosts(inv).length
 
 /**
  * The public site as a visitor reaches it: the shared address in active-passive mode, else every
- * load balancer. An https:// URL here (once the site has TLS) also yields the certificate's expiry.
+ * load balancer. With a `tls:` section over HTTPS for the domain (module `https_site`), which also
+ * yields the certificate's expiry (probe_ssl_earliest_cert_expiry).
  */
 export function probeTargets(inv: Inventory): Target[] {
+  const url = (address: string) => (inv.tls ? `https://${address}/` : `http://${address}:${HTTP_PORT}/`);
   const failover = inv.lb.failover;
-  if (failover) return [{ address: `http://${failover.vip}:${HTTP_PORT}/`, host: 'vip' }];
-  return inv.hosts.filter((h) => hasRole(h, 'lb')).map((h) => ({ address: `http://${h.address}:${HTTP_PORT}/`, host: h.name }));
+  if (failover) return [{ address: url(failover.vip), host: 'vip' }];
+  return inv.hosts.filter((h) => hasRole(h, 'lb')).map((h) => ({ address: url(h.address), host: h.name }));
 }
+
+/** The blackbox module the site probe uses (blackbox.yml.ejs). */
+export const probeModule = (inv: Inventory): 'https_site' | 'http_2xx' => (inv.tls ? 'https_site' : 'http_2xx');
 
 const on = (hosts: HostSpec[], port: number): Target[] => hosts.map((h) => ({ address: `${h.address}:${port}`, host: h.name }));
 

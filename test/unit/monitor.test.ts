@@ -280,4 +280,28 @@ test('active-passive: each lb host reports whether it holds the shared address, 
   assert.is(rules.find((r) => r.alert === 'SharedAddressHeldByTwo').expr, 'count(tandem_vip_held == 1) > 1');
 });
 
+
+test('with tls: the site probe goes over HTTPS to each lb address, SNI and Host the domain, the chain checked against tls.ca', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-mon-ca-'));
+  const ca = path.join(dir, 'root "ca".pem');
+  fs.writeFileSync(ca, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  const tls = `tls:\n  acme: { directory: 'https://127.0.0.1:14000/dir', email: admin@example.test }\n  ca: '${ca}'\n`;
+  const all = files(base(TWO, tls));
+  const prom = parseYamlText(fileOn(all, 'web-02', '/etc/prometheus/prometheus.yml'));
+  const probe = prom.scrape_configs.find((j: any) => j.job_name === 'probe');
+  assert.equal(probe.params.module, ['https_site']);
+  assert.equal(probe.static_configs.map((c: any) => c.targets[0]), ['https://10.0.0.11/', 'https://10.0.0.12/']);
+  const module = parseYamlText(fileOn(all, 'web-02', '/etc/prometheus/blackbox.yml')).modules.https_site;
+  assert.equal(module.http.headers, { Host: 'www.example.test' });
+  assert.equal(module.http.tls_config, { server_name: 'www.example.test', ca_file: '/etc/prometheus/site-ca.pem' });
+  assert.is(module.http.fail_if_not_ssl, true);
+  assert.is(fileOn(all, 'web-02', '/etc/prometheus/site-ca.pem'), fs.readFileSync(ca, 'utf8'));
+  // Without tls: plain HTTP on :80, and no https module.
+  const plain = files(base(TWO));
+  const plainProbe = parseYamlText(fileOn(plain, 'web-02', '/etc/prometheus/prometheus.yml')).scrape_configs.find((j: any) => j.job_name === 'probe');
+  assert.equal(plainProbe.params.module, ['http_2xx']);
+  assert.equal(plainProbe.static_configs.map((c: any) => c.targets[0]), ['http://10.0.0.11:80/', 'http://10.0.0.12:80/']);
+  assert.is(parseYamlText(fileOn(plain, 'web-02', '/etc/prometheus/blackbox.yml')).modules.https_site, undefined);
+});
+
 test.run();

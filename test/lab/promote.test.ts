@@ -10,10 +10,9 @@
 //    verify passes, a second apply changes nothing. The lab ends as it began (web-01 primary).
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
-import http from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parse } from 'yaml';
-import { addressOf, LAB_INVENTORY, tandemAsync, tandemJson } from './tandem.ts';
+import { addressOf, LAB_INVENTORY, lbGet, tandemAsync, tandemJson } from './tandem.ts';
 import { labSettings, resetHosts, sshExec, sshOk, until } from './harness.ts';
 import { startLoad, steadyLoad } from './load.ts';
 import { untilBackend } from './haproxy-stats.ts';
@@ -38,42 +37,20 @@ function startTraffic(label: string) {
   const acked: Acked[] = [];
   let n = 0;
   const t0 = performance.now();
-  const post = (address: string): Promise<HttpAnswer> =>
-    new Promise((resolve, reject) => {
-      const note = `${label}-${++n}`;
-      const body = JSON.stringify({ note });
-      const req = http.request(
-        `http://${address}/visits`,
-        { method: 'POST', timeout: 5000, agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8').on('data', (c: string) => (text += c));
-          res.on('end', () => {
-            if (res.statusCode === 201) acked.push({ note, id: Number(JSON.parse(text).id), at: performance.now() - t0 });
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text });
-          });
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error('no answer within 5000 ms')));
-      req.on('error', reject);
-      req.end(body);
-    });
+  // Through the load balancers as a visitor (HTTPS for the domain when the lab has tls:).
+  const post = async (address: string): Promise<HttpAnswer> => {
+    const note = `${label}-${++n}`;
+    const res = await lbGet(address, '/visits', { method: 'POST', timeoutMs: 5000, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ note }) });
+    if (res.status === 201) acked.push({ note, id: Number(JSON.parse(res.body).id), at: performance.now() - t0 });
+    return res;
+  };
   const writes = startLoad(LBS, { ratePerSecond: 30, send: post });
   const reads = startLoad(LBS, { ratePerSecond: 90, send: (a) => httpGetVisits(a) });
   return { acked, writes, reads, sinceStart: () => performance.now() - t0 };
 }
 
 function httpGetVisits(address: string): Promise<HttpAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(`http://${address}/visits?limit=1`, { agent: false, timeout: 5000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-    });
-    req.on('timeout', () => req.destroy(new Error('no answer within 5000 ms')));
-    req.on('error', reject);
-  });
+  return lbGet(address, '/visits?limit=1', { timeoutMs: 5000 });
 }
 
 /** Waits until `more` further writes have been acknowledged. */

@@ -13,7 +13,8 @@ import { labVariant, readInventory, LAB_INVENTORY } from './variants.ts';
 import { expectedTargetCount } from '../../src/monitor/targets.ts';
 import { parseAlerts, parseTargets } from '../../src/monitor/api.ts';
 import { hasRole } from '../../src/stack/roles.ts';
-import { PROMETHEUS_PORT } from '../../src/stack/names.ts';
+import { NGINX_PORT, PROMETHEUS_PORT } from '../../src/stack/names.ts';
+import { lbGet } from './tandem.ts';
 
 const base = readInventory(LAB_INVENTORY);
 const gateway = base.lab!.gateway.split('/')[0]!;
@@ -109,6 +110,21 @@ test('a second apply changes nothing, in one remote command per host', async () 
   const report = JSON.parse(r.stdout) as { summary: { changed: number }; roundTrips: Record<string, number> };
   assert.is(report.summary.changed, 0);
   for (const h of base.hosts) assert.is(report.roundTrips[h.name], 1, `${h.name}: ${report.roundTrips[h.name]} remote commands`);
+});
+
+test("the app's metrics: the monitor host reads them through Nginx; a visitor through a load balancer never, however the path is spelt", async () => {
+  const inv = readInventory(inventory);
+  const web = inv.hosts.find((h) => hasRole(h, 'web') && hasRole(h, 'app'))!;
+  const fromMonitor = await sshOk(monitorHost, `curl -sS --max-time 5 -o /dev/null -w '%{http_code}' http://${web.address}:${NGINX_PORT}/metrics`);
+  assert.is(fromMonitor, '200');
+  // Through the monitor host's own load balancer too: its address is one Nginx lets read /metrics.
+  for (const lb of inv.hosts.filter((h) => hasRole(h, 'lb'))) {
+    for (const spelling of ['/metrics', '//metrics', '/%6detrics', '/./metrics']) {
+      const res = await lbGet(lb.address, spelling, { timeoutMs: 5000 });
+      assert.ok(res.status === 403 || res.status === 404, `${lb.name} ${spelling}: HTTP ${res.status} ${res.body.slice(0, 80)}`);
+      assert.not.match(res.body, /http_requests_total|# TYPE/);
+    }
+  }
 });
 
 test('replication stopped by hand: the alert reaches the webhook, status shows it, apply repairs it and the resolution arrives', async () => {

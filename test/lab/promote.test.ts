@@ -129,7 +129,7 @@ test('switchover to web-02 and back, under load: no acknowledged write lost, no 
       // Writes go on, now to the new primary.
       await moreAcked(t.acked, 60);
       const plan = await tandemJsonAsync(['plan']);
-      assert.is(plan.code, 0, `plan after promote ${to} finds changes: ${JSON.stringify(plan.json.hosts ?? plan.json).slice(0, 2000)}`);
+      assert.is(plan.code, 0, `plan after promote ${to} finds changes: ${JSON.stringify(Object.values(plan.json.hosts ?? {}).flatMap((h: any) => h.ops.filter((o: any) => o.status !== 'ok').map((o: any) => `${o.host} ${o.op}: ${o.status} ${o.detail ?? ''}`)))}`);
       await untilVerified();
     }
   } finally {

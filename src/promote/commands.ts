@@ -62,9 +62,15 @@ export function becomePrimary(d: Dialect): Command {
  * Point a server at a new source. `ownHistory`: it was the primary, so it continues from its own
  * binary log's position (MariaDB's gtid_slave_pos is what it last replicated, from long ago).
  */
-export function follow(d: Dialect, source: ReplicationSource & { name: string }, tls: boolean | undefined, ownHistory: boolean): Command {
+/** How a replica connects to its source: as apply's replication op does (tandem's CA when it has one). */
+export interface ReplicationTls {
+  on: boolean | undefined;
+  ca?: string;
+}
+
+export function follow(d: Dialect, source: ReplicationSource & { name: string }, tls: ReplicationTls, ownHistory: boolean): Command {
   const from = ownHistory ? 'SET GLOBAL gtid_slave_pos = @@GLOBAL.gtid_binlog_pos;\n' : '';
-  return sqlCommand(`${d.stopReplica}\n${from}${d.changeSource(source, tls)}\n${d.startReplica}`, `replicate from ${source.name} (${source.host})`, true);
+  return sqlCommand(`${d.stopReplica}\n${from}${d.changeSource(source, tls.on, tls.ca)}\n${d.startReplica}`, `replicate from ${source.name} (${source.host})`, true);
 }
 
 /**

@@ -10,13 +10,14 @@ import type { Command } from '../engine/types.ts';
 import { runCommand } from '../engine/commands.ts';
 import { ValidationError } from '../errors.ts';
 import { mysqlStateFact, parseMysqlState, type MysqlState } from '../facts/mysql.ts';
-import { planAccount } from '../ops/mysql/ops.ts';
+import { planAccount, requireTlsCommand } from '../ops/mysql/ops.ts';
 import { primaryAccounts } from '../../recipes/database.ts';
 import { HOST_FILE, hostFile } from '../../recipes/base.ts';
 import { dbHosts, dialectOf, hasRole, primaryOf } from '../stack/roles.ts';
 import { appDbFile } from '../stack/app-db.ts';
-import { MYSQL_PORT, REPLICATION_USER, VERIFY_DB } from '../stack/names.ts';
-import { becomePrimary, catchUpAndTakeWrites, clearForSeed, follow, NOT_CAUGHT_UP, pointApp, resumeWrites, seriesOf, sqlCommand, stopReceiving, stopWritesScript, waitFor } from './commands.ts';
+import { DB_CA_FILE, MYSQL_PORT, REPLICATION_USER, VERIFY_DB } from '../stack/names.ts';
+import { serverTlsOn } from '../tls/settings.ts';
+import { becomePrimary, catchUpAndTakeWrites, clearForSeed, follow, NOT_CAUGHT_UP, pointApp, resumeWrites, seriesOf, sqlCommand, stopReceiving, stopWritesScript, waitFor, type ReplicationTls } from './commands.ts';
 import { checkCandidate, errantGtids, gtidText, parseGtidList, type ReplicaPosition } from './gtid.ts';
 import { moveRoles, rewriteInventory, unfence } from './inventory-edit.ts';
 import { checkTarget } from './checks.ts';
@@ -69,9 +70,11 @@ async function readState(deps: PromoteDeps, h: HostSpec): Promise<MysqlState> {
 const lastLine = (s: string) => s.trim().split('\n').pop()?.trim() ?? '';
 
 /** Whether replicas of `source` use TLS (decided by its MariaDB series, as apply decides). */
-async function tlsTo(deps: PromoteDeps, source: HostSpec): Promise<boolean | undefined> {
+async function tlsTo(deps: PromoteDeps, source: HostSpec): Promise<ReplicationTls> {
+  // With tandem's CA, exactly as apply's replication op points a replica, so plan finds nothing after.
+  if (serverTlsOn(deps.inventory)) return { on: true, ca: DB_CA_FILE };
   const series = seriesOf(lastLine(await run(deps, source, sqlCommand('SELECT VERSION();', 'read the server version'))));
-  return series === undefined ? undefined : dialectOf(deps.inventory).replicationTls(series);
+  return { on: series === undefined ? undefined : dialectOf(deps.inventory).replicationTls(series) };
 }
 
 function sourceOf(deps: PromoteDeps, primary: HostSpec) {
@@ -87,6 +90,16 @@ async function primaryAccountsOn(deps: PromoteDeps, on: HostSpec, primary: HostS
     const change = planAccount(args, { exists: false, plugin: '', auth: Buffer.alloc(0), grants: [] });
     for (const cmd of change?.commands ?? []) await run(deps, on, cmd);
   }
+}
+
+/**
+ * TLS required of the accounts that need it on `primary` as apply sets it there: an account that
+ * existed before (the app's of the old primary's own host, which was local to it) got none from
+ * CREATE USER IF NOT EXISTS, and apply's change is kept out of the binary log, so it is made here.
+ */
+async function requireTlsOn(deps: PromoteDeps, primary: HostSpec): Promise<void> {
+  const accounts = primaryAccounts(deps.inventory, deps.secrets, primary).filter((a) => a.requireSsl);
+  if (accounts.length) await run(deps, primary, requireTlsCommand(accounts));
 }
 
 /** The roles each host has once `primary` is the primary: db-primary and db-replica swap places. */
@@ -166,6 +179,7 @@ export async function switchover(deps: PromoteDeps, target: string): Promise<Pro
   const { apps, unreached } = await pointApps(deps, next);
   const writeUnavailableMs = Math.round(deps.now() - stopped);
   deps.say(`${followers.map((f) => f.name).join(', ')} replicate${followers.length === 1 ? 's' : ''} from ${target}; apps point at it (${apps.join(', ')}): writes were unavailable for ${writeUnavailableMs} ms`);
+  await requireTlsOn(deps, next);
   await recordRoles(deps, rolesAfter(inv, next.name, old.name));
   return { mode: 'switchover', from: old.name, to: target, writeUnavailableMs, gtid, apps, unreached, durationMs: Math.round(deps.now() - started) };
 }
@@ -228,6 +242,7 @@ export async function failover(deps: PromoteDeps, target: string, force: boolean
   const { apps, unreached } = await pointApps(deps, next, [old.name].filter((n) => hasRole(host(inv, n), 'app')));
   const writeUnavailableMs = Math.round(deps.now() - started);
   deps.say(`apps point at ${target} (${apps.join(', ')}): ${writeUnavailableMs} ms after the failover started`);
+  await requireTlsOn(deps, next);
   await recordRoles(deps, rolesAfter(inv, next.name, old.name), [old.name]);
   return {
     mode: 'failover',

@@ -150,12 +150,12 @@ test('stop writes: read_only, then the app account\'s write transactions ended, 
 test('follow: a former primary continues from its own binary log; the password travels masked on stdin', () => {
   const password = SPECIAL_PASSWORDS.db_replication_password;
   const source = { name: 'web-02', host: '10.0.0.12', port: 3306, user: 'tandem_repl', password };
-  const own = follow(mariadb, source, true, true) as { stdin: Secret; describe: string };
+  const own = follow(mariadb, source, { on: true, ca: "/etc/tandem/tls/db-ca.pem" }, true) as { stdin: Secret; describe: string };
   const sql = own.stdin.reveal();
-  assert.match(sql, /STOP SLAVE;\nSET GLOBAL gtid_slave_pos = @@GLOBAL\.gtid_binlog_pos;\nCHANGE MASTER TO MASTER_HOST='10\.0\.0\.12'.*MASTER_USE_GTID=slave_pos.*MASTER_SSL=1/);
+  assert.match(sql, /STOP SLAVE;\nSET GLOBAL gtid_slave_pos = @@GLOBAL\.gtid_binlog_pos;\nCHANGE MASTER TO MASTER_HOST='10\.0\.0\.12'.*MASTER_USE_GTID=slave_pos.*MASTER_SSL=1, MASTER_SSL_CA='\/etc\/tandem\/tls\/db-ca\.pem', MASTER_SSL_VERIFY_SERVER_CERT=1;/);
   assert.match(sql, /START SLAVE;\n$/);
-  assert.not.match(follow(mariadb, source, false, false) && (follow(mariadb, source, false, false) as { stdin: Secret }).stdin.reveal(), /gtid_slave_pos =/);
-  assert.not.ok(describeCommand(follow(mariadb, source, true, true), new Redactor([new Secret(password)])).includes(password));
+  assert.not.match(follow(mariadb, source, { on: false }, false) && (follow(mariadb, source, { on: false }, false) as { stdin: Secret }).stdin.reveal(), /gtid_slave_pos =/);
+  assert.not.ok(describeCommand(follow(mariadb, source, { on: true }, true), new Redactor([new Secret(password)])).includes(password));
   assert.match((becomePrimary(mariadb) as { stdin: string }).stdin, /STOP SLAVE;\nRESET SLAVE ALL;\nSET GLOBAL read_only = OFF;/);
 });
 

@@ -99,10 +99,21 @@ export function planAccount(args: AccountArgs, have: AccountState): Change | nul
     summary: notes.join(', '),
     commands: [
       ...(statements.length ? [sqlCommand(statements.join('\n'), { secret: true, describe: notes.join(', '), noBinlog: args.local })] : []),
-      ...(requireLater ? [sqlCommand(`ALTER USER ${quoteAccount(args)} REQUIRE SSL;`, { describe: `require TLS of ${key}`, noBinlog: true })] : []),
+      ...(requireLater ? [requireTlsCommand([args])] : []),
     ],
     invalidates: [mysqlAccountFact(args).id],
   };
+}
+
+/**
+ * REQUIRE SSL on accounts that exist. Kept out of the binary log: replicas were seeded after the
+ * account was made and may not have it, so replaying the change there would stop their SQL thread.
+ */
+export function requireTlsCommand(accounts: readonly Account[]): Command {
+  return sqlCommand(accounts.map((a) => `ALTER USER ${quoteAccount(a)} REQUIRE SSL;`).join('\n'), {
+    describe: `require TLS of ${accounts.map(accountKey).join(', ')}`,
+    noBinlog: true,
+  });
 }
 
 export function account(args: AccountArgs): Op {

@@ -11,13 +11,15 @@ import { startLoad, steadyLoad } from './load.ts';
 import { labVariant } from './variants.ts';
 import { probePort, type PortState } from '../../src/verify/ports.ts';
 import { loadWithRollback, NEXT_FILE } from '../../src/firewall/commands.ts';
-import { HAPROXY_STATS_PORT, HTTP_PORT, HTTPS_PORT, MYSQL_PORT, NGINX_PORT } from '../../src/stack/names.ts';
+import { HAPROXY_METRICS_PORT, HAPROXY_STATS_PORT, HTTP_PORT, HTTPS_PORT, MYSQLD_EXPORTER_PORT, MYSQL_PORT, NGINX_EXPORTER_PORT, NGINX_PORT, NODE_EXPORTER_PORT } from '../../src/stack/names.ts';
 
 const HOSTS = ['web-01', 'web-02'];
 const LBS = HOSTS.map(addressOf);
 const SSH = 22;
 const APP_PORT = LAB.app.port;
-const PORTS = [SSH, HTTP_PORT, HTTPS_PORT, MYSQL_PORT, NGINX_PORT, APP_PORT, HAPROXY_STATS_PORT];
+/** Open only to the monitor hosts (this machine is none): the exporters and HAProxy's metrics. */
+const EXPORTER_PORTS = [NODE_EXPORTER_PORT, MYSQLD_EXPORTER_PORT, NGINX_EXPORTER_PORT, HAPROXY_METRICS_PORT];
+const PORTS = [SSH, HTTP_PORT, HTTPS_PORT, MYSQL_PORT, NGINX_PORT, APP_PORT, HAPROXY_STATS_PORT, ...EXPORTER_PORTS];
 /** The lab's control machine (the bridge's address): what the servers see this machine connect from. */
 const CONTROL = LAB.lab!.gateway.split('/')[0]!;
 /** An address of the lab's subnet that no server has: an admin list of it excludes this machine. */
@@ -42,9 +44,10 @@ test('after apply, from this machine: only ssh answers, and http/https on the lo
     console.log(`    ${h} from ${CONTROL}: ${PORTS.map((p) => `${p} ${seen[p]}`).join(', ')}`);
     assert.is(seen[SSH], 'open', `${h}: ssh`);
     assert.is(seen[HTTP_PORT], 'open', `${h}: http (lb)`);
-    // Nothing listens on 443 until TLS is configured: reached (closed), not dropped.
-    assert.ok(seen[HTTPS_PORT] !== 'filtered', `${h}: https is let through (${seen[HTTPS_PORT]})`);
-    for (const p of [MYSQL_PORT, NGINX_PORT, APP_PORT, HAPROXY_STATS_PORT]) assert.is(seen[p], 'filtered', `${h}: port ${p} is dropped`);
+    // With a tls: section HAProxy answers on 443; without, nothing listens there: reached (closed), not dropped.
+    if (LAB.tls) assert.is(seen[HTTPS_PORT], 'open', `${h}: https (lb)`);
+    else assert.ok(seen[HTTPS_PORT] !== 'filtered', `${h}: https is let through (${seen[HTTPS_PORT]})`);
+    for (const p of [MYSQL_PORT, NGINX_PORT, APP_PORT, HAPROXY_STATS_PORT, ...EXPORTER_PORTS]) assert.is(seen[p], 'filtered', `${h}: port ${p} is dropped`);
     // The table is tandem's own, input policy drop; other tables would be left alone.
     assert.match(listing(h), /type filter hook input priority filter; policy drop;/);
   }

@@ -6,7 +6,8 @@
 // passes. And a hold left by an install that was killed is found and removed; another tool's is not.
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
-import { onHost, onHostOk, tandem, tandemJson, LAB_INVENTORY } from './tandem.ts';
+import { LAB, onHost, onHostOk, tandem, tandemJson, LAB_INVENTORY } from './tandem.ts';
+import { HAPROXY_CERT } from '../../src/stack/names.ts';
 import { labVariant } from './variants.ts';
 import { POLICY_RC, POLICY_RC_MARK } from '../../src/ops/packages.ts';
 
@@ -70,7 +71,15 @@ for (const r of RELEASES) {
         assert.ok(starts[0]! > written, `${h}: ${s.unit} first started at ${starts[0]}, before tandem wrote ${s.config} at ${written}`);
         // Started once, with its final config: no restart nor reload was left for the handler.
         assert.is(starts.length, 1, `${h}: ${s.unit} started ${starts.length} times`);
-        assert.equal(reloads, [], `${h}: ${s.unit} reloaded`);
+        if (s.unit === 'haproxy' && LAB.tls?.source.kind === 'acme') {
+          // HAProxy must serve :80 for the CA to validate the domain, so it starts on a placeholder
+          // certificate; the one reload is the issued certificate's, after it was written.
+          const certWritten = Number(onHostOk(h, `stat -c %.6Y ${HAPROXY_CERT}`).trim());
+          assert.is(reloads.length, 1, `${h}: haproxy reloaded ${reloads.length} times`);
+          assert.ok(reloads[0]! > certWritten, `${h}: haproxy reloaded at ${reloads[0]}, before the certificate was written at ${certWritten}`);
+        } else {
+          assert.equal(reloads, [], `${h}: ${s.unit} reloaded`);
+        }
       }
       // MariaDB's postinst initialised the data directory although the server was not started.
       assert.is(onHostOk(h, 'test -d /var/lib/mysql/mysql && mariadb -N -B -e "SELECT 1"').trim(), '1');

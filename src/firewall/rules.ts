@@ -13,6 +13,7 @@ import {
 } from '../stack/names.ts';
 import { hasRole, isDbHost, withRole } from '../stack/roles.ts';
 import { parseSource, sourcesOf, type Source } from './address.ts';
+import { servesAppMetrics } from '../monitor/targets.ts';
 
 export interface Rule {
   protocol: 'tcp' | 'udp' | 'vrrp';
@@ -64,7 +65,7 @@ export function roleRules(inv: Inventory, host: HostSpec): Rule[] {
   if (isDbHost(host)) add(MYSQLD_EXPORTER_PORT, addressesOf(monitors, host), 'mysqld exporter from the monitor hosts');
   if (hasRole(host, 'web')) add(NGINX_EXPORTER_PORT, addressesOf(monitors, host), 'nginx exporter from the monitor hosts');
   // Prometheus reads the app's own metrics through the host's Nginx (src/monitor/targets.ts).
-  if (hasRole(host, 'web') && hasRole(host, 'app')) add(NGINX_PORT, addressesOf(monitors, host), 'app metrics (through nginx) from the monitor hosts');
+  if (servesAppMetrics(host)) add(NGINX_PORT, addressesOf(monitors, host), 'app metrics (through nginx) from the monitor hosts');
   if (hasRole(host, 'lb')) add(HAPROXY_METRICS_PORT, addressesOf(monitors, host), 'haproxy metrics from the monitor hosts');
   if (hasRole(host, 'lb') && inv.lb.failover) {
     const peers = addressesOf(lbs, host);

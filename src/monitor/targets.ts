@@ -28,6 +28,8 @@ export interface ScrapeJob {
 }
 
 export const monitorHosts = (inv: Inventory): HostSpec[] => inv.hosts.filter((h) => hasRole(h, 'monitor'));
+/** Hosts whose app's own metrics Prometheus reads, through the host's Nginx (the firewall opens that port to it). */
+export const servesAppMetrics = (h: HostSpec): boolean => hasRole(h, 'web') && hasRole(h, 'app');
 /**
  * The monitor hosts' addresses, which Nginx lets read the app's metrics: `allow` takes addresses
  * only, so a monitor host given by name is refused here, naming it.
@@ -68,7 +70,7 @@ export function scrapeJobs(inv: Inventory, self: HostSpec): ScrapeJob[] {
     { name: 'mysqld', metricsPath: '/metrics', targets: on(inv.hosts.filter(isDbHost), MYSQLD_EXPORTER_PORT) },
     { name: 'nginx', metricsPath: '/metrics', targets: on(web, NGINX_EXPORTER_PORT) },
     // The app's own metrics, through the host's Nginx (which serves /metrics to monitor hosts only).
-    { name: 'app', metricsPath: '/metrics', targets: on(web.filter((h) => hasRole(h, 'app')), NGINX_PORT) },
+    { name: 'app', metricsPath: '/metrics', targets: on(inv.hosts.filter(servesAppMetrics), NGINX_PORT) },
     { name: 'haproxy', metricsPath: '/metrics', targets: on(inv.hosts.filter((h) => hasRole(h, 'lb')), HAPROXY_METRICS_PORT) },
     { name: 'probe', metricsPath: '/probe', targets: probeTargets(inv) },
     { name: 'prometheus', metricsPath: '/metrics', targets: [{ address: `127.0.0.1:${PROMETHEUS_PORT}`, host: self.name }] },

@@ -83,7 +83,9 @@ export function pebbleCommands(gateway: string, files: PebbleFiles): { challtest
     pebble: {
       argv: ['pebble', '-config', files.config, '-dnsserver', `${gateway}:${CHALLTESTSRV_DNS_PORT}`],
       // No random sleeps before validating, no nonces refused for practice: the lab is for speed.
-      env: { PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' },
+      // No authorization reused (Pebble reuses half of them at random by default): every order
+      // is validated through the load balancers, so a run's outcome does not depend on a coin.
+      env: { PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' },
     },
   };
 }

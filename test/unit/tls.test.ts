@@ -7,7 +7,7 @@ import { certificate, certificateReason, type CertificateWant } from '../../src/
 import type { CertificateState } from '../../src/facts/certificate.ts';
 import { parseCertificate } from '../../src/facts/certificate.ts';
 import { parseYaml, toInventory } from '../../src/inventory/load.ts';
-import { InventoryError, InputError } from '../../src/errors.ts';
+import { CertificateError, InventoryError, InputError } from '../../src/errors.ts';
 import { renderTemplate } from '../../src/ops/template.ts';
 import { pebbleCommands, pebbleConfig, pebbleFiles } from '../../src/lab/pebble.ts';
 import { issueServerCert, newCaPem, parseCa } from '../../src/tls/private-ca.ts';
@@ -148,13 +148,13 @@ test('HAProxy without tls: plain HTTP on :80 as before, nothing about TLS', () =
 
 const LAB = { stateDir: '/work/lab/.lab', gateway: '10.78.0.1/24' } as LabConfig;
 
-test('Pebble: on the lab gateway only, validating on the servers :80, resolving through challtestsrv, without its practice sleeps and nonce refusals', () => {
+test('Pebble: on the lab gateway only, validating on the servers :80, resolving through challtestsrv, without its practice sleeps, nonce refusals and random reuse of authorizations', () => {
   const files = pebbleFiles(LAB);
   const config = JSON.parse(pebbleConfig('10.78.0.1', files)).pebble;
   assert.equal([config.listenAddress, config.managementListenAddress, config.httpPort, config.certificate], ['10.78.0.1:14000', '10.78.0.1:15000', 80, '/work/lab/.lab/pebble/directory-ca.pem']);
   const cmds = pebbleCommands('10.78.0.1', files);
   assert.equal(cmds.pebble.argv, ['pebble', '-config', '/work/lab/.lab/pebble/pebble.json', '-dnsserver', '10.78.0.1:8053']);
-  assert.equal(cmds.pebble.env, { PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0' });
+  assert.equal(cmds.pebble.env, { PEBBLE_VA_NOSLEEP: '1', PEBBLE_WFE_NONCEREJECT: '0', PEBBLE_AUTHZREUSE: '0' });
   assert.ok(cmds.challtestsrv.argv.includes('10.78.0.1:8053') && cmds.challtestsrv.argv.includes('10.78.0.1:8055'));
   // Its HTTP-01/TLS-ALPN responders stay off: the servers answer the challenges themselves.
   for (const flag of ['-http01', '-https01', '-tlsalpn01']) assert.is(cmds.challtestsrv.argv[cmds.challtestsrv.argv.indexOf(flag) + 1], '');
@@ -241,3 +241,31 @@ test('the demo says how to trust the lab\'s CA in curl and a browser', async () 
 });
 
 test.run();
+
+test('ACME: a load balancer whose run already failed stops the order before the CA or any server is asked, naming it', async () => {
+  const { acmeIssuer } = await import('../../src/tls/issuer.ts');
+  const lb = (name: string, address: string) => ({ name, address, port: 22, roles: ['lb', 'web'] as const }) as unknown as import('../../src/inventory/types.ts').HostSpec;
+  const hosts = [lb('web-01', '127.0.0.1'), lb('web-02', '127.0.0.1')];
+  let connected = 0;
+  const obtain = acmeIssuer({
+    // A directory nobody serves: reaching it would fail with another message.
+    source: { kind: 'acme', directory: 'https://127.0.0.1:1/dir', email: 'ops@example.com', renewBeforeDays: 30 } as any,
+    domain: DOMAIN,
+    accountKeyFile: '/nonexistent/acme-account.key',
+    webHosts: hosts,
+    lbHosts: hosts,
+    connect: async () => {
+      connected++;
+      throw new Error('no server in a unit test');
+    },
+    redactor: { redact: (s: string) => s } as any,
+    failedInRun: (h) => h === 'web-02',
+  });
+  const err = await obtain().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.instance(err, CertificateError);
+  assert.is((err as Error).message, 'web-02 does not serve the ACME challenge: it failed earlier in this run');
+  assert.is(connected, 0);
+});

@@ -47,7 +47,9 @@ export async function converge(
     const app = session.inventory.app;
     const release = recipes.some((r) => r.name === 'app') ? await timings.time('release', () => prepareRelease(app.source, { entry: app.entry, env: ctx.env })) : undefined;
     const now = new Date();
-    const certificate = await certificateSupply(session.inventory, session, now);
+    // Hosts whose work failed in this run: the ACME order does not wait for their load balancer.
+    const failedHosts = new Set<string>();
+    const certificate = await certificateSupply(session.inventory, { connect: (h) => session.connect(h), redactor: session.redactor, failedInRun: (h) => failedHosts.has(h) }, now);
     const serverTls = await serverTlsOf(session.inventory, { create: mode === 'apply', now });
     const work = timings.time('recipes', () => buildWork(session.inventory, session.hosts, session.secrets, recipes, release, certificate, serverTls));
     const out = textStream(ctx, Boolean(opts.json));
@@ -61,7 +63,10 @@ export async function converge(
     } else if (!opts.json || opts.verbose) {
       sinks.push(lineRenderer(out, { verbose: Boolean(opts.verbose) }));
     }
-    const emit = (e: EngineEvent) => sinks.forEach((s) => s(e));
+    const emit = (e: EngineEvent) => {
+      if (e.type === 'host:failed') failedHosts.add(e.host);
+      sinks.forEach((s) => s(e));
+    };
     session.onProgress(({ host, command, message }) => emit({ type: 'host:waiting', host, command, message }));
     const interrupt = new AbortController();
     const restoreInterrupt = ctx.onInterrupt(interruptHandler(interrupt, session, out, ctx));

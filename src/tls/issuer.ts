@@ -28,6 +28,8 @@ export interface IssuerInput {
   redactor: Redactor;
   /** How long every load balancer has to answer the token before the CA is asked (ms). */
   servedWithinMs?: number;
+  /** Whether a host's work in this run has already failed (it will not start HAProxy or Nginx now). */
+  failedInRun?: (host: string) => boolean;
 }
 
 /** Tokens are base64url (RFC 8555 8.1): anything else is refused before it names a file. */
@@ -43,6 +45,10 @@ export function acmeIssuer(input: IssuerInput): () => Promise<Secret> {
 
 async function issue(input: IssuerInput): Promise<Secret> {
   const { source, domain } = input;
+  // A load balancer whose run already failed cannot answer the validator: no order is placed
+  // (the CA's failed validations count against its limits), and nobody waits for it.
+  const failedLb = input.lbHosts.find((lb) => input.failedInRun?.(lb.name));
+  if (failedLb) throw cannotServe(failedLb, 'it failed earlier in this run');
   // 0.3 s to load (measured): only when a certificate is due, never in a run that changes nothing.
   const acme = await import('acme-client');
   if (source.caBundle) {
@@ -92,9 +98,10 @@ async function issue(input: IssuerInput): Promise<Secret> {
   return new Secret(`${chain.trim()}\n${key.toString().trim()}\n`);
 }
 
+/** On every web host whose run has not failed: HAProxy sends the validator only to web servers it sees up. */
 async function onWebHosts(input: IssuerInput, fn: (conn: Connection) => Promise<unknown>): Promise<void> {
   await Promise.all(
-    input.webHosts.map(async (h) => {
+    input.webHosts.filter((h) => !input.failedInRun?.(h.name)).map(async (h) => {
       await runCommand(await input.connect(h), { kind: 'script', script: sh`mkdir -p ${ACME_WEBROOT + ACME_CHALLENGE_PATH}`, describe: 'make the ACME challenge folder' }, input.redactor);
       await fn(await input.connect(h));
     }),
@@ -108,12 +115,8 @@ async function servedByEveryLb(input: IssuerInput, token: string, expected: stri
     for (;;) {
       const body = await fetchToken(lb.address, input.domain, token);
       if (body?.trim() === expected) break;
-      if (Date.now() > deadline) {
-        throw new CertificateError(`${lb.name} does not serve the ACME challenge on :${HTTP_PORT} (http://${lb.address}${ACME_CHALLENGE_PATH}…)`, {
-          host: lb.name,
-          hint: 'HAProxy must run there and send /.well-known/acme-challenge/ to the web servers, whose Nginx serves the token',
-        });
-      }
+      if (input.failedInRun?.(lb.name)) throw cannotServe(lb, 'it failed while tandem waited for it to answer');
+      if (Date.now() > deadline) throw cannotServe(lb, `no answer with the token on :${HTTP_PORT} (http://${lb.address}${ACME_CHALLENGE_PATH}…)`);
       await sleep(250);
     }
   }
@@ -129,5 +132,12 @@ function fetchToken(address: string, domain: string, token: string): Promise<str
     });
     req.on('timeout', () => req.destroy());
     req.on('error', () => resolve(undefined));
+  });
+}
+
+function cannotServe(lb: HostSpec, why: string): CertificateError {
+  return new CertificateError(`${lb.name} does not serve the ACME challenge: ${why}`, {
+    host: lb.name,
+    hint: `HAProxy must run on ${lb.name} and send ${ACME_CHALLENGE_PATH} to the web servers, whose Nginx serves the token; once it does, apply again`,
   });
 }

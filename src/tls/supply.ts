@@ -54,7 +54,7 @@ export function filesPem(certPem: string, keyPem: string, shown: { cert: string;
 
 export async function certificateSupply(
   inventory: Inventory,
-  session: { connect(host: HostSpec): Promise<Connection>; redactor: Redactor },
+  session: { connect(host: HostSpec): Promise<Connection>; redactor: Redactor; failedInRun?: (host: string) => boolean },
   now: Date,
 ): Promise<CertificateSupply | undefined> {
   const tls = inventory.tls;
@@ -72,6 +72,7 @@ export async function certificateSupply(
     lbHosts: inventory.hosts.filter((h) => hasRole(h, 'lb')),
     connect: (h) => session.connect(h),
     redactor: session.redactor,
+    failedInRun: session.failedInRun,
   });
   return { want: { kind: 'acme', renewBeforeDays: s.renewBeforeDays }, content, now };
 }

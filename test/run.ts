@@ -110,13 +110,14 @@ export function fileResult(code: number, output: string): FileResult {
   return { passed, failed, skipped, reasons };
 }
 
-/** Adds one test process's results to the totals. */
-function record(name: string, code: number, output: string): void {
+/** Adds one test process's results to the totals; whether it passed. */
+function record(name: string, code: number, output: string): boolean {
   const r = fileResult(code, output);
   totals.passed += r.passed;
   totals.skipped += r.skipped;
   totals.failed += r.failed;
   if (r.failed > 0) failures.push(`${name}: ${r.failed} failed${r.reasons.length ? `: ${r.reasons.join('; ')}` : ''}`);
+  return r.failed === 0 && code === 0;
 }
 
 /** The command that runs a folder of *.test.ts files in one uvu process (test/unit, test/integration). */
@@ -204,14 +205,17 @@ async function labTests(): Promise<void> {
       d.lab = { ...d.lab, release: run.release, hosts: {} };
     });
     const on = releaseInfo(run.release).name;
+    // The file that ran just before on these servers, if it passed: it may hand its converged
+    // stack to the next (test/lab/shared-stack.ts); a failed file's servers are never taken over.
+    let handoffFrom: string | undefined;
     for (const file of run.files) {
       if (stopping) return;
       say(`== ${file} on ${on}`);
-      const { code, output } = await runChild(testFileArgv(file), {
-        ...process.env,
-        TANDEM_LAB_INVENTORY: inventory,
-      });
-      record(`${file} on ${on}`, code, output);
+      const env: NodeJS.ProcessEnv = { ...process.env, TANDEM_LAB_INVENTORY: inventory };
+      delete env.TANDEM_TEST_HANDOFF_FROM;
+      if (handoffFrom) env.TANDEM_TEST_HANDOFF_FROM = handoffFrom;
+      const { code, output } = await runChild(testFileArgv(file), env);
+      handoffFrom = record(`${file} on ${on}`, code, output) ? file : undefined;
     }
   }
 }

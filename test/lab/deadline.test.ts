@@ -5,6 +5,7 @@ import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { LAB, onHost, onHostOk, tandemJson } from './tandem.ts';
 import { resetHosts, sshOk, until } from './harness.ts';
+import { handOffStack } from './shared-stack.ts';
 
 /**
  * Every command's deadline: long enough for web-01's longest (its one apt install of every
@@ -58,7 +59,7 @@ test('apt hanging on web-02: that host fails with "no answer in N s", the hung p
   }, { timeoutMs: 10_000, seen: () => left });
 });
 
-test('with the hang gone, a re-run of apply converges both hosts and verify passes', () => {
+test('with the hang gone, a re-run of apply converges both hosts and verify passes', async () => {
   assert.is(onHost('web-02', `rm -f ${HOOK}`).code, 0);
   const r = tandemJson(['apply']);
   assert.is(r.code, 0, r.stderr);
@@ -70,6 +71,7 @@ test('with the hang gone, a re-run of apply converges both hosts and verify pass
   const failed = v.json.checks.filter((c: any) => !c.ok);
   assert.equal(failed, [], JSON.stringify(failed));
   assert.is(v.code, 0);
+  await handOffStack();
 });
 
 test.run();

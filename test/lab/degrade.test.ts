@@ -6,7 +6,8 @@
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { addressOf, lbGet, tandem, tandemJson } from './tandem.ts';
-import { resetHosts, sshOk, until } from './harness.ts';
+import { sshOk, until } from './harness.ts';
+import { handOffStack, provisionedStack } from './shared-stack.ts';
 import { untilBackend as untilBackendIn } from './haproxy-stats.ts';
 import type { HttpAnswer } from '../../src/verify/http.ts';
 
@@ -63,9 +64,7 @@ async function untilStatus(code: number): Promise<any> {
 }
 
 test.before(async () => {
-  await resetHosts(LBS);
-  const r = tandemJson(['apply']);
-  assert.is(r.code, 0, r.stderr);
+  await provisionedStack(LBS);
   await sql('web-01', 'CREATE DATABASE faults; CREATE TABLE faults.t (id INT PRIMARY KEY)');
   const st = await untilStatus(0);
   assert.is(st.verdict, 'healthy');
@@ -103,6 +102,7 @@ test('the primary database stopped: reads stay 200 through both load balancers, 
   assert.is(apply.code, 0, apply.stderr);
   await untilBackend('web-01', /^UP/);
   await untilStatus(0);
+  console.log(`    primary stopped: apply restarted it in ${(apply.ms / 1000).toFixed(1)} s, status healthy again`);
   const v = tandemJson(['verify']);
   assert.is(v.code, 0, JSON.stringify(v.json.checks.filter((c: any) => !c.ok)));
   const w = await write('web-01');
@@ -145,6 +145,8 @@ test('a replica lagging over db.max_replica_lag (10 s): it leaves rotation, stat
   await sql('web-02', 'STOP SLAVE; CHANGE MASTER TO MASTER_DELAY = 0; START SLAVE');
   await untilBackend('web-02', /^UP/);
   await untilStatus(0);
+  assert.is(tandemJson(['apply']).json.summary.changed, 0, 'the stack is as apply leaves it');
+  await handOffStack();
 });
 
 test.run();

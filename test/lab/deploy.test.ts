@@ -5,7 +5,8 @@ import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import type { ChildProcess } from 'node:child_process';
 import { appVersion, onHost, onHostOk, tandem, tandemAsync, tandemJson } from './tandem.ts';
-import { resetHosts, sshExec, until } from './harness.ts';
+import { sshExec, until } from './harness.ts';
+import { provisionedStack } from './shared-stack.ts';
 import { MIN_RATE_PER_SECOND, startLoad, steadyLoad } from './load.ts';
 import { readInventory } from './variants.ts';
 import { prepareRelease } from '../../src/release/prepare.ts';
@@ -23,9 +24,7 @@ function versionsServed(): string[] {
 }
 
 test.before(async () => {
-  await resetHosts(HOSTS);
-  const r = tandemJson(['apply']);
-  assert.is(r.code, 0, r.stderr);
+  await provisionedStack(HOSTS);
 });
 
 test('deploying a new version under load: 0 failed requests, every server on the new version', async () => {

@@ -5,6 +5,7 @@ import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { lbGet, onHost, tandemJson } from './tandem.ts';
 import { resetHosts, sshExec, sshOk, until } from './harness.ts';
+import { handOffStack } from './shared-stack.ts';
 import { startLoad, type LoadResult } from './load.ts';
 import { addressAfterFirst, labVariant, readInventory } from './variants.ts';
 
@@ -123,6 +124,7 @@ test('back to active-active: keepalived is stopped and disabled, the address is 
     assert.is(onHost(h, 'systemctl is-enabled keepalived').stdout.trim(), 'disabled');
   }
   assert.is(tandemJson(['apply']).json.summary.changed, 0);
+  await handOffStack();
 });
 
 test.run();

@@ -9,7 +9,8 @@
 import { labTest as test } from '../fixtures/uvu.ts';
 import * as assert from 'uvu/assert';
 import { addressOf, lbGet, tandemJson } from './tandem.ts';
-import { resetHosts, sshOk, tandem, until } from './harness.ts';
+import { sshOk, tandem, until } from './harness.ts';
+import { provisionedStack } from './shared-stack.ts';
 import { startLoad } from './load.ts';
 import type { HttpAnswer } from '../../src/verify/http.ts';
 import { NGINX_SITE } from '../../src/stack/names.ts';
@@ -57,9 +58,7 @@ interface OpReport {
 const opOf = (report: { hosts: Record<string, { ops: OpReport[] }> }, host: string, prefix: string): OpReport | undefined => report.hosts[host]!.ops.find((o) => o.op.startsWith(prefix));
 
 test.before(async () => {
-  await resetHosts(HOSTS);
-  const r = tandemJson(['apply']);
-  assert.is(r.code, 0, r.stderr);
+  await provisionedStack(HOSTS);
   // The app creates its table on the primary once it runs; wait until the replica has it too.
   await until('app.visits on the replica', async () => ((await visitsCreated()) ? true : undefined), { timeoutMs: 60_000 });
 });
@@ -79,7 +78,9 @@ test("the replica's MariaDB stopped under write load: apply starts it, reloads n
   assert.is(opOf(planned, 'web-02', 'service mariadb')?.summary, 'start mariadb');
   assert.is(opOf(planned, 'web-02', 'mysql replication')?.status, 'pending', 'not a seed, not a refusal: known after the start');
 
+  const applyStart = performance.now();
   const apply = await tandem(['apply', '--json'], { timeoutMs: 600_000 });
+  const applyMs = performance.now() - applyStart;
   const beforeEnd = load.ok();
   await until('20 more writes after apply', async () => (load.ok() >= beforeEnd + 20 ? true : undefined), { timeoutMs: 60_000 });
   const l = await load.stop();
@@ -99,7 +100,7 @@ test("the replica's MariaDB stopped under write load: apply starts it, reloads n
   assert.ok(primary.rows >= l.sent - l.failed, `every write that succeeded is a row (${primary.rows} rows, ${l.sent - l.failed} writes answered 201)`);
   // No dump was loaded over the replica's data.
   assert.is(await visitsCreated(), createdBefore, "the replica's app.visits is the same table, not re-created by a dump");
-  console.log(`    ${l.sent} writes (${l.failed} failed) during the stop and the apply; ${primary.rows} rows, checksums equal`);
+  console.log(`    ${l.sent} writes (${l.failed} failed) during the stop and the apply (apply ${(applyMs / 1000).toFixed(1)} s); ${primary.rows} rows, checksums equal`);
 
   const again = tandemJson(['apply']);
   assert.is(again.code, 0, again.stderr);

@@ -2,6 +2,7 @@
 // test/run.ts brings the lab up once before the lab test files and down after them; a file run
 // on its own (`tsx test/lab/x.test.ts`, as root) can call ensureLab() first.
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labConfig, labReset, labUp, sshArgv, type LabConfig, type LabHost } from '../../src/lab/index.ts';
@@ -20,6 +21,9 @@ export function labSettings(): Promise<LabConfig> {
   return cached;
 }
 
+/** Where a lab test file that ends with the stack converged says so (test/lab/shared-stack.ts). */
+export const handoffFile = (config: LabConfig): string => path.join(config.stateDir, 'test-handoff.json');
+
 export async function labHosts(): Promise<LabHost[]> {
   return (await labSettings()).hosts;
 }
@@ -35,6 +39,8 @@ export async function ensureLab(): Promise<void> {
 
 /** Resets the named hosts (default: all) to pristine: fresh overlay, new host key re-pinned. */
 export async function resetHosts(names?: string[]): Promise<void> {
+  // Reset servers are no longer the stack some file handed off (test/lab/shared-stack.ts).
+  rmSync(handoffFile(await labSettings()), { force: true });
   await labReset(await labSettings(), { ...(names ? { hosts: names } : {}), progress: (e) => log(`lab: ${e.message}`) });
 }
 

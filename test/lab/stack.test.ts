@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import { addressOf, brokenNginxTemplates, LAB, lbGet, onHost, onHostOk, tandem, tandemJson } from './tandem.ts';
 import { resetHosts, sshExec } from './harness.ts';
+import { handOffStack } from './shared-stack.ts';
 
 const LBS = { 'web-01': addressOf('web-01'), 'web-02': addressOf('web-02') } as const;
 
@@ -148,7 +149,7 @@ test('a database password changed by hand: plan names that account alone, apply 
   assert.match(health, /"status":"ok"/, 'the app on web-02 reaches the primary with its password again');
 });
 
-test('a reload owed by an apply that died after writing a config: plan shows it, apply runs it on that server only', () => {
+test('a reload owed by an apply that died after writing a config: plan shows it, apply runs it on that server only', async () => {
   // What an apply killed between writing the Nginx site and reloading Nginx leaves behind.
   assert.is(onHost('web-02', 'mkdir -p /var/lib/tandem/backup/.pending-handlers && touch "/var/lib/tandem/backup/.pending-handlers/reload%20nginx"').code, 0);
   const plan = tandemJson(['plan']);
@@ -162,6 +163,7 @@ test('a reload owed by an apply that died after writing a config: plan shows it,
   assert.equal(handlers, ['web-02 reload nginx changed true']);
   assert.is(onHostOk('web-02', 'ls -A /var/lib/tandem/backup/.pending-handlers').trim(), '');
   assert.is(tandemJson(['plan']).code, 0);
+  await handOffStack();
 });
 
 test.run();

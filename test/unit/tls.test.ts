@@ -17,6 +17,7 @@ import { planReplication } from '../../src/ops/mysql/replication.ts';
 import { mariadb } from '../../src/ops/mysql/dialect.ts';
 import { Secret } from '../../src/secrets/secret.ts';
 import { filesPem } from '../../src/tls/supply.ts';
+import { acmeIssuer } from '../../src/tls/issuer.ts';
 import { judgeHandshake } from '../../src/verify/tls.ts';
 import type { Command, FactValues } from '../../src/engine/types.ts';
 import type { LabConfig } from '../../src/lab/config.ts';
@@ -243,7 +244,6 @@ test('the demo says how to trust the lab\'s CA in curl and a browser', async () 
 test.run();
 
 test('ACME: a load balancer whose run already failed stops the order before the CA or any server is asked, naming it', async () => {
-  const { acmeIssuer } = await import('../../src/tls/issuer.ts');
   const lb = (name: string, address: string) => ({ name, address, port: 22, roles: ['lb', 'web'] as const }) as unknown as import('../../src/inventory/types.ts').HostSpec;
   const hosts = [lb('web-01', '127.0.0.1'), lb('web-02', '127.0.0.1')];
   let connected = 0;

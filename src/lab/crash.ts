@@ -1,6 +1,8 @@
 // A lab server's crash and its boot after it, for the fault tests: `crash` stops every process of
 // the host at once (no shutdown, as a power cut does) but keeps its disk (the overlay's upper
-// layer); `boot` mounts that same disk again and starts the host, with its identity unchanged.
+// layer); `boot` mounts that same disk again and starts the host, with its identity (address,
+// host key) unchanged, in a fresh network namespace: as after a real boot, no kernel network
+// state, the firewall's ruleset above all, survives the crash.
 import { parseCidr } from './addr.ts';
 import { mountOverlay } from './commands.ts';
 import type { LabConfig } from './config.ts';
@@ -8,6 +10,7 @@ import { LabError } from './errors.ts';
 import { step, type Progress } from './events.ts';
 import { findHostProcesses, startHost, stopHost } from './host.ts';
 import { hostLayout } from './layout.ts';
+import { createHostNetwork, flushNeighbours } from './network.ts';
 import { withLock } from './lock.ts';
 import { runOk } from './exec.ts';
 import { waitForSsh } from './probe.ts';
@@ -43,6 +46,9 @@ export async function labBoot(config: LabConfig, name: string, progress: Progres
     const layout = hostLayout(config, { name, address: h.address });
     if ((await findHostProcesses(layout)).supervisorPid) throw new LabError(`${name} is running`, { hint: 'crash it first' });
     await step(progress, `booting ${name} from its kept disk`, async () => {
+      await createHostNetwork(config, layout);
+      const others = Object.entries(state.hosts).filter(([other]) => other !== name).map(([other, o]) => hostLayout(config, { name: other, address: o.address }));
+      await flushNeighbours(config, layout, others);
       await runOk(mountOverlay(h.baseDir!, layout.upper, layout.work, layout.root), `mounting ${name}'s overlay`);
       h.supervisorPid = await startHost(layout, h.cgroups);
       await writeState(config, state);

@@ -179,6 +179,38 @@ test('batch: file facts read real files, directories, links and absences', () =>
   ]);
 });
 
+test('batch: the file facts of a batch share ONE stat run, names with quotes, spaces and newlines included', () => {
+  const bin = path.join(dir, 'bin-stat');
+  fs.mkdirSync(bin, { recursive: true });
+  const calls = path.join(dir, 'stat-calls');
+  fs.writeFileSync(path.join(bin, 'stat'), `#!/bin/sh\necho "$#" >> ${shellQuote(calls)}\nexec /usr/bin/stat "$@"\n`, { mode: 0o755 });
+  const odd = path.join(dir, "it's\na file.conf");
+  fs.writeFileSync(odd, 'odd\n');
+  fs.chmodSync(odd, 0o644);
+  const facts: Fact<unknown>[] = [fileFact(odd), raw('between', 'echo between'), fileFact(path.join(dir, 'nothing here')), fileFact(dir)];
+  const token = newToken();
+  const res = spawnSync('sh', ['-c', batchScript(facts, token)], { encoding: 'utf8', env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+  const got = splitBatch(res.stdout, facts, token).map((r, i) => facts[i]!.parse(r.stdout, r.exitCode)) as any[];
+  assert.equal([got[0].kind, got[0].mode, got[0].content], ['file', '0644', 'odd\n']);
+  assert.is(got[1], 'between\n');
+  assert.equal(got[2], { exists: false });
+  assert.is(got[3].kind, 'directory');
+  // One stat, for the two paths that exist (its arguments: -c FORMAT -- and those two).
+  assert.is(fs.readFileSync(calls, 'utf8'), '5\n');
+});
+
+test('files probe: output that does not line up (a path gone between the test and stat) knows no file', () => {
+  const parts = [['/a'], ['/b']];
+  assert.equal(fileFact('/a').shared!.probe.split('11\n644 root root regular file\n--\nYQ==\nYg==\n', 0, parts), [
+    { stdout: '', exitCode: 1 },
+    { stdout: '', exitCode: 1 },
+  ]);
+  assert.equal(fileFact('/a').shared!.probe.split('10\n644 root root regular file\n--\nYQ==\n\n', 0, parts), [
+    { stdout: '644 root root regular file\nYQ==', exitCode: 0 },
+    { stdout: '', exitCode: 1 },
+  ]);
+});
+
 /** systemd 257's answer for a unit, as `systemctl show` prints it (LoadState=not-found for an unknown one). */
 const unitBlock = (load: string, active: string, file: string) => `LoadState=${load}\nActiveState=${active}\nUnitFileState=${file}\nNeedDaemonReload=no\n`;
 

@@ -17,6 +17,7 @@ import { runCommand } from '../engine/commands.ts';
 import { CertificateError, InputError } from '../errors.ts';
 import { ACME_CHALLENGE_PATH, ACME_WEBROOT, HTTP_PORT } from '../stack/names.ts';
 import { sh } from '../ssh/shell.ts';
+import { commonJsExports } from '../commonjs.ts';
 
 export interface IssuerInput {
   source: Extract<CertificateSource, { kind: 'acme' }>;
@@ -50,7 +51,7 @@ async function issue(input: IssuerInput): Promise<Secret> {
   const failedLb = input.lbHosts.find((lb) => input.failedInRun?.(lb.name));
   if (failedLb) throw cannotServe(failedLb, 'it failed earlier in this run');
   // 0.3 s to load (measured): only when a certificate is due, never in a run that changes nothing.
-  const acme = await import('acme-client');
+  const acme = commonJsExports(await import('acme-client'));
   if (source.caBundle) {
     let ca: string;
     try {

@@ -6,13 +6,14 @@ import type * as X509 from '@peculiar/x509';
 import { Secret } from '../secrets/secret.ts';
 import { keyFilePath, loadOrCreateKey, readKey } from '../secrets/key-file.ts';
 import { SecretsError } from '../errors.ts';
+import { commonJsExports } from '../commonjs.ts';
 
 /**
  * @peculiar/x509 takes 0.4-0.5 s to load (measured), more than a whole no-op apply: it is loaded
  * only to make the CA or a certificate, which a run that changes nothing never does.
  */
 async function x509lib(): Promise<typeof X509> {
-  const x509 = await import('@peculiar/x509');
+  const x509 = commonJsExports(await import('@peculiar/x509'));
   x509.cryptoProvider.set(webcrypto as unknown as Crypto);
   return x509;
 }

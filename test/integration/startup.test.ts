@@ -63,6 +63,27 @@ test('bin/tandem.js runs the bundle once built, and its --help loads no heavy mo
   assert.ok(heavyOf(Object.values(meta.outputs).flatMap((o) => Object.keys(o.inputs))).length > 0);
 });
 
+test('the bundle loads the CommonJS packages it imports on demand: plan on a fresh store makes tandem\'s CA, then meets the closed port', () => {
+  // Run after the test above built dist/. In the bundle a CommonJS package's exports are only
+  // `default`: reading @peculiar/x509's named exports crashed here before the first connection.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-bundle-ca-'));
+  try {
+    spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'key')]);
+    fs.writeFileSync(path.join(dir, 'known_hosts'), '');
+    // Port 1 on loopback: closed, so the run stops at the connection (exit 3).
+    fs.writeFileSync(
+      path.join(dir, 'inv.yml'),
+      'name: bundle\ndomain: www.example.test\nssh: { user: root, key: key, known_hosts: known_hosts }\nhosts:\n  db-1: { address: 127.0.0.1, port: 1, roles: [lb, web, app, db-primary] }\n',
+    );
+    const r = spawnSync(NODE, ['bin/tandem.js', 'plan', '-i', path.join(dir, 'inv.yml')], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+    assert.not.match(r.stdout + r.stderr, /internal error/);
+    assert.match(r.stdout, /db-1 \(127\.0\.0\.1:1\) is unreachable/);
+    assert.is(r.status, 3, r.stdout + r.stderr);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('bin/tandem.js runs the sources, and says so, when dist/ is missing or older than a source', () => {
   // A copy of the bin with a one-line CLI in src/ and in dist/ that says which one ran.
   const pkg = fs.mkdtempSync(path.join(os.tmpdir(), 'tandem-bin-'));

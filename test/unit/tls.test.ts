@@ -18,6 +18,7 @@ import { mariadb } from '../../src/ops/mysql/dialect.ts';
 import { Secret } from '../../src/secrets/secret.ts';
 import { filesPem } from '../../src/tls/supply.ts';
 import { acmeIssuer } from '../../src/tls/issuer.ts';
+import { commonJsExports } from '../../src/commonjs.ts';
 import { judgeHandshake } from '../../src/verify/tls.ts';
 import type { Command, FactValues } from '../../src/engine/types.ts';
 import type { LabConfig } from '../../src/lab/config.ts';
@@ -241,7 +242,6 @@ test('the demo says how to trust the lab\'s CA in curl and a browser', async () 
   assert.match(text, /10\.77\.0\.11 www\.foobar\.test/);
 });
 
-test.run();
 
 test('ACME: a load balancer whose run already failed stops the order before the CA or any server is asked, naming it', async () => {
   const lb = (name: string, address: string) => ({ name, address, port: 22, roles: ['lb', 'web'] as const }) as unknown as import('../../src/inventory/types.ts').HostSpec;
@@ -269,3 +269,13 @@ test('ACME: a load balancer whose run already failed stops the order before the 
   assert.is((err as Error).message, 'web-02 does not serve the ACME challenge: it failed earlier in this run');
   assert.is(connected, 0);
 });
+
+test('commonJsExports: the exports whether Node gave them (named and default) or the bundle did (default only)', () => {
+  type Exports = { Client: unknown; default?: unknown };
+  const exports: Exports = { Client: class {} };
+  assert.is(commonJsExports<Exports>({ default: exports } as Exports).Client, exports.Client);
+  assert.is(commonJsExports<Exports>({ ...exports, default: exports }).Client, exports.Client);
+  assert.is(commonJsExports<Exports>(exports).Client, exports.Client);
+});
+
+test.run();

@@ -7,7 +7,7 @@ import * as assert from 'uvu/assert';
 import { mariadb, mysql8 } from '../../src/ops/mysql/dialect.ts';
 import { account, database, grantsSatisfied, planAccount, planDatabase } from '../../src/ops/mysql/ops.ts';
 import { nativePasswordHash, sha256CryptChecksum, storedPasswordIs } from '../../src/ops/mysql/password-hash.ts';
-import { clientOptions, planReplication, replication, seedGuard, seedInput, seedScript } from '../../src/ops/mysql/replication.ts';
+import { clientOptions, dumpScript, DUMP_ATTEMPTS, planReplication, replication, seedGuard, seedInput, seedScript } from '../../src/ops/mysql/replication.ts';
 import { SQL_PRELUDE } from '../../src/formats/sql.ts';
 import { framed, unframeScript } from '../../src/formats/stdin-frames.ts';
 import { parseOptionFile } from '../fixtures/format-parsers.ts';
@@ -418,6 +418,29 @@ test('replication seeds only on positive evidence, and refuses when in doubt, sa
     } else {
       assert.match(planReplication(repl(), c.have, bookworm)!.summary, /^seed from a consistent dump of web-01/, c.name);
     }
+  }
+});
+
+test('the seed\'s dump is tried again when a table changed under it (1412), and only then', () => {
+  assert.match(seedScript(repl()), /\nuntil mysqldump --defaults-extra-file="\$work\/client.cnf" [^\n]* > "\$work\/dump.sql" 2> "\$work\/dump.err"; do\n/, 'the seed dumps through the loop');
+  const work = mkdtempSync(path.join(os.tmpdir(), 'tandem-dump-'));
+  try {
+    // A stand-in mysqldump failing as the server answers, FAILS times, then dumping.
+    const fake = path.join(work, 'fake-dump');
+    writeFileSync(fake, `#!/bin/sh\nn=$(cat "$work/n" 2>/dev/null || echo 0); echo $((n + 1)) > "$work/n"\nif [ "$n" -lt "$FAILS" ]; then echo "$ERR" >&2; exit 2; fi\necho '-- dump'\n`);
+    chmodSync(fake, 0o755);
+    const run = (env: Record<string, string>) => {
+      rmSync(path.join(work, 'n'), { force: true });
+      const r = spawnSync('sh', ['-c', ['set -e', ...dumpScript(fake)].join('\n')], { encoding: 'utf8', env: { ...process.env, work, ...env } });
+      return { code: r.status, stderr: r.stderr, tries: Number(readFileSync(path.join(work, 'n'), 'utf8')), dump: r.status === 0 ? readFileSync(path.join(work, 'dump.sql'), 'utf8') : '' };
+    };
+    const changed = 'mysqldump: Error 1412: Table definition has changed, please retry transaction when dumping table `visits` at row: 0';
+    assert.equal(run({ FAILS: '1', ERR: changed }), { code: 0, stderr: '', tries: 2, dump: '-- dump\n' });
+    assert.equal(run({ FAILS: '9', ERR: changed }), { code: 2, stderr: `${changed}\n`, tries: DUMP_ATTEMPTS, dump: '' });
+    const denied = "mysqldump: Got error: 1045: Access denied for user 'tandem_repl'";
+    assert.equal(run({ FAILS: '9', ERR: denied }), { code: 2, stderr: `${denied}\n`, tries: 1, dump: '' });
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
 });
 

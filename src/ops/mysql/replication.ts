@@ -42,12 +42,34 @@ export function seedScript(args: ReplicationArgs): string {
     `trap 'rm -rf "$work"' EXIT`,
     // stdin: the client options (with the password), then the SQL that starts replication.
     ...unframeScript(['"$work/client.cnf"', '"$work/change.sql"']),
-    `mysqldump --defaults-extra-file="$work/client.cnf" ${shellJoin(d.dumpFlags)} --databases ${shellJoin(args.databases)} > "$work/dump.sql"`,
+    ...dumpScript(`mysqldump --defaults-extra-file="$work/client.cnf" ${shellJoin(d.dumpFlags)} --databases ${shellJoin(args.databases)}`),
     ...seedGuard(args),
     `mysql --batch --init-command='SET SESSION sql_log_bin=0' < "$work/dump.sql"`,
     `gtid=$(sed -n "s/.*gtid_slave_pos='\\([^']*\\)'.*/\\1/p" "$work/dump.sql" | head -n1)`,
     d.engine === 'mariadb' ? `{ echo "SET GLOBAL gtid_slave_pos='$gtid';"; cat "$work/change.sql"; } | mysql --batch` : 'mysql --batch < "$work/change.sql"',
   ].join('\n');
+}
+
+/** How many times the dump is tried when a table's definition changes under it. */
+export const DUMP_ATTEMPTS = 3;
+
+/**
+ * The dump into "$work/dump.sql", tried again (up to DUMP_ATTEMPTS) when the server answers 1412
+ * (ER_TABLE_DEF_CHANGED: "please retry transaction"): an app starting on another host creates
+ * or alters its table on the primary while the dump's transaction runs, which a fleet's first
+ * apply does. Any other failure ends the script at once with mysqldump's exit code and words.
+ */
+export function dumpScript(dump: string): string[] {
+  return [
+    'attempt=1',
+    `until ${dump} > "$work/dump.sql" 2> "$work/dump.err"; do`,
+    '  code=$?',
+    `  if [ "$attempt" -ge ${DUMP_ATTEMPTS} ] || ! grep -q 'Error 1412' "$work/dump.err"; then cat "$work/dump.err" >&2; exit "$code"; fi`,
+    '  attempt=$((attempt + 1))',
+    '  sleep 1',
+    'done',
+    'cat "$work/dump.err" >&2',
+  ];
 }
 
 /**

@@ -61,7 +61,8 @@ export const filesProbe: SharedProbe = {
     const count = [...present].filter((b) => b === '1').length;
     const stats = lines.slice(1, 1 + count);
     const contents = lines.slice(2 + count, 2 + count + parts.length);
-    // A path that vanished between the test and stat leaves the lines misaligned: read nothing as known.
+    // A path that vanished between the test and stat misaligns the lines: every path of the run then
+    // reads as absent, as a failed stat read before (apply writes them again, unchanged).
     if (present.length !== parts.length || lines[1 + count] !== '--' || contents.length !== parts.length || stats.some((l) => !/^\d+ \S+ \S+ \S/.test(l))) {
       return parts.map(() => ({ stdout: '', exitCode: 1 }));
     }

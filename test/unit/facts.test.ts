@@ -199,7 +199,7 @@ test('batch: the file facts of a batch share ONE stat run, names with quotes, sp
   assert.is(fs.readFileSync(calls, 'utf8'), '5\n');
 });
 
-test('files probe: output that does not line up (a path gone between the test and stat) knows no file', () => {
+test('files probe: output that does not line up (a path gone between the test and stat) reads every path as absent', () => {
   const parts = [['/a'], ['/b']];
   assert.equal(fileFact('/a').shared!.probe.split('11\n644 root root regular file\n--\nYQ==\nYg==\n', 0, parts), [
     { stdout: '', exitCode: 1 },

@@ -27,15 +27,15 @@ export async function handOffStack(): Promise<void> {
 
 /**
  * The stack of the lab inventory on `hosts`, converged: the one handed off by the file just
- * before (an apply that must pass), or reset hosts and a fresh apply. Says which.
+ * before (an apply that must pass), or reset hosts and a fresh apply. Prints which.
  */
-export async function provisionedStack(hosts: string[]): Promise<'taken over' | 'fresh'> {
+export async function provisionedStack(hosts: string[]): Promise<void> {
   const file = await markerFile();
   let handoff: Handoff | undefined;
   try {
     handoff = JSON.parse(readFileSync(file, 'utf8')) as Handoff;
   } catch {
-    handoff = undefined;
+    // No handoff (or an unreadable one): provision afresh.
   }
   // Taken or not, it is used up: this file is about to change the servers.
   rmSync(file, { force: true });
@@ -44,12 +44,11 @@ export async function provisionedStack(hosts: string[]): Promise<'taken over' | 
     const r = tandemJson(['apply']);
     if (r.code === 0) {
       console.log(`    the stack as ${from} left it, converged (apply changed ${r.json.summary.changed})`);
-      return 'taken over';
+      return;
     }
     console.log(`    the stack ${from} left did not converge (exit ${r.code}): resetting`);
   }
   await resetHosts(hosts);
   const r = tandemJson(['apply']);
   assert.is(r.code, 0, r.stderr);
-  return 'fresh';
 }
